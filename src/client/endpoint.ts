@@ -1,0 +1,97 @@
+/**
+ * Where a ComfyUI server is and how to reach it: the base URL (which may carry a path prefix
+ * such as https://host/comfy/), the URLs of its routes and WebSocket, and the one place where
+ * request headers and TLS options are decided for every channel (REST, WebSocket, /view, upload).
+ */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { ComfyError } from './errors';
+
+export interface EndpointOptions {
+  /** http(s)://host[:port][/prefix] */
+  url: string;
+  /** Extra headers for every request and the WebSocket upgrade (auth lands here). */
+  headers?: Record<string, string>;
+  /** Query parameters added to every URL (login plugins that take a token in the query). */
+  query?: Record<string, string>;
+  /** TLS options for https/wss (custom CA, client certificate, verification switch). */
+  tls?: TlsOptions;
+}
+
+export class Endpoint {
+  readonly base: URL;
+  readonly tls: TlsOptions | undefined;
+  private readonly headers: Record<string, string>;
+  private readonly query: Record<string, string>;
+
+  constructor(options: EndpointOptions) {
+    this.base = parseServerUrl(options.url);
+    this.headers = { ...(options.headers ?? {}) };
+    this.query = { ...(options.query ?? {}) };
+    this.tls = options.tls;
+  }
+
+  /** The origin undici dials, e.g. `http://127.0.0.1:8188`. */
+  get origin(): string {
+    return this.base.origin;
+  }
+
+  /** A route's URL, keeping the base path prefix: `/comfy` + `/prompt`. */
+  httpUrl(route: string, query?: Record<string, string | number | undefined>): URL {
+    const url = new URL(this.base.href);
+    url.pathname = joinPath(this.base.pathname, route);
+    for (const [key, value] of Object.entries(this.query)) url.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** `ws[s]://host/prefix/ws?clientId=<id>` */
+  webSocketUrl(clientId: string): URL {
+    const url = this.httpUrl('/ws', { clientId });
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return url;
+  }
+
+  /** Headers for a request; never an Origin header (ComfyUI answers a mismatched one with 403). */
+  requestHeaders(extra?: Record<string, string>): Record<string, string> {
+    return { ...this.headers, ...(extra ?? {}) };
+  }
+
+  /** The URL as it may be shown to a person (no credentials, no query secrets). */
+  get displayUrl(): string {
+    const url = new URL(this.base.href);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    return url.href;
+  }
+}
+
+/** Validates a server URL; anything but http(s) with a host is refused with a clear message. */
+export function parseServerUrl(raw: string): URL {
+  const text = String(raw ?? '').trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${text}": use http://host:port or https://host/path`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ComfyError(
+      'INVALID_URL',
+      `Invalid ComfyUI URL "${text}": the scheme must be http or https, not ${url.protocol.replace(':', '')}`,
+    );
+  }
+  if (!url.hostname) {
+    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${text}": it names no host`);
+  }
+  url.hash = '';
+  url.search = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+function joinPath(prefix: string, route: string): string {
+  return prefix.replace(/\/+$/, '') + '/' + route.replace(/^\/+/, '');
+}

@@ -1,0 +1,51 @@
+/**
+ * One error class for everything the client reports. `code` is machine-readable so a flow can
+ * branch on it in a Catch node; `message` is written for a person reading the debug sidebar.
+ */
+export type ComfyErrorCode =
+  | 'VALIDATION' // ComfyUI answered POST /prompt with 400 (or dropped outputs on a 200)
+  | 'EXECUTION' // a node raised while running
+  | 'INTERRUPTED' // the prompt was interrupted
+  | 'UI_WORKFLOW' // a UI-format workflow where the API format is needed
+  | 'BAD_WORKFLOW' // not a workflow at all
+  | 'UNKNOWN_OVERRIDE' // msg.inputs names a node, title or input that does not exist
+  | 'BAD_INPUT' // a msg the node cannot use (no image refs, …)
+  | 'INVALID_URL' // the server URL in the config node is unusable
+  | 'HTTP' // a non-2xx answer
+  | 'BAD_RESPONSE' // a 2xx answer that is not what ComfyUI sends (an HTML proxy page, …)
+  | 'NETWORK' // connection refused, reset, DNS, …
+  | 'TIMEOUT' // a request or a wait took too long
+  | 'CLOSED' // the client was closed while the operation was pending
+  | 'LOST'; // the server no longer knows the prompt
+
+export interface ComfyErrorDetails {
+  status?: number;
+  /** ComfyUI's answer body, parsed when it was JSON, else the text (truncated). */
+  body?: unknown;
+  promptId?: string;
+  /** The failing nodes, for VALIDATION and EXECUTION. */
+  nodes?: unknown;
+  cause?: unknown;
+}
+
+export class ComfyError extends Error {
+  readonly code: ComfyErrorCode;
+  readonly status?: number;
+  readonly body?: unknown;
+  readonly promptId?: string;
+  readonly nodes?: unknown;
+
+  constructor(code: ComfyErrorCode, message: string, details: ComfyErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ComfyError';
+    this.code = code;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.body !== undefined) this.body = details.body;
+    if (details.promptId !== undefined) this.promptId = details.promptId;
+    if (details.nodes !== undefined) this.nodes = details.nodes;
+  }
+}
+
+export function isComfyError(value: unknown, code?: ComfyErrorCode): value is ComfyError {
+  return value instanceof ComfyError && (code === undefined || value.code === code);
+}

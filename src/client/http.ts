@@ -1,0 +1,184 @@
+/**
+ * ComfyUI's REST routes over one keep-alive undici Agent per server. Every request has a
+ * timeout; every failure becomes a ComfyError that says what was asked and what came back.
+ */
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { Endpoint } from './endpoint';
+import { ComfyError } from './errors';
+import type {
+  FeatureFlags,
+  HistoryMap,
+  PromptAccepted,
+  PromptRequest,
+  QueueState,
+  ResultItem,
+} from './types';
+
+export interface HttpOptions {
+  /** Whole-request timeout for JSON calls; inactivity timeout for downloads. */
+  timeoutMs: number;
+}
+
+export interface Download {
+  body: Buffer;
+  contentType: string;
+}
+
+type Method = 'GET' | 'POST';
+
+const MAX_ERROR_BODY = 4096;
+
+export class ComfyHttp {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly options: HttpOptions,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      connect: { timeout: options.timeoutMs, ...(endpoint.tls ?? {}) },
+    });
+  }
+
+  postPrompt(body: PromptRequest): Promise<PromptAccepted> {
+    return this.json<PromptAccepted>('POST', '/prompt', { body });
+  }
+
+  /** `{}` while the prompt is unknown, pending or running; never 404. */
+  history(promptId: string): Promise<HistoryMap> {
+    return this.json<HistoryMap>('GET', `/history/${encodeURIComponent(promptId)}`);
+  }
+
+  queue(): Promise<QueueState> {
+    return this.json<QueueState>('GET', '/queue');
+  }
+
+  features(): Promise<FeatureFlags> {
+    return this.json<FeatureFlags>('GET', '/features');
+  }
+
+  /** filename, subfolder and type travel as query parameters, never as path segments. */
+  viewUrl(ref: ResultItem): URL {
+    return this.endpoint.httpUrl('/view', { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type });
+  }
+
+  async view(ref: ResultItem): Promise<Download> {
+    const url = this.viewUrl(ref);
+    const response = await this.send('GET', url, undefined, false);
+    await this.ensureOk('GET', '/view', response);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body as Readable) chunks.push(chunk as Buffer);
+    return { body: Buffer.concat(chunks), contentType: headerText(response.headers['content-type']) || 'application/octet-stream' };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => this.agent.destroy());
+  }
+
+  /** A JSON route: sends `body` as JSON (ComfyUI crashes with 500 on empty POST bodies), parses the answer. */
+  async json<T>(method: Method, route: string, opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
+    const url = this.endpoint.httpUrl(route, opts.query);
+    const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
+    const response = await this.send(method, url, payload, true);
+    await this.ensureOk(method, route, response);
+    const text = await readText(response, method, route);
+    if (text === '') return undefined as T;
+    const type = headerText(response.headers['content-type']);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ComfyError(
+        'BAD_RESPONSE',
+        `${method} ${route} answered ${response.statusCode} with ${describeBody(type, text)} instead of JSON: ` +
+          'is the URL pointing at ComfyUI (and not at a proxy or login page)?',
+        { status: response.statusCode, body: text.slice(0, MAX_ERROR_BODY) },
+      );
+    }
+  }
+
+  /** Posts to a route that answers an empty 200 (queue, history, interrupt, free). */
+  async action(route: string, body: unknown): Promise<void> {
+    await this.json<unknown>('POST', route, { body });
+  }
+
+  private async send(method: Method, url: URL, body: string | undefined, wholeTimeout: boolean): Promise<Dispatcher.ResponseData> {
+    const route = url.pathname;
+    try {
+      return await request(url, {
+        method,
+        dispatcher: this.agent,
+        headers: this.endpoint.requestHeaders(body === undefined ? undefined : { 'content-type': 'application/json' }),
+        body,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        ...(wholeTimeout ? { signal: AbortSignal.timeout(this.options.timeoutMs) } : {}),
+      });
+    } catch (err) {
+      throw networkError(method, route, err, this.options.timeoutMs, this.endpoint.displayUrl);
+    }
+  }
+
+  private async ensureOk(method: Method, route: string, response: Dispatcher.ResponseData): Promise<void> {
+    if (response.statusCode >= 200 && response.statusCode < 300) return;
+    const text = await readText(response, method, route).catch(() => '');
+    const type = headerText(response.headers['content-type']);
+    let body: unknown = text.slice(0, MAX_ERROR_BODY);
+    if (type.includes('json')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* keep the text */
+      }
+    }
+    const shown = typeof body === 'string' ? describeBody(type, body) : JSON.stringify(body).slice(0, 500);
+    throw new ComfyError('HTTP', `${method} ${route} failed: ComfyUI answered ${response.statusCode}${shown ? `: ${shown}` : ''}`, {
+      status: response.statusCode,
+      body,
+    });
+  }
+}
+
+async function readText(response: Dispatcher.ResponseData, method: Method, route: string): Promise<string> {
+  try {
+    return await response.body.text();
+  } catch (err) {
+    throw new ComfyError('NETWORK', `${method} ${route}: the answer was cut off (${errorText(err)})`, { cause: err });
+  }
+}
+
+function describeBody(contentType: string, text: string): string {
+  if (text === '') return 'an empty body';
+  if (contentType.includes('html') || /^\s*<(!doctype|html)/i.test(text)) {
+    const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+    return `an HTML page${title ? ` ("${title}")` : ''}`;
+  }
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine;
+}
+
+function headerText(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+function networkError(method: Method, route: string, err: unknown, timeoutMs: number, server: string): ComfyError {
+  const name = err instanceof Error ? err.name : '';
+  const code = (err as { code?: string } | null)?.code ?? '';
+  if (name === 'TimeoutError' || name === 'AbortError' || code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
+    return new ComfyError('TIMEOUT', `${method} ${route}: no answer from ${server} within ${timeoutMs} ms`, { cause: err });
+  }
+  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
+  const reason = cause?.code ?? code ?? '';
+  const detail = reason === 'ECONNREFUSED' ? 'connection refused: is ComfyUI running there?' : errorText(cause ?? err);
+  return new ComfyError('NETWORK', `${method} ${route}: cannot reach ${server} (${detail})`, { cause: err });
+}

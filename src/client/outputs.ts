@@ -1,0 +1,101 @@
+/**
+ * What a finished prompt produced, read from its history entry (the truth for outputs) and
+ * turned into the shapes our messages carry.
+ */
+import { ComfyError } from './errors';
+import type { ApiPrompt, HistoryEntry, NodeId, NodeUiOutput, ResultItem } from './types';
+
+/** A file reference with the node and output kind it came from. */
+export interface ImageRef extends ResultItem {
+  node: NodeId;
+  /** The key of the node's UI output it was listed under: usually "images". */
+  kind: string;
+}
+
+/**
+ * Every list item that names a file, under any output key: ComfyUI's set of keys is open
+ * (images, audio, gifs, …), so anything with a filename and a type counts.
+ */
+export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | undefined>): ImageRef[] {
+  const refs: ImageRef[] = [];
+  for (const [node, output] of Object.entries(outputs)) {
+    if (!output) continue;
+    for (const [kind, items] of Object.entries(output)) {
+      if (!Array.isArray(items)) continue;
+      for (const item of items) {
+        if (isFileRef(item)) refs.push({ filename: item.filename, subfolder: item.subfolder ?? '', type: item.type, node, kind });
+      }
+    }
+  }
+  return refs;
+}
+
+export function isFileRef(value: unknown): value is ResultItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Record<string, unknown>;
+  return (
+    typeof item.filename === 'string' &&
+    item.filename !== '' &&
+    (item.type === 'output' || item.type === 'temp' || item.type === 'input') &&
+    (item.subfolder === undefined || typeof item.subfolder === 'string')
+  );
+}
+
+/** The node ids ComfyUI took from its cache, as recorded in the entry's execution_cached message. */
+export function cachedNodesOf(entry: HistoryEntry): NodeId[] {
+  const message = entry.status?.messages?.find(([type]) => type === 'execution_cached');
+  const nodes = message?.[1]?.nodes;
+  return Array.isArray(nodes) ? nodes.map(String) : [];
+}
+
+/** A run is "cached" when every node of the prompt came from the cache, so nothing executed. */
+export function wasFullyCached(entry: HistoryEntry): boolean {
+  const promptNodes = Object.keys(entry.prompt?.[2] ?? {});
+  const cached = new Set(cachedNodesOf(entry));
+  return promptNodes.length > 0 && promptNodes.every((id) => cached.has(id));
+}
+
+/** The failure recorded in a history entry, or undefined when the prompt succeeded. */
+export function failureOf(entry: HistoryEntry, prompt: ApiPrompt | undefined, promptId: string): ComfyError | undefined {
+  const messages = entry.status?.messages ?? [];
+  for (let i = messages.length - 1; i >= 0; i -= 1) {
+    const [type, data] = messages[i] as [string, Record<string, unknown>];
+    if (type === 'execution_error') return executionError(data, prompt, promptId);
+    if (type === 'execution_interrupted') return interruptedError(data, prompt, promptId);
+    if (type === 'execution_success') return undefined;
+  }
+  if (entry.status?.status_str === 'error') {
+    return new ComfyError('EXECUTION', `Prompt ${promptId} failed (ComfyUI recorded no reason)`, { promptId });
+  }
+  return undefined;
+}
+
+export function executionError(data: Record<string, unknown>, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
+  const nodeId = String(data.node_id ?? '?');
+  const type = String(data.node_type ?? prompt?.[nodeId]?.class_type ?? '?');
+  const reason = [data.exception_type, data.exception_message].filter((part) => typeof part === 'string' && part).join(': ');
+  return new ComfyError('EXECUTION', `${describeNode(prompt, nodeId, type)} failed: ${reason || 'unknown error'}`, {
+    promptId,
+    nodes: [{ id: nodeId, title: titleOf(prompt, nodeId), class_type: type, message: data.exception_message, exception_type: data.exception_type }],
+    body: data,
+  });
+}
+
+export function interruptedError(data: Record<string, unknown>, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
+  const nodeId = String(data.node_id ?? '?');
+  const type = String(data.node_type ?? prompt?.[nodeId]?.class_type ?? '?');
+  return new ComfyError('INTERRUPTED', `Prompt interrupted at ${describeNode(prompt, nodeId, type)}`, { promptId, body: data });
+}
+
+export function titleOf(prompt: ApiPrompt | undefined, nodeId: NodeId): string | undefined {
+  const title = prompt?.[nodeId]?._meta?.title;
+  return typeof title === 'string' && title !== '' ? title : undefined;
+}
+
+/** `"Positive Prompt" (#6, CLIPTextEncode)` — how a person finds the node in ComfyUI. */
+export function describeNode(prompt: ApiPrompt | undefined, nodeId: NodeId, classType?: string): string {
+  const type = classType ?? prompt?.[nodeId]?.class_type;
+  const title = titleOf(prompt, nodeId);
+  const where = type ? `#${nodeId}, ${type}` : `#${nodeId}`;
+  return title ? `"${title}" (${where})` : `node ${where}`;
+}

@@ -1,0 +1,218 @@
+/**
+ * The one WebSocket to a ComfyUI server. It connects with a stable clientId, negotiates preview
+ * metadata, keeps itself alive with pings, and reconnects with capped exponential backoff — but
+ * only after the previous socket has fully closed, because ComfyUI deletes a sid's registration
+ * when an old socket with that sid closes, which would leave a new socket silently deaf.
+ *
+ * It never emits 'error' (an unlistened 'error' event kills the process); problems are reported
+ * as 'problem' events carrying a message.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import type { Endpoint } from './endpoint';
+import { decodeBinaryFrame, decodeTextFrame } from './frames';
+import type { FrameEvent } from './frames';
+
+/** `disconnected`: waiting for the next attempt; `connecting`: dialing (first time or again). */
+export type SocketState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closing' | 'closed';
+
+export interface SocketOptions {
+  handshakeTimeoutMs: number;
+  pingIntervalMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A connection that stayed up this long resets the backoff. */
+  stableAfterMs: number;
+  /** How long close() waits for the closing handshake before terminating. */
+  closeTimeoutMs: number;
+}
+
+export const defaultSocketOptions: SocketOptions = {
+  handshakeTimeoutMs: 10_000,
+  pingIntervalMs: 15_000,
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
+  stableAfterMs: 60_000,
+  closeTimeoutMs: 2_000,
+};
+
+export interface ComfySocketEvents {
+  state: [SocketState];
+  /** Every decoded frame, once. */
+  frame: [FrameEvent];
+  /** A connection is open and the first message has been sent; `reconnect` is true after a gap. */
+  open: [{ reconnect: boolean }];
+  problem: [string];
+}
+
+export class ComfySocket extends EventEmitter<ComfySocketEvents> {
+  private ws: WebSocket | undefined;
+  private currentState: SocketState = 'idle';
+  private attempt = 0;
+  private everConnected = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private closePromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    readonly clientId: string,
+    private readonly options: SocketOptions = defaultSocketOptions,
+  ) {
+    super();
+  }
+
+  get state(): SocketState {
+    return this.currentState;
+  }
+
+  /** Starts connecting; calling it again while active does nothing. After close() it starts afresh. */
+  start(): void {
+    if (this.currentState === 'closing') {
+      void this.closePromise?.then(() => this.start());
+      return;
+    }
+    if (this.currentState !== 'idle' && this.currentState !== 'closed') return;
+    this.closePromise = undefined;
+    this.attempt = 0;
+    this.dial();
+  }
+
+  /** Closes within `closeTimeoutMs` and stops reconnecting until start() is called again. */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.setState('closing');
+    this.clearTimers();
+    const ws = this.ws;
+    this.closePromise = new Promise<void>((resolve) => {
+      if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
+      const force = setTimeout(() => ws.terminate(), this.options.closeTimeoutMs);
+      ws.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000, 'client closing');
+    }).then(() => {
+      this.ws = undefined;
+      this.setState('closed');
+    });
+    return this.closePromise;
+  }
+
+  /** Waits until connected, or rejects after `timeoutMs` or when closed. */
+  whenConnected(timeoutMs: number): Promise<void> {
+    if (this.currentState === 'connected') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onState = (state: SocketState): void => {
+        if (state === 'connected') finish();
+        else if (state === 'closing' || state === 'closed') finish(new Error('the connection was closed'));
+      };
+      const timer = setTimeout(() => finish(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
+      const finish = (err?: Error): void => {
+        clearTimeout(timer);
+        this.off('state', onState);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.on('state', onState);
+    });
+  }
+
+  private dial(): void {
+    this.setState('connecting');
+    const ws = new WebSocket(this.endpoint.webSocketUrl(this.clientId), {
+      headers: this.endpoint.requestHeaders(),
+      handshakeTimeout: this.options.handshakeTimeoutMs,
+      perMessageDeflate: false,
+      ...(this.endpoint.tls ?? {}),
+    });
+    this.ws = ws;
+    ws.on('open', () => this.onOpen(ws));
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('unexpected-response', (_request, response) => {
+      this.emit('problem', `WebSocket upgrade refused: HTTP ${response.statusCode}`);
+      response.resume();
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      this.emit('problem', `WebSocket error: ${err.message}`);
+    });
+    ws.on('close', () => this.onClose(ws));
+  }
+
+  private onOpen(ws: WebSocket): void {
+    if (ws !== this.ws || this.currentState === 'closing') return;
+    const reconnect = this.everConnected;
+    this.everConnected = true;
+    // The first message is the only one ComfyUI reads; it is reset for every new connection.
+    ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+    this.setState('connected');
+    this.startPing(ws);
+    this.stableTimer = setTimeout(() => {
+      this.attempt = 0;
+    }, this.options.stableAfterMs);
+    this.emit('open', { reconnect });
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const event = isBinary ? decodeBinaryFrame(buffer) : decodeTextFrame(buffer.toString('utf8'));
+    this.emit('frame', event);
+  }
+
+  private onClose(ws: WebSocket): void {
+    ws.removeAllListeners();
+    // A late 'error' from a socket we no longer listen to must still have a listener.
+    ws.on('error', () => undefined);
+    if (ws !== this.ws) return;
+    this.clearTimers();
+    if (this.currentState === 'closing' || this.currentState === 'closed') return;
+    this.ws = undefined;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this.attempt);
+    // Full jitter in the upper half keeps many clients from reconnecting in lockstep.
+    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.attempt += 1;
+    this.setState('disconnected');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.dial();
+    }, delay);
+  }
+
+  private startPing(ws: WebSocket): void {
+    this.awaitingPong = false;
+    this.pingTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        this.emit('problem', 'no answer to ping: dropping the connection');
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    }, this.options.pingIntervalMs);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    clearTimeout(this.stableTimer);
+    this.retryTimer = this.pingTimer = this.stableTimer = undefined;
+  }
+
+  private setState(state: SocketState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Turns ComfyUI's validation answers (the 400 body of POST /prompt, or `node_errors` on a 200)
+ * into one readable error that names every failing node by title and id.
+ */
+import { ComfyError } from './errors';
+import { describeNode, titleOf } from './outputs';
+import type { ApiPrompt, NodeErrors, PromptRejected } from './types';
+
+export interface NodeProblem {
+  id: string;
+  title: string | undefined;
+  class_type: string;
+  input: string | undefined;
+  type: string;
+  message: string;
+  details: string;
+}
+
+export function nodeProblems(nodeErrors: Record<string, NodeErrors> | undefined, prompt: ApiPrompt): NodeProblem[] {
+  const problems: NodeProblem[] = [];
+  for (const [id, entry] of Object.entries(nodeErrors ?? {})) {
+    for (const error of entry?.errors ?? []) {
+      const input = error.extra_info?.input_name;
+      problems.push({
+        id,
+        title: titleOf(prompt, id),
+        class_type: entry.class_type ?? prompt[id]?.class_type ?? '?',
+        input: typeof input === 'string' ? input : undefined,
+        type: error.type,
+        message: error.message,
+        details: error.details,
+      });
+    }
+  }
+  return problems;
+}
+
+export function describeProblems(problems: NodeProblem[], prompt: ApiPrompt): string {
+  return problems
+    .map((p) => {
+      const where = describeNode(prompt, p.id, p.class_type);
+      const input = p.input ? ` input "${p.input}"` : '';
+      const details = p.details && p.details !== p.input ? ` (${p.details})` : '';
+      return `${where}${input}: ${p.message}${details}`;
+    })
+    .join('; ');
+}
+
+/** The error for a 400 answer to POST /prompt. */
+export function validationError(status: number, body: unknown, prompt: ApiPrompt, promptId: string): ComfyError {
+  const rejected = (typeof body === 'object' && body !== null ? body : {}) as Partial<PromptRejected>;
+  const top = rejected.error;
+  const topText =
+    typeof top === 'string'
+      ? top
+      : top && typeof top === 'object'
+        ? [top.message, top.details && top.details !== top.message ? top.details : ''].filter(Boolean).join(': ')
+        : typeof body === 'string' && body
+          ? body
+          : `HTTP ${status}`;
+  const problems = nodeProblems(rejected.node_errors, prompt);
+  const type = top && typeof top === 'object' ? top.type : undefined;
+  const message = problems.length
+    ? `ComfyUI rejected the workflow: ${describeProblems(problems, prompt)}`
+    : `ComfyUI rejected the workflow${type ? ` (${type})` : ''}: ${topText}`;
+  return new ComfyError('VALIDATION', message, { status, body, promptId, nodes: problems });
+}
