@@ -1,0 +1,129 @@
+/**
+ * `comfyui-images`: downloads the files a prompt produced, one msg per file, with msg.parts so
+ * a Join node can rebuild the set. Accepts the submit node's output, any msg.payload.images
+ * list of refs, or a msg.prompt_id whose history it reads.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { ComfyClient } from '../client/client';
+import { ComfyError } from '../client/errors';
+import { collectFileRefs, isFileRef } from '../client/outputs';
+import type { ImageRef } from '../client/outputs';
+import type { ImageParts, ImageRefWithUrl } from './messages';
+import { attachServer, clientOf } from './server-api';
+import type { ServerNode } from './server-api';
+
+interface ImagesConfig extends NodeDef {
+  server: string;
+  output: 'buffer' | 'refs';
+}
+
+type ImagesMsg = NodeMessageInFlow & {
+  prompt_id?: string;
+  filename?: string;
+  contentType?: string;
+  image?: ImageRefWithUrl;
+};
+
+export = function (RED: NodeAPI): void {
+  function ComfyImagesNode(this: Node, config: ImagesConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const bytes = config.output !== 'refs';
+
+    async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
+      const client = clientOf(server);
+      const refs = await refsOf(client, msg);
+      node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
+      const partsId = `${msg._msgid}-images`;
+      const missing: string[] = [];
+      for (const [index, ref] of refs.entries()) {
+        const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
+        const out = RED.util.cloneMessage(msg) as ImagesMsg;
+        if (bytes) {
+          try {
+            const file = await client.view(ref);
+            out.payload = file.body;
+            out.contentType = file.contentType;
+          } catch (err) {
+            // One missing file must not cost the others: report it after the rest went out.
+            missing.push(`${describeRef(ref)}: ${(err as Error).message}`);
+            continue;
+          }
+        } else {
+          out.payload = image;
+          out.contentType = contentTypeOf(ref.filename);
+        }
+        out.filename = ref.filename;
+        out.image = image;
+        const parts: ImageParts = { id: partsId, index, count: refs.length, type: 'array' };
+        // Nest an incoming sequence (from a Split, say) the way core nodes do.
+        if (msg.parts) parts.parts = msg.parts;
+        (out as { parts?: ImageParts }).parts = parts;
+        send(out);
+      }
+      if (missing.length > 0) {
+        throw new ComfyError('HTTP', `${missing.length} of ${refs.length} files could not be downloaded: ${missing.join('; ')}`);
+      }
+      node.status({ fill: 'green', shape: 'dot', text: 'comfyui-images.status.done' });
+    }
+
+    node.on('input', (msg: ImagesMsg, send: (msg: ImagesMsg) => void, done: (err?: Error) => void) => {
+      handle(msg, send).then(
+        () => done(),
+        (err: unknown) => {
+          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-images.status.error' });
+          done(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      if (server) server.deregister(node, removed, done);
+      else done();
+    });
+  }
+
+  /** The refs to fetch: msg.payload.images (or a bare list), else the history of msg.prompt_id. */
+  async function refsOf(client: ComfyClient, msg: ImagesMsg): Promise<ImageRef[]> {
+    const payload = msg.payload as unknown;
+    const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
+    if (list) {
+      const refs = list.filter(isFileRef).map((item) => ({ node: '', kind: 'images', ...item, subfolder: item.subfolder ?? '' }) as ImageRef);
+      if (refs.length > 0) return refs;
+      if (!msg.prompt_id) {
+        throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');
+      }
+    }
+    const promptId = msg.prompt_id ?? (isRecord(payload) && typeof payload.prompt_id === 'string' ? payload.prompt_id : undefined);
+    if (!promptId) {
+      throw new ComfyError(
+        'BAD_INPUT',
+        'No images to fetch: send the comfyui-submit output, a msg.payload.images list of {filename, subfolder, type}, or a msg.prompt_id',
+      );
+    }
+    const entry = await client.historyEntry(promptId);
+    if (!entry) {
+      throw new ComfyError('BAD_INPUT', `ComfyUI has no history for prompt ${promptId}: it is unknown, still queued or running, or was cleared`);
+    }
+    const refs = collectFileRefs(entry.outputs ?? {});
+    if (refs.length === 0) throw new ComfyError('BAD_INPUT', `Prompt ${promptId} produced no files`);
+    return refs;
+  }
+
+  RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+function describeRef(ref: ImageRef): string {
+  return ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;
+}
+
+function contentTypeOf(filename: string): string {
+  const ext = filename.slice(filename.lastIndexOf('.') + 1).toLowerCase();
+  const types: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', mp4: 'video/mp4', webm: 'video/webm' };
+  return types[ext] ?? 'application/octet-stream';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}

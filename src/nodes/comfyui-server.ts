@@ -1,0 +1,76 @@
+/**
+ * `comfyui-server`: the config node. It owns the one ComfyClient (one WebSocket, one HTTP
+ * agent, the job tracker) for a server, connects lazily when its first user registers, and
+ * fans its connection status out to every user.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { ComfyClient } from '../client/client';
+import { ComfyError } from '../client/errors';
+import type { ServerNode } from './server-api';
+import { connectionStatus, SERVER_CATALOG, Status } from './status';
+
+interface ServerConfig extends NodeDef {
+  url: string;
+  timeout: string | number;
+}
+
+export = function (RED: NodeAPI): void {
+  function ComfyServerNode(this: ServerNode, config: ServerConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    node.users = {};
+    node.client = undefined;
+    node.configError = undefined;
+    let status = Status.disconnected as ReturnType<typeof connectionStatus>;
+
+    try {
+      const seconds = Number(config.timeout);
+      node.client = new ComfyClient({
+        url: config.url,
+        timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000,
+        // Stable for this config node's life, unique across Node-RED instances sharing one ComfyUI.
+        clientId: `node-red-${node.id}-${randomUUID().slice(0, 8)}`,
+      });
+    } catch (err) {
+      node.configError = err instanceof ComfyError ? err : new ComfyError('INVALID_URL', String(err));
+      status = Status.invalidUrl;
+      node.error(RED._(`${SERVER_CATALOG}.errors.invalid-url`, { url: String(config.url ?? '') }));
+    }
+
+    const setStatusAll = (next: typeof status): void => {
+      status = next;
+      for (const user of Object.values(node.users)) user.status(next);
+    };
+
+    node.client?.on('state', (state) => setStatusAll(connectionStatus(state)));
+    node.client?.on('problem', (text) => node.debug(text));
+
+    node.register = (user: Node): void => {
+      node.users[user.id] = user;
+      user.status(status);
+      // Lazy: an unused config node opens nothing.
+      if (Object.keys(node.users).length === 1) node.client?.connect();
+    };
+
+    node.deregister = (user: Node, removed: boolean, done: () => void): void => {
+      delete node.users[user.id];
+      if (removed && Object.keys(node.users).length === 0 && node.client) {
+        node.client.disconnect().then(done, done);
+        return;
+      }
+      done();
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      node.users = {};
+      if (!node.client) return done();
+      node.client.close().then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+
+  RED.nodes.registerType('comfyui-server', ComfyServerNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

@@ -1,0 +1,125 @@
+/**
+ * `comfyui-submit`: queues a workflow on ComfyUI and (by default) sends the msg on with the
+ * prompt's outputs once it has finished.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { ComfyError } from '../client/errors';
+import type { JobProgress } from '../client/jobs';
+import type { ApiPrompt } from '../client/types';
+import { applyOverrides, isUiWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
+import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
+import { attachServer, clientOf } from './server-api';
+import type { ServerNode } from './server-api';
+import { Throttle } from './status';
+
+interface SubmitConfig extends NodeDef {
+  server: string;
+  workflow: string;
+  mode: 'wait' | 'queued';
+  randomizeSeeds: boolean;
+}
+
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string };
+
+export = function (RED: NodeAPI): void {
+  function ComfySubmitNode(this: Node, config: SubmitConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const ownWorkflow = typeof config.workflow === 'string' ? config.workflow.trim() : '';
+    const wait = config.mode !== 'queued';
+    const progressStatus = new Throttle<JobProgress>(250, (p) => {
+      const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
+      node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${p.title ?? p.node}${steps}` });
+    });
+
+    async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
+      const client = clientOf(server);
+      let prompt = chooseWorkflow(msg.payload, ownWorkflow);
+      if (config.randomizeSeeds) prompt = randomizeSeeds(prompt);
+      prompt = applyOverrides(prompt, msg.inputs);
+
+      node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
+      const submission = await client.submit(prompt, {
+        wait,
+        callbacks: {
+          onRunning: () => node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' }),
+          onProgress: (p) => progressStatus.push(p),
+        },
+      });
+      if (submission.droppedNodes.length > 0) {
+        node.warn(
+          `ComfyUI accepted prompt ${submission.promptId} but dropped outputs that failed validation: ` +
+            submission.droppedNodes.map((p) => `#${p.id} ${p.title ?? p.class_type}: ${p.message} (${p.details})`).join('; '),
+        );
+      }
+      msg.prompt_id = submission.promptId;
+      if (!submission.result) {
+        const payload: SubmitQueuedPayload = { prompt_id: submission.promptId, number: submission.number, node_errors: submission.nodeErrors };
+        msg.payload = payload;
+        node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
+        send(msg);
+        return;
+      }
+      try {
+        const result = await submission.result;
+        const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors };
+        msg.payload = payload;
+        progressStatus.cancel();
+        node.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
+        send(msg);
+      } finally {
+        progressStatus.cancel();
+      }
+    }
+
+    node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
+      handle(msg, send).then(
+        () => done(),
+        (err: unknown) => {
+          progressStatus.cancel();
+          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
+          done(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      progressStatus.cancel();
+      if (server) server.deregister(node, removed, done);
+      else done();
+    });
+  }
+
+  /**
+   * msg.payload wins when it is a workflow; otherwise the node's own workflow is used. With no
+   * workflow in the node, msg.payload must be one, and a wrong one gets its specific error.
+   */
+  function chooseWorkflow(payload: unknown, ownWorkflow: string): ApiPrompt {
+    if (ownWorkflow === '') {
+      if (payload === undefined || payload === null || payload === '' || typeof payload === 'number' || typeof payload === 'boolean') {
+        throw new ComfyError('BAD_WORKFLOW', 'No workflow: paste an API-format workflow into the node or send one in msg.payload');
+      }
+      return normalizeWorkflow(payload);
+    }
+    return isWorkflowLike(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
+  }
+
+  function isWorkflowLike(payload: unknown): boolean {
+    let value = payload;
+    if (typeof value === 'string') {
+      if (!value.trim().startsWith('{')) return false;
+      try {
+        value = JSON.parse(value);
+      } catch {
+        return true; // meant as a workflow, so its JSON error is the useful answer
+      }
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) return false;
+    const record = value as Record<string, unknown>;
+    if ('prompt' in record || isUiWorkflow(record)) return true;
+    return Object.values(record).some((entry) => typeof entry === 'object' && entry !== null && 'class_type' in entry);
+  }
+
+  RED.nodes.registerType('comfyui-submit', ComfySubmitNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

@@ -1,0 +1,69 @@
+/**
+ * Node status objects. Texts are catalog keys; the editor translates them in the node's
+ * namespace, so keys owned by the config node carry their full namespace to resolve anywhere.
+ */
+import type { NodeStatus } from 'node-red';
+import type { SocketState } from '../client/socket';
+
+/** The config node's catalog, addressed so that any of our nodes can use its keys. */
+export const SERVER_CATALOG = '@comfy-red/node-red-comfyui/comfyui-server:comfyui-server';
+const SERVER_NS = `${SERVER_CATALOG}.status`;
+
+export const Status = {
+  connected: { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' },
+  connecting: { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' },
+  disconnected: { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' },
+  invalidUrl: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.invalid-url` },
+  missingServer: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.missing-server` },
+  clear: {},
+} satisfies Record<string, NodeStatus>;
+
+export function connectionStatus(state: SocketState): NodeStatus {
+  switch (state) {
+    case 'connected':
+      return Status.connected;
+    case 'connecting':
+      return Status.connecting;
+    default:
+      return Status.disconnected;
+  }
+}
+
+/** Calls `apply` at most once per `intervalMs`, always with the latest value (dashboards and the editor choke on more). */
+export class Throttle<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private pending: { value: T } | undefined;
+  private last = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly apply: (value: T) => void,
+  ) {}
+
+  push(value: T): void {
+    const wait = this.last + this.intervalMs - Date.now();
+    if (wait <= 0 && !this.timer) {
+      this.last = Date.now();
+      this.apply(value);
+      return;
+    }
+    this.pending = { value };
+    this.timer ??= setTimeout(() => this.flush(), Math.max(wait, 0));
+  }
+
+  /** Drops anything pending (the job ended; its final status must not be overwritten). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (!this.pending) return;
+    const { value } = this.pending;
+    this.pending = undefined;
+    this.last = Date.now();
+    this.apply(value);
+  }
+}
