@@ -34,6 +34,11 @@ export = function (RED: NodeAPI): void {
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
       const client = clientOf(server);
       const refs = await refsOf(client, msg);
+      if (refs.length === 0) {
+        // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
+        node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
+        return;
+      }
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const partsId = `${msg._msgid}-images`;
       const missing: string[] = [];
@@ -90,7 +95,7 @@ export = function (RED: NodeAPI): void {
     const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
     if (list) {
       const refs = list.filter(isFileRef).map((item) => ({ node: '', kind: 'images', ...item, subfolder: item.subfolder ?? '' }) as ImageRef);
-      if (refs.length > 0) return refs;
+      if (refs.length > 0 || list.length === 0) return refs;
       if (!msg.prompt_id) {
         throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');
       }
@@ -106,9 +111,7 @@ export = function (RED: NodeAPI): void {
     if (!entry) {
       throw new ComfyError('BAD_INPUT', `ComfyUI has no history for prompt ${promptId}: it is unknown, still queued or running, or was cleared`);
     }
-    const refs = collectFileRefs(entry.outputs ?? {});
-    if (refs.length === 0) throw new ComfyError('BAD_INPUT', `Prompt ${promptId} produced no files`);
-    return refs;
+    return collectFileRefs(entry.outputs ?? {});
   }
 
   RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
