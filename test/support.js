@@ -1,0 +1,124 @@
+'use strict';
+// Shared test plumbing: the simulator, the Node-RED test runtime, and small waiting helpers.
+const helper = require('node-red-node-test-helper');
+const { startSimulator } = require('../dist/simulator');
+
+helper.init(require.resolve('node-red'));
+
+const serverNode = require('../dist/nodes/comfyui-server.js');
+const submitNode = require('../dist/nodes/comfyui-submit.js');
+const imagesNode = require('../dist/nodes/comfyui-images.js');
+const allNodes = [serverNode, submitNode, imagesNode];
+
+/** Resolves when `check()` returns a truthy value; fails with `what` after `timeoutMs`. */
+async function waitFor(check, what, timeoutMs = 5000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The next `call:<method>` spy event of a node, as a promise. */
+function nextCall(node, method, timeoutMs = 8000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${method} call on ${node.id} within ${timeoutMs} ms`)), timeoutMs);
+    node.once(`call:${method}`, (call) => {
+      clearTimeout(timer);
+      resolve(call);
+    });
+  });
+}
+
+/** The next msg a helper node receives. */
+function nextMessage(node, timeoutMs = 8000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message at ${node.id} within ${timeoutMs} ms`)), timeoutMs);
+    node.once('input', (msg) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Collects `count` msgs at a helper node. */
+function collectMessages(node, count, timeoutMs = 8000) {
+  return new Promise((resolve, reject) => {
+    const got = [];
+    const timer = setTimeout(() => reject(new Error(`got ${got.length} of ${count} messages at ${node.id}`)), timeoutMs);
+    const onInput = (msg) => {
+      got.push(msg);
+      if (got.length === count) {
+        clearTimeout(timer);
+        node.off('input', onInput);
+        resolve(got);
+      }
+    };
+    node.on('input', onInput);
+  });
+}
+
+/** Resolves with the Error a node passed to done(err) (the runtime logs it through node.error). */
+async function nextError(node, timeoutMs = 8000) {
+  const call = await nextCall(node, 'error', timeoutMs);
+  return call.args[0];
+}
+
+/** EmptyImage → SaveImage, the smallest workflow that writes files. */
+function saveImageWorkflow({ width = 64, height = 64, batch = 1, color = 0xff0000, prefix = 'test' } = {}) {
+  return {
+    1: { class_type: 'EmptyImage', inputs: { width, height, batch_size: batch, color }, _meta: { title: 'Empty Image' } },
+    2: { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: prefix }, _meta: { title: 'Save Image' } },
+  };
+}
+
+/** The standard text-to-image chain, with a KSampler that reports `steps` progress ticks. */
+function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
+  return {
+    4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' }, _meta: { title: 'Load Checkpoint' } },
+    6: { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse', clip: ['4', 1] }, _meta: { title: 'Positive Prompt' } },
+    7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] }, _meta: { title: 'Negative Prompt' } },
+    5: { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 }, _meta: { title: 'Empty Latent Image' } },
+    3: {
+      class_type: 'KSampler',
+      inputs: {
+        seed, steps, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
+        model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0],
+      },
+      _meta: { title: 'KSampler' },
+    },
+    8: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] }, _meta: { title: 'VAE Decode' } },
+    9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 't2i' }, _meta: { title: 'Save Image' } },
+  };
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function isPng(buffer) {
+  return Buffer.isBuffer(buffer) && buffer.length > 33 && buffer.subarray(0, 8).equals(PNG_SIGNATURE);
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(buffer) {
+  return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20) };
+}
+
+module.exports = {
+  helper,
+  startSimulator,
+  allNodes,
+  serverNode,
+  submitNode,
+  imagesNode,
+  waitFor,
+  nextCall,
+  nextMessage,
+  nextError,
+  collectMessages,
+  saveImageWorkflow,
+  textToImageWorkflow,
+  isPng,
+  pngSize,
+};
