@@ -5,10 +5,16 @@ const { startSimulator } = require('../dist/simulator');
 
 helper.init(require.resolve('node-red'));
 
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const packageJson = require('../package.json');
+
+/** Every node module the package declares, as the runtime would load them. */
+const nodeFiles = Object.values(packageJson['node-red'].nodes).map((file) => join(__dirname, '..', file));
+const allNodes = nodeFiles.filter((file) => existsSync(file)).map((file) => require(file));
 const serverNode = require('../dist/nodes/comfyui-server.js');
 const submitNode = require('../dist/nodes/comfyui-submit.js');
 const imagesNode = require('../dist/nodes/comfyui-images.js');
-const allNodes = [serverNode, submitNode, imagesNode];
 
 /** Resolves when `check()` returns a truthy value; fails with `what` after `timeoutMs`. */
 async function waitFor(check, what, timeoutMs = 5000) {
@@ -109,6 +115,8 @@ module.exports = {
   helper,
   startSimulator,
   allNodes,
+  nodeFiles,
+  packageJson,
   serverNode,
   submitNode,
   imagesNode,

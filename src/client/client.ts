@@ -7,14 +7,18 @@ import { EventEmitter } from 'node:events';
 import { Endpoint } from './endpoint';
 import type { EndpointOptions } from './endpoint';
 import { ComfyError, isComfyError } from './errors';
+import { EventFeed } from './events';
+import type { ComfyEvent } from './events';
 import type { FrameEvent } from './frames';
 import { ComfyHttp } from './http';
-import type { Download } from './http';
+import type { Download, UploadRequest } from './http';
 import { JobTracker } from './jobs';
 import type { JobCallbacks, JobResult } from './jobs';
 import { ComfySocket, defaultSocketOptions } from './socket';
 import type { SocketOptions, SocketState } from './socket';
-import type { ApiPrompt, HistoryEntry, PromptRequest, ResultItem } from './types';
+import { summarizeEntry } from './outputs';
+import type { PromptSummary } from './outputs';
+import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, ResultItem, UploadResult } from './types';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
 
@@ -46,8 +50,30 @@ export interface Submission {
 export interface ComfyClientEvents {
   state: [SocketState];
   frame: [FrameEvent];
+  /** Frames as flows see them (attributed, titled, with percentages); only computed while listened to. */
+  event: [ComfyEvent];
   problem: [string];
 }
+
+export interface QueueEntry {
+  prompt_id: string;
+  number: number;
+  /** Submitted through this client (its clientId). */
+  own: boolean;
+}
+
+export interface QueueSummary {
+  running: QueueEntry[];
+  /** Sorted by number: the order ComfyUI will run them in. */
+  pending: QueueEntry[];
+  queue_remaining: number;
+}
+
+/** What cancelling a prompt did: interrupted it (running), deleted it (pending), or nothing. */
+export type CancelOutcome = 'interrupted' | 'deleted' | 'finished' | 'unknown' | 'idle';
+
+/** Prompts submitted here, remembered for titles and ownership; bounded so it cannot grow forever. */
+const REMEMBERED_PROMPTS = 500;
 
 export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   readonly endpoint: Endpoint;
@@ -55,7 +81,10 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   readonly clientId: string;
   private readonly socket: ComfySocket;
   private readonly tracker: JobTracker;
+  private readonly feed: EventFeed;
+  private readonly submitted = new Map<string, ApiPrompt>();
   private readonly timeoutMs: number;
+  private featureFlags: Promise<FeatureFlags> | undefined;
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -72,9 +101,14 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     });
     this.socket.on('state', (state) => this.emit('state', state));
     this.socket.on('problem', (text) => this.emit('problem', text));
+    this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
     this.socket.on('frame', (frame) => {
       this.tracker.handle(frame);
       this.emit('frame', frame);
+      if (this.listenerCount('event') > 0) {
+        const event = this.feed.enrich(frame);
+        if (event) this.emit('event', event);
+      }
     });
     this.socket.on('open', ({ reconnect }) => {
       if (reconnect) void this.tracker.resync();
@@ -117,6 +151,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       });
     }
     const promptId = randomUUID();
+    this.remember(promptId, prompt);
     const result = options.wait ? this.tracker.register(promptId, prompt, options.callbacks) : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     if (options.extraData) request.extra_data = options.extraData;
@@ -138,6 +173,101 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     }
   }
 
+  /** True when the prompt was submitted through this client (recently enough to be remembered). */
+  isOwnPrompt(promptId: string): boolean {
+    return this.submitted.has(promptId);
+  }
+
+  /** The workflow of a prompt submitted here, for titles. */
+  promptOf(promptId: string): ApiPrompt | undefined {
+    return this.submitted.get(promptId);
+  }
+
+  async queueSummary(): Promise<QueueSummary> {
+    const state = await this.http.queue();
+    const entry = (item: QueueItem): QueueEntry => ({
+      prompt_id: item[1],
+      number: item[0],
+      own: item[3]?.client_id === this.clientId || this.submitted.has(item[1]),
+    });
+    // ComfyUI sends the pending heap unsorted; ties run in prompt_id order.
+    const byNumber = (a: QueueEntry, b: QueueEntry): number => a.number - b.number || (a.prompt_id < b.prompt_id ? -1 : a.prompt_id > b.prompt_id ? 1 : 0);
+    const running = (state.queue_running ?? []).map(entry);
+    const pending = (state.queue_pending ?? []).map(entry).sort(byNumber);
+    return { running, pending, queue_remaining: running.length + pending.length };
+  }
+
+  /**
+   * Stops a prompt whatever its state: a running one is interrupted, a pending one deleted from
+   * the queue (ComfyUI's interrupt ignores pending prompts). Without an id: whatever runs now.
+   */
+  async cancel(promptId?: string): Promise<{ outcome: CancelOutcome; prompt_id?: string }> {
+    const queue = await this.http.queue();
+    const running = queue.queue_running?.[0]?.[1];
+    if (promptId === undefined) {
+      if (running === undefined) return { outcome: 'idle' };
+      await this.http.interrupt(running);
+      return { outcome: 'interrupted', prompt_id: running };
+    }
+    if (running === promptId) {
+      await this.http.interrupt(promptId);
+      return { outcome: 'interrupted', prompt_id: promptId };
+    }
+    if ((queue.queue_pending ?? []).some((item) => item[1] === promptId)) {
+      await this.http.deleteFromQueue([promptId]);
+      // A deleted prompt never gets events or history: end its wait here.
+      this.tracker.fail(promptId, new ComfyError('INTERRUPTED', `Prompt ${promptId} was removed from the queue before it ran`, { promptId }));
+      return { outcome: 'deleted', prompt_id: promptId };
+    }
+    const finished = await this.historyEntry(promptId);
+    return { outcome: finished ? 'finished' : 'unknown', prompt_id: promptId };
+  }
+
+  /** History entries in the submit node's result shape, oldest first. */
+  async history(query: { max_items?: number; offset?: number } = {}): Promise<PromptSummary[]> {
+    const map = await this.http.historyAll(query);
+    return Object.entries(map).map(([id, entry]) => summarizeEntry(id, entry));
+  }
+
+  /** The server's feature flags, asked once per client. */
+  features(): Promise<FeatureFlags> {
+    this.featureFlags ??= this.http.features().catch((err: unknown) => {
+      this.featureFlags = undefined;
+      throw err;
+    });
+    return this.featureFlags;
+  }
+
+  /** One node class; ComfyUI answers `{}` for unknown ones, which becomes NOT_FOUND here. */
+  async nodeInfo(nodeClass: string): Promise<ObjectInfo> {
+    const info = (await this.http.objectInfo(nodeClass))[nodeClass];
+    if (!info) throw new ComfyError('NOT_FOUND', `ComfyUI has no node class "${nodeClass}" (class names are case-sensitive, e.g. KSampler)`);
+    return info;
+  }
+
+  /** The files of a model folder; an unknown folder is NOT_FOUND with the list of folders. */
+  async modelFiles(folder: string): Promise<string[]> {
+    try {
+      return await this.http.models(folder);
+    } catch (err) {
+      if (!isComfyError(err, 'HTTP') || err.status !== 404) throw err;
+      const folders = await this.http.models().catch(() => [] as string[]);
+      throw new ComfyError('NOT_FOUND', `ComfyUI has no model folder "${folder}"${folders.length ? `; folders: ${folders.join(', ')}` : ''}`);
+    }
+  }
+
+  /** Uploads after checking the size against the server's advertised max_upload_size. */
+  async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
+    const limit = (await this.features().catch(() => ({}) as FeatureFlags)).max_upload_size;
+    if (typeof limit === 'number' && upload.bytes.length > limit) {
+      throw new ComfyError(
+        'TOO_LARGE',
+        `${upload.filename} is ${upload.bytes.length} bytes; this ComfyUI accepts at most ${limit} bytes (--max-upload-size)`,
+      );
+    }
+    return this.http.upload(kind, upload);
+  }
+
   /** The history entry of a prompt, or undefined while ComfyUI does not have one. */
   async historyEntry(promptId: string): Promise<HistoryEntry | undefined> {
     return (await this.http.history(promptId))[promptId];
@@ -149,5 +279,10 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
 
   viewUrl(ref: ResultItem): string {
     return this.http.viewUrl(ref).href;
+  }
+
+  private remember(promptId: string, prompt: ApiPrompt): void {
+    this.submitted.set(promptId, prompt);
+    if (this.submitted.size > REMEMBERED_PROMPTS) this.submitted.delete(this.submitted.keys().next().value as string);
   }
 }

@@ -10,6 +10,8 @@ export type ComfyErrorCode =
   | 'BAD_WORKFLOW' // not a workflow at all
   | 'UNKNOWN_OVERRIDE' // msg.inputs names a node, title or input that does not exist
   | 'BAD_INPUT' // a msg the node cannot use (no image refs, …)
+  | 'NOT_FOUND' // ComfyUI has no such node class, model folder, …
+  | 'TOO_LARGE' // above the server's max_upload_size
   | 'INVALID_URL' // the server URL in the config node is unusable
   | 'HTTP' // a non-2xx answer
   | 'BAD_RESPONSE' // a 2xx answer that is not what ComfyUI sends (an HTML proxy page, …)

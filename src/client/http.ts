@@ -2,7 +2,7 @@
  * ComfyUI's REST routes over one keep-alive undici Agent per server. Every request has a
  * timeout; every failure becomes a ComfyError that says what was asked and what came back.
  */
-import { Agent, request } from 'undici';
+import { Agent, FormData, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import type { Endpoint } from './endpoint';
@@ -10,10 +10,14 @@ import { ComfyError } from './errors';
 import type {
   FeatureFlags,
   HistoryMap,
+  ObjectInfo,
   PromptAccepted,
   PromptRequest,
   QueueState,
   ResultItem,
+  ResultType,
+  SystemStats,
+  UploadResult,
 } from './types';
 
 export interface HttpOptions {
@@ -27,6 +31,16 @@ export interface Download {
 }
 
 type Method = 'GET' | 'POST';
+
+export interface UploadRequest {
+  bytes: Buffer;
+  filename: string;
+  subfolder?: string;
+  type?: ResultType;
+  overwrite?: boolean;
+  /** /upload/mask only: the image whose alpha channel the mask replaces. */
+  originalRef?: ResultItem;
+}
 
 const MAX_ERROR_BODY = 4096;
 
@@ -52,12 +66,80 @@ export class ComfyHttp {
     return this.json<HistoryMap>('GET', `/history/${encodeURIComponent(promptId)}`);
   }
 
+  /** `max_items` keeps the newest N; `offset` skips from the oldest. Oldest first either way. */
+  historyAll(query: { max_items?: number; offset?: number } = {}): Promise<HistoryMap> {
+    return this.json<HistoryMap>('GET', '/history', { query });
+  }
+
+  deleteHistory(promptIds: string[]): Promise<void> {
+    return this.action('/history', { delete: promptIds });
+  }
+
+  clearHistory(): Promise<void> {
+    return this.action('/history', { clear: true });
+  }
+
   queue(): Promise<QueueState> {
     return this.json<QueueState>('GET', '/queue');
   }
 
+  /** Removes pending items only; ComfyUI ignores unknown and running ids. */
+  deleteFromQueue(promptIds: string[]): Promise<void> {
+    return this.action('/queue', { delete: promptIds });
+  }
+
+  clearQueue(): Promise<void> {
+    return this.action('/queue', { clear: true });
+  }
+
+  /** Without an id: whatever runs now. With one: only if that prompt is the one running. */
+  interrupt(promptId?: string): Promise<void> {
+    return this.action('/interrupt', promptId === undefined ? {} : { prompt_id: promptId });
+  }
+
+  free(options: { unload_models?: boolean; free_memory?: boolean }): Promise<void> {
+    return this.action('/free', options);
+  }
+
   features(): Promise<FeatureFlags> {
     return this.json<FeatureFlags>('GET', '/features');
+  }
+
+  systemStats(): Promise<SystemStats> {
+    return this.json<SystemStats>('GET', '/system_stats');
+  }
+
+  /** All classes, or `{}` for one that does not exist (ComfyUI never answers 404 here). */
+  objectInfo(nodeClass?: string): Promise<Record<string, ObjectInfo>> {
+    return this.json<Record<string, ObjectInfo>>('GET', nodeClass === undefined ? '/object_info' : `/object_info/${encodeURIComponent(nodeClass)}`);
+  }
+
+  /** The model folder names, or the files of one folder (404 for an unknown folder). */
+  models(folder?: string): Promise<string[]> {
+    return this.json<string[]>('GET', folder === undefined ? '/models' : `/models/${encodeURIComponent(folder)}`);
+  }
+
+  embeddings(): Promise<string[]> {
+    return this.json<string[]>('GET', '/embeddings');
+  }
+
+  extensions(): Promise<string[]> {
+    return this.json<string[]>('GET', '/extensions');
+  }
+
+  /** Multipart upload to /upload/image or /upload/mask. */
+  async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(upload.bytes)]), upload.filename);
+    if (upload.type) form.append('type', upload.type);
+    if (upload.subfolder) form.append('subfolder', upload.subfolder);
+    // ComfyUI overwrites only for the exact strings "true" / "1".
+    if (upload.overwrite) form.append('overwrite', 'true');
+    if (kind === 'mask') form.append('original_ref', JSON.stringify(upload.originalRef ?? {}));
+    const route = `/upload/${kind}`;
+    const response = await this.send('POST', this.endpoint.httpUrl(route), form, true);
+    await this.ensureOk('POST', route, response);
+    return this.parseJson<UploadResult>('POST', route, response);
   }
 
   /** filename, subfolder and type travel as query parameters, never as path segments. */
@@ -84,6 +166,10 @@ export class ComfyHttp {
     const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
     const response = await this.send(method, url, payload, true);
     await this.ensureOk(method, route, response);
+    return this.parseJson<T>(method, route, response);
+  }
+
+  private async parseJson<T>(method: Method, route: string, response: Dispatcher.ResponseData): Promise<T> {
     const text = await readText(response, method, route);
     if (text === '') return undefined as T;
     const type = headerText(response.headers['content-type']);
@@ -104,13 +190,13 @@ export class ComfyHttp {
     await this.json<unknown>('POST', route, { body });
   }
 
-  private async send(method: Method, url: URL, body: string | undefined, wholeTimeout: boolean): Promise<Dispatcher.ResponseData> {
+  private async send(method: Method, url: URL, body: string | FormData | undefined, wholeTimeout: boolean): Promise<Dispatcher.ResponseData> {
     const route = url.pathname;
     try {
       return await request(url, {
         method,
         dispatcher: this.agent,
-        headers: this.endpoint.requestHeaders(body === undefined ? undefined : { 'content-type': 'application/json' }),
+        headers: this.endpoint.requestHeaders(typeof body === 'string' ? { 'content-type': 'application/json' } : undefined),
         body,
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,

@@ -99,3 +99,41 @@ export function describeNode(prompt: ApiPrompt | undefined, nodeId: NodeId, clas
   const where = type ? `#${nodeId}, ${type}` : `#${nodeId}`;
   return title ? `"${title}" (${where})` : `node ${where}`;
 }
+
+/** A history entry in the shape the submit node emits, so `comfyui-images` takes either. */
+export interface PromptSummary {
+  prompt_id: string;
+  number: number;
+  outputs: Record<NodeId, NodeUiOutput>;
+  images: ImageRef[];
+  cached: boolean;
+  cachedNodes: NodeId[];
+  status: 'success' | 'error';
+  /** For failed or interrupted prompts: what ComfyUI recorded. */
+  error?: { code: string; message: string };
+}
+
+export function summarizeEntry(promptId: string, entry: HistoryEntry): PromptSummary {
+  const prompt = entry.prompt?.[2];
+  const failure = failureOf(entry, prompt, promptId);
+  const summary: PromptSummary = {
+    prompt_id: promptId,
+    number: entry.prompt?.[0] ?? 0,
+    outputs: entry.outputs ?? {},
+    images: collectFileRefs(entry.outputs ?? {}),
+    cached: wasFullyCached(entry),
+    cachedNodes: cachedNodesOf(entry),
+    status: failure ? 'error' : 'success',
+  };
+  if (failure) summary.error = { code: failure.code, message: failure.message };
+  return summary;
+}
+
+/**
+ * How a LoadImage input names an uploaded file: `subfolder/name`, annotated with ` [temp]` or
+ * ` [output]` when it is not in the input folder (the space belongs to the annotation).
+ */
+export function loadImageValue(file: { name: string; subfolder: string; type: string }): string {
+  const path = file.subfolder ? `${file.subfolder}/${file.name}` : file.name;
+  return file.type && file.type !== 'input' ? `${path} [${file.type}]` : path;
+}

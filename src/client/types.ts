@@ -182,3 +182,44 @@ export interface PreviewMetadata {
   real_node_id: NodeId;
   image_type: string;
 }
+
+/* ---------------- Info routes ---------------- */
+
+export interface SystemStats {
+  system: {
+    os: string;
+    ram_total: number;
+    ram_free: number;
+    comfyui_version: string | null;
+    python_version: string;
+    pytorch_version: string;
+    embedded_python: boolean;
+    argv: string[];
+    [key: string]: unknown;
+  };
+  devices: Array<{
+    name: string;
+    type: string;
+    index: number | null;
+    vram_total: number;
+    vram_free: number;
+    torch_vram_total: number;
+    torch_vram_free: number;
+  }>;
+}
+
+/** One node class as GET /object_info describes it. */
+export interface ObjectInfo {
+  input: { required?: Record<string, unknown[]>; optional?: Record<string, unknown[]>; hidden?: Record<string, unknown> };
+  input_order?: { required?: string[]; optional?: string[]; hidden?: string[] };
+  output: string[];
+  output_is_list: boolean[];
+  output_name: string[];
+  name: string;
+  display_name: string;
+  description: string;
+  python_module: string;
+  category: string;
+  output_node: boolean;
+  [key: string]: unknown;
+}
