@@ -12,9 +12,11 @@ import type { ComfyEvent } from './events';
 import type { FrameEvent } from './frames';
 import { ComfyHttp } from './http';
 import type { Download, UploadRequest } from './http';
-import { JobTracker } from './jobs';
-import type { JobCallbacks, JobResult } from './jobs';
-import { ComfySocket, defaultSocketOptions } from './socket';
+import { defaultTrackerOptions, JobTracker } from './jobs';
+import type { JobCallbacks, JobResult, TrackerOptions } from './jobs';
+import { refusalError } from './refusal';
+import type { Refusal } from './refusal';
+import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import type { PromptSummary } from './outputs';
@@ -28,6 +30,7 @@ export interface ClientOptions extends EndpointOptions {
   /** Stable for the client's life; ComfyUI routes a prompt's events to the socket with this id. */
   clientId?: string;
   socket?: Partial<SocketOptions>;
+  tracker?: Partial<TrackerOptions>;
 }
 
 export interface SubmitOptions {
@@ -35,6 +38,12 @@ export interface SubmitOptions {
   wait: boolean;
   extraData?: Record<string, unknown>;
   callbacks?: JobCallbacks;
+  /** Fail with TIMEOUT when the prompt has not finished this long after submitting. */
+  totalTimeoutMs?: number;
+  /** Fail with TIMEOUT when the prompt still waits in the queue this long after it was accepted. */
+  queueTimeoutMs?: number;
+  /** On a timeout, interrupt the prompt (running) or delete it from the queue (pending). */
+  cancelOnTimeout?: boolean;
 }
 
 export interface Submission {
@@ -50,6 +59,7 @@ export interface Submission {
 export interface ComfyClientEvents {
   state: [SocketState];
   frame: [FrameEvent];
+  refused: [Refusal];
   /** Frames as flows see them (attributed, titled, with percentages); only computed while listened to. */
   event: [ComfyEvent];
   problem: [string];
@@ -93,7 +103,10 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.clientId = options.clientId ?? randomUUID();
     this.http = new ComfyHttp(this.endpoint, { timeoutMs: this.timeoutMs });
-    this.tracker = new JobTracker((promptId) => this.http.history(promptId));
+    this.tracker = new JobTracker(
+      { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
+      { ...defaultTrackerOptions, ...(options.tracker ?? {}) },
+    );
     this.socket = new ComfySocket(this.endpoint, this.clientId, {
       ...defaultSocketOptions,
       handshakeTimeoutMs: Math.min(defaultSocketOptions.handshakeTimeoutMs, this.timeoutMs),
@@ -101,6 +114,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     });
     this.socket.on('state', (state) => this.emit('state', state));
     this.socket.on('problem', (text) => this.emit('problem', text));
+    this.socket.on('refused', (refusal) => this.emit('refused', refusal));
     this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
     this.socket.on('frame', (frame) => {
       this.tracker.handle(frame);
@@ -117,6 +131,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
 
   get state(): SocketState {
     return this.socket.state;
+  }
+
+  /** Why the server refuses our WebSocket, until it accepts it again. */
+  get refusal(): Refusal | undefined {
+    return this.socket.lastRefusal;
   }
 
   /** Prompts being tracked to their end. */
@@ -147,16 +166,24 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     if (options.wait) {
       // Events go only to the socket registered under our clientId when they are sent: connect first.
       await this.socket.whenConnected(this.timeoutMs).catch((err: Error) => {
+        if (err instanceof RefusedError) throw refusalError(err.refusal);
         throw new ComfyError('NETWORK', `Cannot reach ComfyUI's WebSocket at ${this.endpoint.displayUrl}: ${err.message}`, { cause: err });
       });
     }
     const promptId = randomUUID();
     this.remember(promptId, prompt);
-    const result = options.wait ? this.tracker.register(promptId, prompt, options.callbacks) : undefined;
+    const result = options.wait
+      ? this.tracker.register(promptId, prompt, options.callbacks, {
+          totalMs: options.totalTimeoutMs,
+          queueMs: options.queueTimeoutMs,
+          onTimeout: options.cancelOnTimeout ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`)) : undefined,
+        })
+      : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     if (options.extraData) request.extra_data = options.extraData;
     try {
       const accepted = await this.http.postPrompt(request);
+      this.tracker.accepted(promptId);
       const droppedNodes = nodeProblems(accepted.node_errors, prompt);
       const submission: Submission = {
         promptId,

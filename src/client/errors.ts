@@ -14,6 +14,8 @@ export type ComfyErrorCode =
   | 'TOO_LARGE' // above the server's max_upload_size
   | 'INVALID_URL' // the server URL in the config node is unusable
   | 'HTTP' // a non-2xx answer
+  | 'AUTH' // 401/403: credentials, a proxy or ComfyUI's Origin check refused us
+  | 'WRONG_ENDPOINT' // 404 on a route every ComfyUI has: wrong URL or base path
   | 'BAD_RESPONSE' // a 2xx answer that is not what ComfyUI sends (an HTML proxy page, …)
   | 'NETWORK' // connection refused, reset, DNS, …
   | 'TIMEOUT' // a request or a wait took too long

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import type { Endpoint } from './endpoint';
 import { ComfyError } from './errors';
+import { refusalError, refusalOf } from './refusal';
 import type {
   FeatureFlags,
   HistoryMap,
@@ -219,6 +220,10 @@ export class ComfyHttp {
         /* keep the text */
       }
     }
+    // 404 is an ordinary answer where it names a missing thing (a file, a model folder).
+    const ordinary404 = route === '/view' || route.startsWith('/models/');
+    const refusal = response.statusCode === 404 && ordinary404 ? undefined : refusalOf(response.statusCode, `for ${method} ${route}`);
+    if (refusal) throw refusalError(refusal, body);
     const shown = typeof body === 'string' ? describeBody(type, body) : JSON.stringify(body).slice(0, 500);
     throw new ComfyError('HTTP', `${method} ${route} failed: ComfyUI answered ${response.statusCode}${shown ? `: ${shown}` : ''}`, {
       status: response.statusCode,

@@ -5,6 +5,11 @@
  * ComfyUI's worker can emit a prompt's first events before the HTTP answer arrives.
  * Completion is `executing {node: null, prompt_id}`; the history entry is then the truth for
  * outputs. `execution_error` / `execution_interrupted` end a job with their own error kinds.
+ *
+ * ComfyUI keeps no backlog: events sent while our socket was down are gone. So after every
+ * reconnect, and whenever a job has heard nothing for a while (the watchdog), the job is
+ * checked against history and the queue: finished → delivered once; queued or running → keep
+ * waiting; in neither (the server restarted) → LOST after a grace period.
  */
 import { ComfyError } from './errors';
 import type { FrameEvent } from './frames';
@@ -16,12 +21,12 @@ import type {
   ExecutingData,
   ExecutionCachedData,
   ExecutionErrorData,
-  ExecutionInterruptedData,
   HistoryEntry,
   HistoryMap,
   NodeId,
   NodeUiOutput,
   ProgressData,
+  QueueState,
 } from './types';
 
 export interface JobProgress {
@@ -53,35 +58,65 @@ export interface JobCallbacks {
   onProgress?(progress: JobProgress): void;
 }
 
+export interface JobLimits {
+  /** Fail with TIMEOUT when the prompt has not finished this long after it was submitted. */
+  totalMs?: number;
+  /** Fail with TIMEOUT when the prompt is still waiting in the queue this long after it was accepted. */
+  queueMs?: number;
+  /** Called after a timeout, e.g. to interrupt or dequeue the prompt. */
+  onTimeout?(promptId: string): void;
+}
+
 export interface TrackerOptions {
   /** How often and how long to re-ask GET /history/{id} while it still answers `{}`. */
   historyAttempts: number;
   historyRetryMs: number;
+  /** Check a job against the server when no event for it arrived for this long. */
+  watchdogMs: number;
+  /** A job in neither history nor queue is LOST when it is still missing after this long. */
+  lostGraceMs: number;
+}
+
+export const defaultTrackerOptions: TrackerOptions = {
+  historyAttempts: 8,
+  historyRetryMs: 50,
+  watchdogMs: 60_000,
+  lostGraceMs: 3_000,
+};
+
+/** What the tracker asks the server. */
+export interface ServerView {
+  history(promptId: string): Promise<HistoryMap>;
+  queue(): Promise<QueueState>;
 }
 
 interface Job {
   promptId: string;
   prompt: ApiPrompt;
   callbacks: JobCallbacks;
+  limits: JobLimits;
   registeredAt: number;
+  /** ComfyUI answered POST /prompt: from now on it must be in the queue or in history. */
+  accepted: boolean;
+  started: boolean;
   cachedNodes: NodeId[];
   executedNodes: Set<NodeId>;
   /** `executed` outputs seen on the socket: the fallback if history never shows the entry. */
   seenOutputs: Record<NodeId, NodeUiOutput>;
   runningNode: NodeId | undefined;
   finishing: boolean;
+  checking: boolean;
+  timers: Map<'watchdog' | 'total' | 'queue', NodeJS.Timeout>;
   resolve(result: JobResult): void;
   reject(err: Error): void;
 }
-
-export type HistoryFetcher = (promptId: string) => Promise<HistoryMap>;
 
 export class JobTracker {
   private readonly jobs = new Map<string, Job>();
 
   constructor(
-    private readonly fetchHistory: HistoryFetcher,
-    private readonly options: TrackerOptions = { historyAttempts: 8, historyRetryMs: 50 },
+    private readonly server: ServerView,
+    private readonly options: TrackerOptions = defaultTrackerOptions,
   ) {}
 
   get size(): number {
@@ -93,7 +128,7 @@ export class JobTracker {
   }
 
   /** Registers a job; the promise settles exactly once, with the result or a ComfyError. */
-  register(promptId: string, prompt: ApiPrompt, callbacks: JobCallbacks = {}): Promise<JobResult> {
+  register(promptId: string, prompt: ApiPrompt, callbacks: JobCallbacks = {}, limits: JobLimits = {}): Promise<JobResult> {
     let resolve!: (result: JobResult) => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<JobResult>((res, rej) => {
@@ -102,33 +137,53 @@ export class JobTracker {
     });
     // The caller may stop listening (node closed); a settled job must never become an unhandled rejection.
     promise.catch(() => undefined);
-    this.jobs.set(promptId, {
+    const job: Job = {
       promptId,
       prompt,
       callbacks,
+      limits,
       registeredAt: Date.now(),
+      accepted: false,
+      started: false,
       cachedNodes: [],
       executedNodes: new Set(),
       seenOutputs: {},
       runningNode: undefined,
       finishing: false,
+      checking: false,
+      timers: new Map(),
       resolve,
       reject,
-    });
+    };
+    this.jobs.set(promptId, job);
+    if (limits.totalMs) {
+      this.arm(job, 'total', limits.totalMs, () =>
+        this.timeout(job, `Prompt ${promptId} did not finish within ${formatMs(limits.totalMs as number)}`),
+      );
+    }
     return promise;
+  }
+
+  /** ComfyUI accepted the prompt: start watching it. */
+  accepted(promptId: string): void {
+    const job = this.jobs.get(promptId);
+    if (!job || job.accepted) return;
+    job.accepted = true;
+    this.touch(job);
+    if (job.limits.queueMs && !job.started) {
+      this.arm(job, 'queue', job.limits.queueMs, () => void this.queueTimeout(job));
+    }
   }
 
   /** Ends a job early (its submission failed, or the caller gave up). */
   fail(promptId: string, err: Error): void {
     const job = this.jobs.get(promptId);
-    if (!job) return;
-    this.jobs.delete(promptId);
-    job.reject(err);
+    if (job) this.settle(job, err);
   }
 
   /** Rejects every job, e.g. when the client closes. */
   failAll(err: Error): void {
-    for (const promptId of [...this.jobs.keys()]) this.fail(promptId, err);
+    for (const job of [...this.jobs.values()]) this.settle(job, err);
   }
 
   handle(event: FrameEvent): void {
@@ -139,9 +194,10 @@ export class JobTracker {
     if (typeof promptId !== 'string') return;
     const job = this.jobs.get(promptId);
     if (!job || job.finishing) return;
+    this.touch(job);
     switch (type) {
       case 'execution_start':
-        job.callbacks.onRunning?.();
+        this.markStarted(job);
         break;
       case 'execution_cached':
         job.cachedNodes = ((data as ExecutionCachedData).nodes ?? []).map(String);
@@ -160,29 +216,78 @@ export class JobTracker {
       case 'execution_error':
         // ExecutionBlocked is ComfyUI's non-fatal "a node blocked this branch": the prompt goes on.
         if ((data as ExecutionErrorData).exception_type === 'ExecutionBlocked') break;
-        this.settle(job, executionError(data as unknown as Record<string, unknown>, job.prompt, promptId));
+        this.settle(job, executionError(data as Record<string, unknown>, job.prompt, promptId));
         break;
       case 'execution_interrupted':
-        this.settle(job, interruptedError(data as unknown as ExecutionInterruptedData & Record<string, unknown>, job.prompt, promptId));
+        this.settle(job, interruptedError(data as Record<string, unknown>, job.prompt, promptId));
         break;
       default:
         break;
     }
   }
 
-  /**
-   * Asks history about every job still waiting: after a socket gap their completion events
-   * may be gone for good, and ComfyUI keeps no backlog.
-   */
+  /** After a socket gap: every accepted job is checked, since its completion may be gone for good. */
   async resync(): Promise<void> {
-    await Promise.all(
-      [...this.jobs.values()].map(async (job) => {
-        const entry = await this.fetchHistory(job.promptId)
-          .then((map) => map[job.promptId])
-          .catch(() => undefined);
-        if (entry && this.jobs.get(job.promptId) === job && !job.finishing) this.finishFromEntry(job, entry);
-      }),
-    );
+    await Promise.all([...this.jobs.values()].filter((job) => job.accepted).map((job) => this.check(job)));
+  }
+
+  /**
+   * Asks the server where the job is. Finished → delivered; queued or running → keep waiting;
+   * in neither → checked once more after the grace period (it may be between queue and history),
+   * then LOST.
+   */
+  private async check(job: Job, final = false): Promise<void> {
+    if (job.checking || job.finishing || !this.isCurrent(job)) return;
+    job.checking = true;
+    try {
+      const entry = (await this.server.history(job.promptId))[job.promptId];
+      if (!this.isCurrent(job) || job.finishing) return;
+      if (entry) return this.finishFromEntry(job, entry);
+      const queue = await this.server.queue();
+      if (!this.isCurrent(job) || job.finishing) return;
+      const running = (queue.queue_running ?? []).some((item) => item[1] === job.promptId);
+      const pending = (queue.queue_pending ?? []).some((item) => item[1] === job.promptId);
+      if (running) this.markStarted(job);
+      if (running || pending) return this.touch(job);
+      if (final) {
+        const message = `ComfyUI no longer knows prompt ${job.promptId}: it is in neither its queue nor its history (was the server restarted?)`;
+        return this.settle(job, new ComfyError('LOST', message, { promptId: job.promptId }));
+      }
+      this.arm(job, 'watchdog', this.options.lostGraceMs, () => void this.check(job, true));
+    } catch {
+      // The server did not answer: try again on the watchdog's schedule.
+      this.touch(job);
+    } finally {
+      job.checking = false;
+    }
+  }
+
+  /** A queue timeout only counts while the prompt really is still pending. */
+  private async queueTimeout(job: Job): Promise<void> {
+    if (!this.isCurrent(job) || job.started) return;
+    const queue = await this.server.queue().catch(() => undefined);
+    if (!this.isCurrent(job) || job.started) return;
+    if (queue && (queue.queue_running ?? []).some((item) => item[1] === job.promptId)) return this.markStarted(job);
+    this.timeout(job, `Prompt ${job.promptId} waited in ComfyUI's queue for more than ${formatMs(job.limits.queueMs as number)}`);
+  }
+
+  private timeout(job: Job, message: string): void {
+    if (!this.isCurrent(job)) return;
+    this.settle(job, new ComfyError('TIMEOUT', message, { promptId: job.promptId }));
+    job.limits.onTimeout?.(job.promptId);
+  }
+
+  private markStarted(job: Job): void {
+    if (job.started) return;
+    job.started = true;
+    this.disarm(job, 'queue');
+    job.callbacks.onRunning?.();
+  }
+
+  /** Something was heard of the job: the watchdog starts over. */
+  private touch(job: Job): void {
+    if (!job.accepted || job.finishing) return;
+    this.arm(job, 'watchdog', this.options.watchdogMs, () => void this.check(job));
   }
 
   private onExecuting(job: Job, data: ExecutingData): void {
@@ -190,6 +295,7 @@ export class JobTracker {
       void this.finish(job);
       return;
     }
+    this.markStarted(job);
     const node = String(data.display_node ?? data.node);
     job.runningNode = node;
     job.executedNodes.add(node);
@@ -216,18 +322,19 @@ export class JobTracker {
   /** `executing null` arrived: history is written by then, but allow a brief retry while it says `{}`. */
   private async finish(job: Job): Promise<void> {
     job.finishing = true;
+    this.disarm(job, 'watchdog');
     let lastError: unknown;
     for (let attempt = 0; attempt < this.options.historyAttempts; attempt += 1) {
-      if (this.jobs.get(job.promptId) !== job) return;
+      if (!this.isCurrent(job)) return;
       try {
-        const entry = (await this.fetchHistory(job.promptId))[job.promptId];
+        const entry = (await this.server.history(job.promptId))[job.promptId];
         if (entry) return this.finishFromEntry(job, entry);
       } catch (err) {
         lastError = err;
       }
       await delay(this.options.historyRetryMs * 2 ** attempt);
     }
-    if (this.jobs.get(job.promptId) !== job) return;
+    if (!this.isCurrent(job)) return;
     if (Object.keys(job.seenOutputs).length > 0 || lastError === undefined) {
       // History never showed the entry; the outputs the socket reported are the best truth left.
       this.settle(job, this.result(job, job.seenOutputs, job.cachedNodes, job.executedNodes.size === 0));
@@ -261,12 +368,40 @@ export class JobTracker {
     };
   }
 
+  /** The one place a job ends: exactly once, with every timer released. */
   private settle(job: Job, outcome: JobResult | Error): void {
-    if (this.jobs.get(job.promptId) !== job) return;
+    if (!this.isCurrent(job)) return;
     this.jobs.delete(job.promptId);
+    job.finishing = true;
+    for (const timer of job.timers.values()) clearTimeout(timer);
+    job.timers.clear();
     if (outcome instanceof Error) job.reject(outcome);
     else job.resolve(outcome);
   }
+
+  private isCurrent(job: Job): boolean {
+    return this.jobs.get(job.promptId) === job;
+  }
+
+  private arm(job: Job, name: 'watchdog' | 'total' | 'queue', ms: number, run: () => void): void {
+    clearTimeout(job.timers.get(name));
+    const timer = setTimeout(() => {
+      job.timers.delete(name);
+      run();
+    }, ms);
+    // A pending job must not keep a process (a test, a CLI) alive on its own.
+    timer.unref();
+    job.timers.set(name, timer);
+  }
+
+  private disarm(job: Job, name: 'watchdog' | 'total' | 'queue'): void {
+    clearTimeout(job.timers.get(name));
+    job.timers.delete(name);
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function delay(ms: number): Promise<void> {

@@ -13,6 +13,8 @@ import type { RawData } from 'ws';
 import type { Endpoint } from './endpoint';
 import { decodeBinaryFrame, decodeTextFrame } from './frames';
 import type { FrameEvent } from './frames';
+import { refusalOf } from './refusal';
+import type { Refusal } from './refusal';
 
 /** `disconnected`: waiting for the next attempt; `connecting`: dialing (first time or again). */
 export type SocketState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closing' | 'closed';
@@ -43,6 +45,8 @@ export interface ComfySocketEvents {
   frame: [FrameEvent];
   /** A connection is open and the first message has been sent; `reconnect` is true after a gap. */
   open: [{ reconnect: boolean }];
+  /** The upgrade was refused in a way retrying cannot fix (401/403/404); retries slow down. */
+  refused: [Refusal];
   problem: [string];
 }
 
@@ -56,6 +60,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
   private stableTimer: NodeJS.Timeout | undefined;
   private awaitingPong = false;
   private closePromise: Promise<void> | undefined;
+  private refusal: Refusal | undefined;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -67,6 +72,11 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
 
   get state(): SocketState {
     return this.currentState;
+  }
+
+  /** Why the last upgrade was refused, until a connection succeeds. */
+  get lastRefusal(): Refusal | undefined {
+    return this.refusal;
   }
 
   /** Starts connecting; calling it again while active does nothing. After close() it starts afresh. */
@@ -103,22 +113,26 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     return this.closePromise;
   }
 
-  /** Waits until connected, or rejects after `timeoutMs` or when closed. */
+  /** Waits until connected; rejects after `timeoutMs`, when closed, or at once while the server refuses us. */
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.currentState === 'connected') return Promise.resolve();
+    if (this.refusal) return Promise.reject(new RefusedError(this.refusal));
     return new Promise<void>((resolve, reject) => {
       const onState = (state: SocketState): void => {
         if (state === 'connected') finish();
         else if (state === 'closing' || state === 'closed') finish(new Error('the connection was closed'));
       };
+      const onRefused = (refusal: Refusal): void => finish(new RefusedError(refusal));
       const timer = setTimeout(() => finish(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
       const finish = (err?: Error): void => {
         clearTimeout(timer);
         this.off('state', onState);
+        this.off('refused', onRefused);
         if (err) reject(err);
         else resolve();
       };
       this.on('state', onState);
+      this.on('refused', onRefused);
     });
   }
 
@@ -137,7 +151,14 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
       this.awaitingPong = false;
     });
     ws.on('unexpected-response', (_request, response) => {
-      this.emit('problem', `WebSocket upgrade refused: HTTP ${response.statusCode}`);
+      const status = response.statusCode ?? 0;
+      const refusal = refusalOf(status, 'for the WebSocket upgrade');
+      if (refusal) {
+        this.refusal = refusal;
+        this.emit('refused', refusal);
+      } else {
+        this.emit('problem', `WebSocket upgrade refused: HTTP ${status}`);
+      }
       response.resume();
       ws.terminate();
     });
@@ -151,6 +172,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     if (ws !== this.ws || this.currentState === 'closing') return;
     const reconnect = this.everConnected;
     this.everConnected = true;
+    this.refusal = undefined;
     // The first message is the only one ComfyUI reads; it is reset for every new connection.
     ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
     this.setState('connected');
@@ -179,7 +201,10 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
   }
 
   private scheduleReconnect(): void {
-    const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this.attempt);
+    // A refusal will not change in a second: retry on the slow end of the schedule.
+    const ceiling = this.refusal
+      ? this.options.backoffMaxMs
+      : Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this.attempt);
     // Full jitter in the upper half keeps many clients from reconnecting in lockstep.
     const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     this.attempt += 1;
@@ -214,5 +239,13 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     if (state === this.currentState) return;
     this.currentState = state;
     this.emit('state', state);
+  }
+}
+
+/** whenConnected() while the server refuses the upgrade. */
+export class RefusedError extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+    this.name = 'RefusedError';
   }
 }

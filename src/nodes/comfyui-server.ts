@@ -43,8 +43,19 @@ export = function (RED: NodeAPI): void {
       for (const user of Object.values(node.users)) user.status(next);
     };
 
-    node.client?.on('state', (state) => setStatusAll(connectionStatus(state)));
-    node.client?.on('problem', (text) => node.debug(text));
+    const client = node.client;
+    let reported: string | undefined;
+    client?.on('state', (state) => {
+      setStatusAll(connectionStatus(state, client.refusal));
+      if (state === 'connected') reported = undefined;
+    });
+    client?.on('refused', (refusal) => {
+      setStatusAll(connectionStatus(client.state, refusal));
+      // Once per kind of refusal, not on every slow retry.
+      if (reported !== refusal.message) node.warn(`ComfyUI at ${client.endpoint.displayUrl}: ${refusal.message}`);
+      reported = refusal.message;
+    });
+    client?.on('problem', (text) => node.debug(text));
 
     node.register = (user: Node): void => {
       node.users[user.id] = user;

@@ -3,6 +3,7 @@
  * namespace, so keys owned by the config node carry their full namespace to resolve anywhere.
  */
 import type { NodeStatus } from 'node-red';
+import type { Refusal } from '../client/refusal';
 import type { SocketState } from '../client/socket';
 
 /** The config node's catalog, addressed so that any of our nodes can use its keys. */
@@ -14,11 +15,15 @@ export const Status = {
   connecting: { fill: 'yellow', shape: 'ring', text: 'node-red:common.status.connecting' },
   disconnected: { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' },
   invalidUrl: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.invalid-url` },
+  refusedAuth: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.refused-auth` },
+  refusedEndpoint: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.refused-endpoint` },
   missingServer: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.missing-server` },
   clear: {},
 } satisfies Record<string, NodeStatus>;
 
-export function connectionStatus(state: SocketState): NodeStatus {
+/** While the server refuses us, that (not "disconnected") is what a person needs to see. */
+export function connectionStatus(state: SocketState, refusal?: Refusal): NodeStatus {
+  if (refusal && state !== 'connected') return refusal.code === 'AUTH' ? Status.refusedAuth : Status.refusedEndpoint;
   switch (state) {
     case 'connected':
       return Status.connected;
