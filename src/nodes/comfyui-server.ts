@@ -13,6 +13,8 @@ import { connectionStatus, SERVER_CATALOG, Status } from './status';
 interface ServerConfig extends NodeDef {
   url: string;
   timeout: string | number;
+  /** Seconds without a word about a running prompt before the server is asked about it. */
+  stall: string | number;
 }
 
 export = function (RED: NodeAPI): void {
@@ -25,10 +27,10 @@ export = function (RED: NodeAPI): void {
     let status = Status.disconnected as ReturnType<typeof connectionStatus>;
 
     try {
-      const seconds = Number(config.timeout);
       node.client = new ComfyClient({
         url: config.url,
-        timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000,
+        timeoutMs: secondsToMs(config.timeout, 30),
+        tracker: { watchdogMs: secondsToMs(config.stall, 60) },
         // Stable for this config node's life, unique across Node-RED instances sharing one ComfyUI.
         clientId: `node-red-${node.id}-${randomUUID().slice(0, 8)}`,
       });
@@ -85,3 +87,8 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-server', ComfyServerNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+function secondsToMs(value: string | number | undefined, fallback: number): number {
+  const seconds = Number(value);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
+}

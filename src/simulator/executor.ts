@@ -30,6 +30,8 @@ export interface ExecutorOptions {
   nodeMs: number;
   nodeMsByClass: Record<string, number>;
   previewMethod: PreviewMethod;
+  /** Test introspection: told of every prompt that finished, with its outcome (survives restarts). */
+  onFinished?: (promptId: string, outcome: 'success' | 'error') => void;
 }
 
 /** InterruptProcessingException */
@@ -212,6 +214,7 @@ export class Executor {
       const result = await this.execute(item);
       if (this.stopped) return;
       this.queue.taskDone(taskId, result.history, result.status);
+      this.options.onFinished?.(item[1], result.status.status_str === 'success' ? 'success' : 'error');
       if (this.clientId !== null) this.hub.send('executing', { node: null, prompt_id: item[1] }, this.clientId);
       this.log(`Prompt executed in ${((performance.now() - started) / 1000).toFixed(2)} seconds`);
       this.applyFlags();

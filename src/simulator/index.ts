@@ -53,6 +53,11 @@ export interface Simulator {
   connectionLog: Array<{ url: string; headers: Record<string, string | string[] | undefined> }>;
   /** every HTTP request (WS upgrades are in connectionLog); the newest 10 000 */
   requestLog: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
+  /**
+   * prompt_id → outcome of every prompt that finished on this simulator, across restarts: the
+   * server-side truth a soak run compares delivered results with.
+   */
+  finished: Map<string, 'success' | 'error'>;
   /** only when testControls */
   faults: Faults;
   /** closes every socket and the server, resolves when fully closed */
@@ -69,7 +74,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const ownDir = options.dataDir === undefined;
   const dataDir = ownDir ? mkdtempSync(join(tmpdir(), 'comfyui-sim-')) : resolve(options.dataDir!);
   const folders = new Folders(dataDir);
+  const finished = new Map<string, 'success' | 'error'>();
   const executorOptions = {
+    onFinished: (promptId: string, outcome: 'success' | 'error') => void finished.set(promptId, outcome),
     stepMs: options.stepMs ?? 20,
     nodeMs: options.nodeMs ?? 1,
     nodeMsByClass: { ...(options.nodeMsByClass ?? {}) },
@@ -124,6 +131,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     openSocketCount: () => state.hub.live.size,
     connectionLog,
     requestLog,
+    finished,
     get faults(): Faults {
       if (!options.testControls) throw new Error('simulator test controls are disabled: start it with { testControls: true }');
       return faults;
