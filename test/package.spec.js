@@ -1,0 +1,388 @@
+'use strict';
+// Package-wide consistency: every declared node has its editor file, help and catalogs in both
+// languages, every catalog key the code uses exists, and every example deploys (and the ones
+// that can run against the simulator do run).
+const assert = require('node:assert/strict');
+const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const net = require('node:net');
+const zlib = require('node:zlib');
+const { helper, startSimulator, allNodes, packageJson, collectMessages, nextMessage, isPng, pngSize } = require('./support');
+
+const root = join(__dirname, '..');
+const declared = packageJson['node-red'].nodes;
+const types = Object.keys(declared);
+const LANGS = ['en-US', 'ko'];
+const read = (...parts) => readFileSync(join(root, ...parts), 'utf8');
+const editorFile = (type) => join(root, 'nodes', `${type}.html`);
+const catalogFile = (lang, type) => join(root, 'nodes', 'locales', lang, `${type}.json`);
+const helpFile = (lang, type) => join(root, 'nodes', 'locales', lang, `${type}.html`);
+const catalog = (lang, type) => JSON.parse(readFileSync(catalogFile(lang, type), 'utf8'));
+const nodeRedCatalog = require('@node-red/nodes/locales/en-US/messages.json');
+
+function lookup(object, path) {
+  return path.split('.').reduce((value, key) => (value !== null && typeof value === 'object' ? value[key] : undefined), object);
+}
+
+/** Every leaf path of a catalog, e.g. `comfyui-x.status.done`. */
+function leafKeys(object, prefix = '') {
+  return Object.entries(object).flatMap(([key, value]) =>
+    value !== null && typeof value === 'object' ? leafKeys(value, `${prefix}${key}.`) : [`${prefix}${key}`],
+  );
+}
+
+/** A catalog key as the editor or runtime uses it: `[attr]ns:path` → {namespace, path}. */
+function parseKey(raw) {
+  const key = raw.replace(/^\[[^\]]+\]/, '');
+  const colon = key.indexOf(':');
+  return colon === -1 ? { namespace: undefined, path: key } : { namespace: key.slice(0, colon), path: key.slice(colon + 1) };
+}
+
+/** Checks one key in both catalogs of the type its path starts with; returns the problems. */
+function checkKey(path, where, { prefixOnly = false } = {}) {
+  const type = path.split('.')[0];
+  if (!types.includes(type)) return [`${where}: "${path}" belongs to no declared node type`];
+  const problems = [];
+  for (const lang of LANGS) {
+    if (!existsSync(catalogFile(lang, type))) {
+      problems.push(`${where}: "${path}" needs ${lang}/${type}.json, which is missing`);
+      continue;
+    }
+    const value = lookup(catalog(lang, type), path);
+    if (prefixOnly ? value === undefined : typeof value !== 'string') problems.push(`${where}: "${path}" is missing in ${lang}/${type}.json`);
+  }
+  return problems;
+}
+
+function isConfigType(type) {
+  return existsSync(editorFile(type)) && /category:\s*['"]config['"]/.test(readFileSync(editorFile(type), 'utf8'));
+}
+
+/** Core node types → the module file that registers them, read from the core editor files. */
+const coreModules = (() => {
+  const base = join(root, 'node_modules', '@node-red', 'nodes', 'core');
+  const map = new Map();
+  for (const group of readdirSync(base)) {
+    const dir = join(base, group);
+    if (!existsSync(dir) || group === 'lib') continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.html'))) {
+      const js = join(dir, file.replace(/\.html$/, '.js'));
+      if (!existsSync(js)) continue;
+      for (const [, type] of readFileSync(join(dir, file), 'utf8').matchAll(/registerType\(\s*['"]([^'"]+)['"]/g)) map.set(type, js);
+    }
+  }
+  return map;
+})();
+
+const exampleDir = join(root, 'examples');
+const exampleFiles = readdirSync(exampleDir).filter((f) => f.endsWith('.json')).sort();
+const loadExample = (file) => JSON.parse(readFileSync(join(exampleDir, file), 'utf8'));
+
+/** A PNG of one colour (our own tiny encoder). */
+function makePng(width, height, [r, g, b] = [90, 120, 200]) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([head, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2; // RGB
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
+  const data = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(data)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A 127.0.0.1 port nothing listens on. */
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('package consistency', function () {
+  describe('editor files, help and catalogs', function () {
+    for (const type of types) {
+      describe(type, function () {
+        it(`has a compiled module at ${declared[type]} and its source at src/nodes/${type}.ts`, function () {
+          assert.ok(existsSync(join(root, 'src', 'nodes', `${type}.ts`)), `src/nodes/${type}.ts is missing`);
+          assert.equal(declared[type], `dist/nodes/${type}.js`);
+          assert.ok(existsSync(join(root, declared[type])), `${declared[type]} is missing (run the build)`);
+        });
+
+        it(`has nodes/${type}.html calling RED.nodes.registerType('${type}' exactly once, with its template`, function () {
+          assert.ok(existsSync(editorFile(type)), `nodes/${type}.html is missing`);
+          const html = readFileSync(editorFile(type), 'utf8');
+          assert.equal(html.split(`RED.nodes.registerType('${type}'`).length - 1, 1, `RED.nodes.registerType('${type}' must appear exactly once`);
+          assert.equal((html.match(/registerType\(/g) ?? []).length, 1, 'one registerType call per editor file');
+          assert.equal((html.match(/<script type="text\/javascript">/g) ?? []).length, 1, 'exactly one editor script');
+          assert.ok(html.includes(`data-template-name="${type}"`), `a data-template-name="${type}" template`);
+          if (!isConfigType(type)) {
+            assert.match(html, /category:\s*'ComfyUI'/);
+            assert.match(html, /color:\s*'#E6E0F8'/);
+            assert.ok(html.includes(`icon: '${type}.svg'`), `icon: '${type}.svg'`);
+            assert.ok(existsSync(join(root, 'icons', `${type}.svg`)), `icons/${type}.svg is missing`);
+          }
+          const ns = /var NS = "([^"]+)"/.exec(html);
+          if (ns) assert.equal(ns[1], `${packageJson.name}/${type}:`, 'the editor namespace is <package>/<type>:');
+        });
+
+        it('has en-US and ko catalogs with the same keys', function () {
+          for (const lang of LANGS) assert.ok(existsSync(catalogFile(lang, type)), `nodes/locales/${lang}/${type}.json is missing`);
+          const [en, ko] = LANGS.map((lang) => catalog(lang, type));
+          assert.deepEqual(Object.keys(en), [type], `en-US/${type}.json has one top-level key, "${type}"`);
+          assert.deepEqual(Object.keys(ko), [type], `ko/${type}.json has one top-level key, "${type}"`);
+          const enKeys = leafKeys(en).sort();
+          const koKeys = leafKeys(ko).sort();
+          assert.deepEqual(
+            { onlyInEnUS: enKeys.filter((k) => !koKeys.includes(k)), onlyInKo: koKeys.filter((k) => !enKeys.includes(k)) },
+            { onlyInEnUS: [], onlyInKo: [] },
+          );
+          for (const key of koKeys) assert.equal(typeof lookup(ko, key), 'string', `ko ${key} is text`);
+        });
+
+        it('has en-US and ko help with data-help-name, a tooltip paragraph and the standard sections', function () {
+          for (const lang of LANGS) {
+            assert.ok(existsSync(helpFile(lang, type)), `nodes/locales/${lang}/${type}.html is missing`);
+            const help = readFileSync(helpFile(lang, type), 'utf8');
+            assert.equal(help.split(`data-help-name="${type}"`).length - 1, 1, `${lang}: exactly one data-help-name="${type}"`);
+            assert.match(help, /^<script type="text\/html" data-help-name="[^"]+">\s*<p>/, `${lang}: the help starts with the tooltip <p>`);
+          }
+          const en = readFileSync(helpFile('en-US', type), 'utf8');
+          const ko = readFileSync(helpFile('ko', type), 'utf8');
+          assert.match(en, /<h3>Details<\/h3>/);
+          assert.match(ko, /[\uac00-\ud7a3]/, 'the ko help is in Korean');
+          assert.notEqual(ko, en);
+          if (!isConfigType(type)) {
+            assert.match(en, /<h3>Inputs<\/h3>/);
+            assert.match(en, /<h3>Outputs<\/h3>/);
+            assert.match(en, /class="message-properties"/);
+          }
+        });
+
+        it('uses only catalog keys that exist in both catalogs (data-i18n, this._, RED._)', function () {
+          const html = readFileSync(editorFile(type), 'utf8');
+          const problems = [];
+          const keys = [];
+          for (const [, attr] of html.matchAll(/data-i18n="([^"]+)"/g)) keys.push(...attr.split(';'));
+          for (const [, key] of html.matchAll(/_\(\s*(?:NS\s*\+\s*)?["']([^"']+)["']/g)) keys.push(key);
+          assert.ok(keys.length > 0, 'the editor uses catalog keys');
+          for (const raw of keys) {
+            const { namespace, path } = parseKey(raw);
+            if (namespace === 'node-red') {
+              if (typeof lookup(nodeRedCatalog, path) !== 'string') problems.push(`node-red:${path} is not in Node-RED's catalog`);
+              continue;
+            }
+            // A key built at run time (NS + "x.errors." + name) is checked up to its last complete part.
+            if (path.endsWith('.')) problems.push(...checkKey(path.slice(0, -1), `nodes/${type}.html`, { prefixOnly: true }));
+            else problems.push(...checkKey(path, `nodes/${type}.html`));
+          }
+          assert.deepEqual(problems, []);
+        });
+      });
+    }
+
+    it('every status and message key used in src/nodes exists in the en-US and ko catalogs', function () {
+      const sources = readdirSync(join(root, 'src', 'nodes')).filter((f) => f.endsWith('.ts'));
+      const statusTs = read('src', 'nodes', 'status.ts');
+      const serverCatalog = /SERVER_CATALOG = '([^']+)'/.exec(statusTs)?.[1];
+      assert.equal(serverCatalog, `${packageJson.name}/comfyui-server:comfyui-server`, "SERVER_CATALOG names the config node's namespace");
+      const problems = [];
+      const used = new Set();
+      for (const file of sources) {
+        const code = read('src', 'nodes', file);
+        for (const [, path, dynamic] of code.matchAll(/['"`](comfyui-[a-z]+(?:-[a-z]+)*\.[a-zA-Z_-]+(?:\.[a-zA-Z_-]+)*)(\.\$\{[^}]+\})?['"`]/g)) {
+          if (!dynamic && !path.includes('.', path.indexOf('.') + 1)) continue; // `comfyui-x.js` and the like
+          used.add(path);
+          problems.push(...checkKey(path, `src/nodes/${file}`, { prefixOnly: Boolean(dynamic) }));
+        }
+        for (const [, rest] of code.matchAll(/\$\{SERVER_NS\}\.([a-zA-Z_.-]+)/g)) {
+          used.add(`comfyui-server.status.${rest}`);
+          problems.push(...checkKey(`comfyui-server.status.${rest}`, `src/nodes/${file}`));
+        }
+        for (const [, rest] of code.matchAll(/\$\{SERVER_CATALOG\}\.([a-zA-Z_.-]+)/g)) {
+          used.add(`comfyui-server.${rest}`);
+          // `${SERVER_CATALOG}.status` alone is a prefix (SERVER_NS), not a text.
+          problems.push(...checkKey(`comfyui-server.${rest}`, `src/nodes/${file}`, { prefixOnly: !rest.includes('.') }));
+        }
+      }
+      assert.ok([...used].some((k) => k.includes('.status.')), 'status keys were found');
+      assert.deepEqual(problems, []);
+    });
+  });
+
+  describe('examples', function () {
+    let sim;
+    let scratch;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    beforeEach(async () => {
+      sim = await startSimulator({ testControls: true, stepMs: 1 });
+      scratch = mkdtempSync(join(tmpdir(), 'comfyui-examples-'));
+    });
+    afterEach(async () => {
+      await helper.unload();
+      await sim.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('every palette node the package declares appears in some example', function () {
+      const used = new Set(exampleFiles.flatMap((file) => loadExample(file).map((n) => n.type)));
+      const missing = types.filter((type) => !isConfigType(type) && !used.has(type));
+      assert.deepEqual(missing, [], `no example uses: ${missing.join(', ')}`);
+    });
+
+    it('examples are importable: arrays with a comment, unique prefixed ids, no tab or z, only core and our nodes, servers at 127.0.0.1:8188', function () {
+      const seen = new Map();
+      const problems = [];
+      for (const file of exampleFiles) {
+        const nodes = loadExample(file);
+        if (!Array.isArray(nodes)) {
+          problems.push(`${file}: not a top-level array`);
+          continue;
+        }
+        if (!nodes.some((n) => n.type === 'comment' && n.info)) problems.push(`${file}: no comment node explaining it`);
+        const prefix = nodes[0]?.id?.split('-')[0];
+        for (const n of nodes) {
+          if (seen.has(n.id)) problems.push(`${file}: id ${n.id} is also used in ${seen.get(n.id)}`);
+          seen.set(n.id, file);
+          if (!n.id.startsWith(`${prefix}-`)) problems.push(`${file}: id ${n.id} does not share the prefix "${prefix}-"`);
+          if (n.type === 'tab' || n.type === 'subflow' || 'z' in n) problems.push(`${file}: ${n.id} is a tab or has z`);
+          if (!types.includes(n.type) && !coreModules.has(n.type)) problems.push(`${file}: ${n.id} has type "${n.type}", neither core nor ours`);
+          if (n.type === 'comfyui-server' && n.url !== 'http://127.0.0.1:8188') problems.push(`${file}: ${n.id} url ${n.url}`);
+          for (const port of n.wires ?? []) {
+            for (const target of port) if (!nodes.some((m) => m.id === target)) problems.push(`${file}: ${n.id} is wired to missing ${target}`);
+          }
+          if (typeof n.server === 'string' && !nodes.some((m) => m.id === n.server && m.type === 'comfyui-server')) {
+            problems.push(`${file}: ${n.id} uses server ${n.server}, which is not in the example`);
+          }
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    /**
+     * Loads an example as a deployed flow: inside a tab, servers pointed at the simulator, MQTT
+     * brokers at a closed local port without connecting. `taps` wires a helper node `tap-<id>`
+     * to the outputs of node <id>; `patch` edits nodes before loading.
+     */
+    async function deploy(file, { taps = [], patch = () => undefined } = {}) {
+      const nodes = loadExample(file).map((n) => JSON.parse(JSON.stringify(n)));
+      const unknown = nodes.filter((n) => !types.includes(n.type) && !coreModules.has(n.type)).map((n) => n.type);
+      assert.deepEqual(unknown, [], `${file} uses types that are neither core nor ours`);
+      const unbuilt = [...new Set(nodes.map((n) => n.type).filter((t) => types.includes(t) && !existsSync(join(root, declared[t]))))];
+      assert.deepEqual(unbuilt, [], `${file} uses node types whose module does not exist yet`);
+      const port = await closedPort();
+      const tab = `tab-${file}`;
+      const isConfig = (n) => !('wires' in n) && !('x' in n);
+      for (const n of nodes) {
+        if (n.type === 'comfyui-server') Object.assign(n, { url: sim.url, timeout: 5 });
+        if (n.type === 'mqtt-broker') Object.assign(n, { broker: '127.0.0.1', port: String(port), autoConnect: false });
+        if (taps.includes(n.id)) n.wires = n.wires.map((port, i) => (i === 0 ? [...port, `tap-${n.id}`] : port));
+        patch(n);
+      }
+      const flow = [
+        { id: tab, type: 'tab', label: file },
+        ...nodes.map((n) => (isConfig(n) ? n : { ...n, z: tab })),
+        ...taps.map((id) => ({ id: `tap-${id}`, type: 'helper', z: tab })),
+      ];
+      const core = [...new Set(nodes.map((n) => coreModules.get(n.type)).filter(Boolean))].map((f) => require(f));
+      await helper.load([...allNodes, ...core], flow);
+      const missing = nodes.filter((n) => !helper.getNode(n.id)).map((n) => `${n.id} (${n.type})`);
+      assert.deepEqual(missing, [], `${file}: nodes that did not start`);
+      return nodes;
+    }
+
+    /** Errors the runtime logged (node.error, done(err), config problems). */
+    function loggedErrors() {
+      const log = helper.log();
+      return log.getCalls().map((c) => c.args[0]).filter((m) => m && m.level <= log.ERROR).map((m) => `${m.type} ${m.id}: ${m.msg}`);
+    }
+
+    for (const file of exampleFiles) {
+      it(`${file} deploys without errors`, async function () {
+        await deploy(file);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        assert.deepEqual(loggedErrors(), []);
+      });
+    }
+
+    it('comfyui-info.json answers each of its three injects', async function () {
+      await deploy('comfyui-info.json', { taps: ['info-node'] });
+      const tap = helper.getNode('tap-info-node');
+      for (const [inject, topic] of [['info-inject-stats', 'system_stats'], ['info-inject-models', 'models/checkpoints'], ['info-inject-class', 'object_info/KSampler']]) {
+        const got = nextMessage(tap);
+        helper.getNode(inject).receive({});
+        const msg = await got;
+        assert.equal(msg.topic, topic);
+        assert.ok(msg.payload && typeof msg.payload === 'object');
+      }
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('comfyui-upload.json uploads its data URL and prepares msg.inputs', async function () {
+      await deploy('comfyui-upload.json', { taps: ['upload-node'] });
+      const got = nextMessage(helper.getNode('tap-upload-node'));
+      helper.getNode('upload-inject').receive({});
+      const msg = await got;
+      assert.deepEqual(msg.payload, { name: 'pixel.png', subfolder: '', type: 'input' });
+      assert.deepEqual(msg.inputs, { 'Load Image': { image: 'pixel.png' } });
+    });
+
+    it('img2img.json reads a PNG, uploads it and repaints it at 512×512', async function () {
+      const source = join(scratch, 'input.png');
+      writeFileSync(source, makePng(40, 30));
+      await deploy('img2img.json', {
+        taps: ['i2i-images'],
+        patch: (n) => {
+          if (n.id === 'i2i-file') n.filename = source;
+        },
+      });
+      const got = nextMessage(helper.getNode('tap-i2i-images'), 15000);
+      helper.getNode('i2i-inject').receive({});
+      const msg = await got;
+      assert.ok(isPng(msg.payload));
+      assert.deepEqual(pngSize(msg.payload), { width: 512, height: 512 });
+      assert.match(msg.filename, /^img2img_\d{5}_\.png$/);
+      assert.deepEqual(msg.inputs, { 'Load Image': { image: 'input.png' } });
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('home-automation.json turns a trigger into a PNG file on disk', async function () {
+      await deploy('home-automation.json', {
+        taps: ['ha-file'],
+        patch: (n) => {
+          if (n.id === 'ha-path') n.rules[0].to = n.rules[0].to.replace('"/tmp/comfyui/"', JSON.stringify(`${scratch}/out/`));
+        },
+      });
+      const got = nextMessage(helper.getNode('tap-ha-file'), 15000);
+      helper.getNode('ha-inject').receive({});
+      const msg = await got;
+      assert.equal(msg.filename.startsWith(join(scratch, 'out')), true, msg.filename);
+      const written = readFileSync(msg.filename);
+      assert.ok(isPng(written), 'the file is a PNG');
+      assert.deepEqual(pngSize(written), { width: 512, height: 512 });
+      const prompt = sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt');
+      assert.equal(prompt.length, 1);
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('text-to-image.json produces an image', async function () {
+      await deploy('text-to-image.json', { taps: ['t2i-images'] });
+      const got = collectMessages(helper.getNode('tap-t2i-images'), 1, 15000);
+      helper.getNode('t2i-inject').receive({});
+      const [msg] = await got;
+      assert.ok(isPng(msg.payload));
+    });
+  });
+});
