@@ -335,18 +335,13 @@ export class JobTracker {
       await delay(this.options.historyRetryMs * 2 ** attempt);
     }
     if (!this.isCurrent(job)) return;
-    if (Object.keys(job.seenOutputs).length > 0 || lastError === undefined) {
+    if (Object.keys(job.seenOutputs).length > 0) {
       // History never showed the entry; the outputs the socket reported are the best truth left.
       this.settle(job, this.result(job, job.seenOutputs, job.cachedNodes, job.executedNodes.size === 0));
       return;
     }
-    this.settle(
-      job,
-      new ComfyError('HTTP', `Prompt ${job.promptId} finished but its history could not be read: ${String((lastError as Error)?.message ?? lastError)}`, {
-        promptId: job.promptId,
-        cause: lastError,
-      }),
-    );
+    const why = lastError === undefined ? 'ComfyUI has no history entry for it (was the server restarted?)' : `its history could not be read: ${String((lastError as Error)?.message ?? lastError)}`;
+    this.settle(job, new ComfyError(lastError === undefined ? 'LOST' : 'HTTP', `Prompt ${job.promptId} finished but ${why}`, { promptId: job.promptId, cause: lastError }));
   }
 
   private finishFromEntry(job: Job, entry: HistoryEntry): void {
