@@ -17,9 +17,13 @@ interface SubmitConfig extends NodeDef {
   workflow: string;
   mode: 'wait' | 'queued';
   randomizeSeeds: boolean;
+  /** Sampler previews to ask ComfyUI for; 'none' asks nothing (the server's --preview-method applies). */
+  previews?: string;
 }
 
-type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string };
+const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'];
+
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; previews?: unknown };
 
 export = function (RED: NodeAPI): void {
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
@@ -38,10 +42,12 @@ export = function (RED: NodeAPI): void {
       let prompt = chooseWorkflow(msg.payload, ownWorkflow);
       if (config.randomizeSeeds) prompt = randomizeSeeds(prompt);
       prompt = applyOverrides(prompt, msg.inputs);
+      const previews = previewMethodOf(msg.previews, config.previews);
 
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
       const submission = await client.submit(prompt, {
         wait,
+        ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
           onRunning: () => node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' }),
           onProgress: (p) => progressStatus.push(p),
@@ -103,6 +109,15 @@ export = function (RED: NodeAPI): void {
       return normalizeWorkflow(payload);
     }
     return isWorkflowLike(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
+  }
+
+  /** msg.previews wins over the node's setting; only ComfyUI's method names are accepted. */
+  function previewMethodOf(fromMsg: unknown, fromConfig: string | undefined): string {
+    if (fromMsg !== undefined) {
+      if (typeof fromMsg === 'string' && PREVIEW_METHODS.includes(fromMsg)) return fromMsg;
+      throw new ComfyError('BAD_INPUT', `msg.previews must be one of ${PREVIEW_METHODS.join(', ')} (got ${JSON.stringify(fromMsg)})`);
+    }
+    return fromConfig && PREVIEW_METHODS.includes(fromConfig) ? fromConfig : 'none';
   }
 
   function isWorkflowLike(payload: unknown): boolean {

@@ -1,0 +1,252 @@
+/**
+ * `comfyui-progress`: one msg per ComfyUI event (progress, node start/finish, previews, queue
+ * status). Events come from the config node's client, decoded and attributed once for every
+ * progress node; this adapter only filters them by type and scope, throttles previews and
+ * shows the running node in its status.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { ComfyClient } from '../client/client';
+import { ComfyError } from '../client/errors';
+import type { ComfyEvent } from '../client/events';
+import { attachServer } from './server-api';
+import type { ServerNode } from './server-api';
+import { Throttle } from './status';
+
+/**
+ * The msg this node sends (documented in its help). `messages.ts` is the usual home of msg
+ * shapes; this one lives here until it moves there.
+ */
+interface ProgressMsg extends NodeMessage {
+  /** The ComfyUI event type, e.g. `progress`; `preview` for binary preview images. */
+  topic: ProgressEventType;
+  /** The event's data as ComfyUI sent it; the image bytes for `preview`. */
+  payload: unknown;
+  prompt_id?: string;
+  /** The node as ComfyUI's editor shows it (display node id). */
+  node?: string;
+  /** `_meta.title` of that node, else its class_type (prompts submitted through this server config). */
+  title?: string;
+  /** `progress`: value / max in percent. */
+  percent?: number;
+  /** Percent of the whole prompt done, from ComfyUI's progress_state (prompts submitted here). */
+  overall?: number;
+  /** `preview`: image/jpeg or image/png. */
+  contentType?: string;
+}
+
+const PROGRESS_EVENT_TYPES = [
+  'execution_start',
+  'execution_cached',
+  'executing',
+  'progress',
+  'progress_state',
+  'executed',
+  'execution_success',
+  'execution_error',
+  'execution_interrupted',
+  'status',
+  'preview',
+] as const;
+type ProgressEventType = (typeof PROGRESS_EVENT_TYPES)[number];
+
+/** What a new node sends: everything about a prompt's progress, but not the chatty snapshots and images. */
+const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter((t) => t !== 'progress_state' && t !== 'preview');
+
+type Scope = 'own' | 'ids' | 'all';
+
+interface ProgressConfig extends NodeDef {
+  server: string;
+  scope: Scope;
+  events: string[] | string;
+  /** At most this many previews per second; 0 = no limit. */
+  previewRate: string | number;
+}
+
+type InputMsg = NodeMessageInFlow & { prompt_id?: unknown; reset?: unknown };
+
+/** Status updates per second at most (the editor and its websocket choke on more). */
+const STATUS_INTERVAL_MS = 250;
+/** Given ids are remembered up to this many (oldest dropped first). */
+const MAX_IDS = 1000;
+/**
+ * Scope `ids`: events can arrive before the POST /prompt answer, hence before anyone could
+ * send their prompt id here. Recent events of unknown prompts are kept this long and replayed
+ * when their id arrives.
+ */
+const REPLAY_MS = 5000;
+const REPLAY_MAX = 500;
+
+export = function (RED: NodeAPI): void {
+  function ComfyProgressNode(this: Node, config: ProgressConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const scope: Scope = config.scope === 'ids' || config.scope === 'all' ? config.scope : 'own';
+    const wanted = new Set<string>(eventsOf(config.events));
+    const rate = Number(config.previewRate);
+    const ids = new Set<string>();
+    const recent: Array<{ at: number; event: ComfyEvent }> = [];
+    let running = false;
+
+    const statusThrottle = new Throttle<NodeStatus>(STATUS_INTERVAL_MS, (status) => node.status(status));
+    const previewThrottle = Number.isFinite(rate) && rate > 0 ? new Throttle<ProgressMsg>(1000 / rate, (msg) => node.send(msg)) : undefined;
+
+    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const client: ComfyClient | undefined = server?.client;
+
+    function inScope(event: ComfyEvent): boolean {
+      if (scope === 'all') return true;
+      if (scope === 'ids') return event.promptId !== undefined && ids.has(event.promptId);
+      // A status change belongs to no prompt; everything else must be ours.
+      return event.promptId === undefined ? event.type === 'status' : event.own;
+    }
+
+    function deliver(event: ComfyEvent): void {
+      showStatus(event);
+      if (!wanted.has(event.type)) return;
+      const msg = toMsg(event);
+      if (event.type === 'preview' && previewThrottle) previewThrottle.push(msg);
+      else node.send(msg);
+    }
+
+    function showStatus(event: ComfyEvent): void {
+      const label = event.title ?? event.node;
+      switch (event.type) {
+        case 'executing':
+          if (label === undefined) return;
+          running = true;
+          statusThrottle.push({ fill: 'blue', shape: 'dot', text: label });
+          return;
+        case 'progress': {
+          const data = event.data as { value?: unknown; max?: unknown } | undefined;
+          running = true;
+          statusThrottle.push({ fill: 'blue', shape: 'dot', text: `${label ?? ''} ${Number(data?.value)}/${Number(data?.max)}`.trim() });
+          return;
+        }
+        case 'execution_success':
+          finish({ fill: 'green', shape: 'dot', text: 'comfyui-progress.status.done' });
+          return;
+        case 'execution_error':
+          finish({ fill: 'red', shape: 'ring', text: 'comfyui-progress.status.failed' });
+          return;
+        case 'execution_interrupted':
+          finish({ fill: 'yellow', shape: 'ring', text: 'comfyui-progress.status.interrupted' });
+          return;
+        default:
+      }
+    }
+
+    function finish(status: NodeStatus): void {
+      running = false;
+      statusThrottle.cancel();
+      node.status(status);
+    }
+
+    function onEvent(event: ComfyEvent): void {
+      try {
+        // The queue ran empty without a finishing event we could see (a prompt without client_id).
+        if (event.type === 'status' && running && queueRemaining(event.data) === 0) finish({ fill: 'green', shape: 'dot', text: 'comfyui-progress.status.idle' });
+        if (inScope(event)) deliver(event);
+        else if (scope === 'ids' && event.promptId !== undefined) remember(event);
+        if (scope === 'ids' && event.promptId !== undefined && isEnd(event)) ids.delete(event.promptId);
+      } catch (err) {
+        // An event source has no done(): report, never throw into the client's emitter.
+        node.error(err);
+      }
+    }
+
+    function remember(event: ComfyEvent): void {
+      const now = Date.now();
+      recent.push({ at: now, event });
+      while (recent.length > REPLAY_MAX || (recent.length > 0 && now - recent[0]!.at > REPLAY_MS)) recent.shift();
+    }
+
+    function follow(promptId: string): void {
+      if (ids.has(promptId)) return;
+      ids.add(promptId);
+      if (ids.size > MAX_IDS) ids.delete(ids.values().next().value as string);
+      const now = Date.now();
+      const replay = recent.filter((r) => r.event.promptId === promptId && now - r.at <= REPLAY_MS);
+      if (replay.length === 0) return;
+      for (let i = recent.length - 1; i >= 0; i--) if (recent[i]!.event.promptId === promptId) recent.splice(i, 1);
+      let ended = false;
+      for (const { event } of replay) {
+        deliver(event);
+        ended ||= isEnd(event);
+      }
+      if (ended) ids.delete(promptId);
+    }
+
+    if (client) client.on('event', onEvent);
+
+    node.on('input', (msg: InputMsg, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
+      try {
+        if (scope !== 'ids') return done();
+        const given = promptIdsOf(msg);
+        if (msg.reset === true) {
+          ids.clear();
+          recent.length = 0;
+        } else if (given.length === 0) {
+          throw new ComfyError('BAD_INPUT', 'Send the prompt ids to follow in msg.prompt_id or msg.payload (a string or an array of strings), or msg.reset = true');
+        }
+        for (const id of given) follow(id);
+        done();
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: 'comfyui-progress.status.error' });
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      if (client) client.off('event', onEvent);
+      statusThrottle.cancel();
+      previewThrottle?.cancel();
+      ids.clear();
+      recent.length = 0;
+      if (server) server.deregister(node, removed, done);
+      else done();
+    });
+  }
+
+  RED.nodes.registerType('comfyui-progress', ComfyProgressNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
+
+/** Each node gets its own copy of the event data: a flow that edits its msg must not change another's. */
+function toMsg(event: ComfyEvent): ProgressMsg {
+  const payload = Buffer.isBuffer(event.data) ? event.data : event.data === undefined ? undefined : structuredClone(event.data);
+  const msg: ProgressMsg = { topic: event.type as ProgressEventType, payload };
+  if (event.promptId !== undefined) msg.prompt_id = event.promptId;
+  if (event.node !== undefined) msg.node = event.node;
+  if (event.title !== undefined) msg.title = event.title;
+  if (event.percent !== undefined) msg.percent = event.percent;
+  if (event.overall !== undefined) msg.overall = event.overall;
+  if (event.contentType !== undefined) msg.contentType = event.contentType;
+  return msg;
+}
+
+/** The event types a config asks for; a missing setting (an older flow) means the defaults. */
+function eventsOf(events: string[] | string | undefined): string[] {
+  if (events === undefined || events === null) return DEFAULT_PROGRESS_EVENTS;
+  const list = Array.isArray(events) ? events : String(events).split(',');
+  return list.map((e) => String(e).trim()).filter((e) => (PROGRESS_EVENT_TYPES as readonly string[]).includes(e));
+}
+
+/** msg.prompt_id, else msg.payload as one id or a list of ids. */
+function promptIdsOf(msg: InputMsg): string[] {
+  if (typeof msg.prompt_id === 'string' && msg.prompt_id !== '') return [msg.prompt_id];
+  const payload = msg.payload as unknown;
+  if (typeof payload === 'string') return payload.trim() === '' ? [] : [payload.trim()];
+  if (Array.isArray(payload)) return payload.filter((id): id is string => typeof id === 'string' && id !== '');
+  return [];
+}
+
+/** The last event ComfyUI sends for a prompt: `executing` with node null. */
+function isEnd(event: ComfyEvent): boolean {
+  if (event.type !== 'executing') return false;
+  const data = event.data as { node?: unknown } | undefined;
+  return data?.node === null;
+}
+
+function queueRemaining(data: unknown): number | undefined {
+  const value = (data as { status?: { exec_info?: { queue_remaining?: unknown } } } | undefined)?.status?.exec_info?.queue_remaining;
+  return typeof value === 'number' ? value : undefined;
+}
