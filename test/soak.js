@@ -5,7 +5,7 @@
  * simulator on 127.0.0.1, while faults are injected at random: socket drops mid-run, server
  * restarts that lose queue and history, 500s on /history, slow /view.
  *
- *   npm run soak -- --prompts 1000 --concurrency 8 --fault-every 120
+ *   npm run soak -- --prompts 1000 --concurrency 8 --fault-every 250 --fault-every-prompts 5
  *
  * Every prompt must end exactly once, as a delivered result or a clear error. The last line is
  *   submitted N, delivered D, failed-with-error E, lost L, duplicated U, hung H
@@ -21,7 +21,8 @@ const { values: args } = parseArgs({
   options: {
     prompts: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '8' },
-    'fault-every': { type: 'string', default: '150' },
+    'fault-every': { type: 'string', default: '250' },
+    'fault-every-prompts': { type: 'string', default: '5' },
     'drain-seconds': { type: 'string', default: '60' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
   },
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
 const total = Number(args.prompts);
 const concurrency = Number(args.concurrency);
 const faultEvery = Number(args['fault-every']);
+const faultEveryPrompts = Number(args['fault-every-prompts']);
 
 // A small deterministic PRNG, so a failing run can be repeated with --seed.
 let state = Number(args.seed) >>> 0 || 1;
@@ -69,6 +71,15 @@ async function main() {
     { id: 'errors', z: 'tab', type: 'helper' },
   ]);
 
+  // Which prompt_id each soak index got: read from the workflow's filename_prefix (soak/<i>).
+  const client = helper.getNode('srv').client;
+  const submitted = new Map();
+  const originalSubmit = client.submit.bind(client);
+  client.submit = async (prompt, options) => {
+    const submission = await originalSubmit(prompt, options);
+    submitted.set(Number(String(prompt['3'].inputs.filename_prefix).split('/')[1]), submission.promptId);
+    return submission;
+  };
   const outcomes = new Map(); // soak index → [{kind, code, promptId}]
   const promptIds = new Map(); // soak index → prompt_id (when known)
   let settled = 0;
@@ -86,9 +97,9 @@ async function main() {
 
   const faults = { drop: 0, restart: 0, history500: 0, slowView: 0 };
   let restarting = false;
-  const faultTimer = setInterval(() => {
+  const injectFault = () => {
     const roll = random();
-    if (roll < 0.5) {
+    if (roll < 0.55) {
       faults.drop += 1;
       sim.faults.dropSockets();
     } else if (roll < 0.6) {
@@ -98,12 +109,14 @@ async function main() {
       sim.faults.restart().finally(() => (restarting = false));
     } else if (roll < 0.8) {
       faults.history500 += 1;
-      sim.faults.failRoute('GET', '/history', 500, '500 Internal Server Error\n\nServer got itself in trouble', 'text/plain', 2);
+      sim.faults.failRoute('GET', '/history', 500, '500 Internal Server Error\n\nServer got itself in trouble', 'text/plain', 1);
     } else {
       faults.slowView += 1;
       sim.faults.delayRoute('GET', '/view', 150, 3);
     }
-  }, faultEvery);
+  };
+  // Faults come on a clock and, so that every run gets its share however fast it goes, every few prompts.
+  const faultTimer = setInterval(injectFault, faultEvery);
 
   const started = Date.now();
   const submit = helper.getNode('sub');
@@ -112,6 +125,7 @@ async function main() {
     if (next - settled < concurrency) {
       submit.receive({ payload: workflow(next), soak: next });
       next += 1;
+      if (next % faultEveryPrompts === 0) injectFault();
     } else {
       await new Promise((resolve) => {
         wake = resolve;
@@ -119,6 +133,10 @@ async function main() {
       });
     }
   }
+  // Every prompt is in; faults stop so that the drain measures recovery, not a storm.
+  clearInterval(faultTimer);
+  while (restarting) await new Promise((resolve) => setTimeout(resolve, 50));
+  sim.faults.reset();
   const drainUntil = Date.now() + Number(args['drain-seconds']) * 1000;
   while (settled < total && Date.now() < drainUntil) {
     await new Promise((resolve) => {
@@ -126,9 +144,6 @@ async function main() {
       setTimeout(resolve, 200);
     });
   }
-  clearInterval(faultTimer);
-  sim.faults.reset();
-  while (restarting) await new Promise((resolve) => setTimeout(resolve, 50));
   await new Promise((resolve) => setTimeout(resolve, 300)); // let late duplicates show themselves
 
   let delivered = 0;
@@ -139,7 +154,15 @@ async function main() {
   const codes = {};
   for (let i = 0; i < total; i += 1) {
     const list = outcomes.get(i) ?? [];
-    if (list.length === 0) hung += 1;
+    if (list.length === 0) {
+      hung += 1;
+      const promptId = submitted.get(i);
+      const history = promptId ? (await (await request(`${sim.url}/history/${promptId}`)).body.json())[promptId] : undefined;
+      console.log(`hung #${i}: prompt ${promptId ?? '(never accepted)'}, server outcome ${sim.finished.get(promptId)}, ` +
+        `history ${history ? history.status.status_str : 'none'}, still tracked ${promptId ? client.tracker.has(promptId) : '-'}`);
+      const job = promptId && client.tracker.jobs.get(promptId);
+      if (job) console.log(`  job: accepted ${job.accepted} started ${job.started} finishing ${job.finishing} checking ${job.checking} timers ${[...job.timers.keys()]}`);
+    }
     if (list.length > 1) duplicated += 1;
     if (list[0]?.kind === 'delivered') delivered += 1;
     if (list[0]?.kind === 'error') {

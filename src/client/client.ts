@@ -85,6 +85,9 @@ export type CancelOutcome = 'interrupted' | 'deleted' | 'finished' | 'unknown' |
 /** Prompts submitted here, remembered for titles and ownership; bounded so it cannot grow forever. */
 const REMEMBERED_PROMPTS = 500;
 
+/** How long a submit waits for the WebSocket before it goes ahead without it. */
+const SOCKET_WAIT_MS = 3_000;
+
 export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   readonly endpoint: Endpoint;
   readonly http: ComfyHttp;
@@ -164,10 +167,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     if (this.closed) throw new ComfyError('CLOSED', 'The ComfyUI connection is closed');
     this.connect();
     if (options.wait) {
-      // Events go only to the socket registered under our clientId when they are sent: connect first.
-      await this.socket.whenConnected(this.timeoutMs).catch((err: Error) => {
+      // Events go only to the socket registered under our clientId when they are sent: connect
+      // first. A socket that stays down does not stop the submission, though: the job is then
+      // recovered from history after the reconnect, or by the watchdog.
+      await this.socket.whenConnected(Math.min(this.timeoutMs, SOCKET_WAIT_MS)).catch((err: Error) => {
         if (err instanceof RefusedError) throw refusalError(err.refusal);
-        throw new ComfyError('NETWORK', `Cannot reach ComfyUI's WebSocket at ${this.endpoint.displayUrl}: ${err.message}`, { cause: err });
       });
     }
     const promptId = randomUUID();

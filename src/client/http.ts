@@ -44,6 +44,7 @@ export interface UploadRequest {
 }
 
 const MAX_ERROR_BODY = 4096;
+const VIEW_RETRIES = 2;
 
 export class ComfyHttp {
   private readonly agent: Agent;
@@ -148,12 +149,29 @@ export class ComfyHttp {
     return this.endpoint.httpUrl('/view', { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type });
   }
 
+  /** Downloads a file; a dropped connection is retried, since GET /view is safe to repeat. */
   async view(ref: ResultItem): Promise<Download> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.viewOnce(ref);
+      } catch (err) {
+        const transient = err instanceof ComfyError && err.code === 'NETWORK';
+        if (!transient || attempt >= VIEW_RETRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      }
+    }
+  }
+
+  private async viewOnce(ref: ResultItem): Promise<Download> {
     const url = this.viewUrl(ref);
     const response = await this.send('GET', url, undefined, false);
     await this.ensureOk('GET', '/view', response);
     const chunks: Buffer[] = [];
-    for await (const chunk of response.body as Readable) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of response.body as Readable) chunks.push(chunk as Buffer);
+    } catch (err) {
+      throw new ComfyError('NETWORK', `GET /view: the download of ${ref.filename} was cut off (${errorText(err)})`, { cause: err });
+    }
     return { body: Buffer.concat(chunks), contentType: headerText(response.headers['content-type']) || 'application/octet-stream' };
   }
 
