@@ -1,12 +1,8 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, lastStatus } = require('./support');
 
 /** The status a node set last (the test helper's spy is shared by all nodes). */
-function lastStatus(node) {
-  const calls = node.status.getCalls().filter((call) => call.thisValue === node);
-  return calls.length ? calls[calls.length - 1].args[0] : undefined;
-}
 
 describe('comfyui-free', function () {
   let sim;

@@ -2,13 +2,9 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng } = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, lastStatus } = require('./support');
 
 /** The status a node set last (the test helper's spy is shared by all nodes). */
-function lastStatus(node) {
-  const calls = node.status.getCalls().filter((call) => call.thisValue === node);
-  return calls.length ? calls[calls.length - 1].args[0] : undefined;
-}
 
 /** The submit node's result without the fields only a submission has. */
 function asSummary(result) {

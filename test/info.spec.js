@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, lastStatus } = require('./support');
 
 describe('comfyui-info', function () {
   let sim;
@@ -83,7 +83,7 @@ describe('comfyui-info', function () {
     assert.equal(err.code, 'NOT_FOUND');
     assert.match(err.message, /no node class "KSamplerr"/);
     assert.ok(sim.requestLog.some((r) => r.url === '/object_info/KSamplerr'), 'it did ask ComfyUI');
-    assert.deepEqual(info.status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'comfyui-info.status.error' });
+    assert.deepEqual(lastStatus(info), { fill: 'red', shape: 'ring', text: 'comfyui-info.status.error' });
     assert.equal(sent, false);
   });
 
@@ -129,7 +129,7 @@ describe('comfyui-info', function () {
       assert.equal(msg.topic, kind);
       assert.deepEqual(msg.payload, await direct(route));
       assert.ok(sim.requestLog.some((r) => r.method === 'GET' && r.url === route), `asked ${route}`);
-      assert.deepEqual(info.status.lastCall.args[0], { fill: 'green', shape: 'dot', text: 'comfyui-info.status.done' });
+      assert.deepEqual(lastStatus(info), { fill: 'green', shape: 'dot', text: 'comfyui-info.status.done' });
     });
   }
 

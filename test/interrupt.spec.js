@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow } = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, lastStatus } = require('./support');
 
 /** EmptyImage → ImageBlur → SaveImage: the blur is slow in these tests, so the prompt stays running. */
 function blurWorkflow(prefix) {
@@ -14,10 +14,6 @@ function blurWorkflow(prefix) {
 }
 
 /** The status a node set last (the test helper's spy is shared by all nodes). */
-function lastStatus(node) {
-  const calls = node.status.getCalls().filter((call) => call.thisValue === node);
-  return calls.length ? calls[calls.length - 1].args[0] : undefined;
-}
 
 describe('comfyui-interrupt', function () {
   let sim;

@@ -2,8 +2,7 @@
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, isPng,
-} = require('./support');
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, isPng, statusesOf, lastStatus } = require('./support');
 
 const ALL_EVENTS = [
   'execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed',
@@ -23,15 +22,6 @@ function isJpeg(buffer) {
   return Buffer.isBuffer(buffer) && buffer.length > 4 && buffer[0] === 0xff && buffer[1] === 0xd8;
 }
 
-/** The status calls of one node (the test helper spies on the shared prototype). */
-function statusesOf(node) {
-  return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0]);
-}
-
-function lastStatus(node) {
-  const all = statusesOf(node);
-  return all[all.length - 1] ?? {};
-}
 
 /** Every msg a helper node receives, in arrival order. */
 function record(node) {

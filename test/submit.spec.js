@@ -2,8 +2,7 @@
 const assert = require('node:assert/strict');
 const { request, FormData } = require('undici');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, nextCall, saveImageWorkflow, textToImageWorkflow,
-} = require('./support');
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, nextCall, saveImageWorkflow, textToImageWorkflow, lastStatus, statusesOf } = require('./support');
 
 describe('comfyui-submit', function () {
   let sim;
@@ -56,7 +55,7 @@ describe('comfyui-submit', function () {
     assert.deepEqual(p.outputs['2'].images[0], { filename: p.images[0].filename, subfolder: '', type: 'output' });
     const entry = await history(msg.prompt_id);
     assert.equal(entry.prompt[3].client_id, sim.connectionLog[0].url.split('clientId=')[1], 'submitted with our socket\'s clientId');
-    const texts = sub.status.getCalls().map((c) => c.args[0].text);
+    const texts = statusesOf(sub).map((st) => st.text);
     assert.ok(texts.includes('comfyui-submit.status.queued'));
     assert.equal(texts[texts.length - 1], 'comfyui-submit.status.done');
   });
@@ -75,7 +74,7 @@ describe('comfyui-submit', function () {
     assert.notEqual(second.prompt_id, first.prompt_id);
     assert.deepEqual(second.payload.images, first.payload.images, 'a cached run reports the files of the earlier run');
     assert.deepEqual(second.payload.cachedNodes.sort(), ['1', '2']);
-    assert.equal(sub.status.lastCall.args[0].text, 'comfyui-submit.status.cached');
+    assert.equal(lastStatus(sub).text, 'comfyui-submit.status.cached');
   });
 
   it('uses its own workflow, and msg.payload only when that is a workflow', async function () {
@@ -102,7 +101,7 @@ describe('comfyui-submit', function () {
     assert.match(err.message, /"Second Save" \(#3, SaveImage\) input "filename_prefix": Required input is missing/);
     assert.equal(err.nodes.length, 2);
     assert.equal(err.body.error.type, 'prompt_outputs_failed_validation');
-    assert.equal(sub.status.lastCall.args[0].text, 'comfyui-submit.status.error');
+    assert.equal(lastStatus(sub).text, 'comfyui-submit.status.error');
   });
 
   it('reports node_errors that come with a 200 (ComfyUI dropped a failing output) as a warning and in the payload', async function () {
@@ -145,7 +144,7 @@ describe('comfyui-submit', function () {
     const { sub } = await load();
     const seen = nextError(sub, 10000);
     sub.receive({ payload: textToImageWorkflow({ steps: 200 }) });
-    await waitFor(() => sub.status.getCalls().some((c) => /KSampler \d+\/200/.test(c.args[0].text || '')), 'KSampler steps in the status');
+    await waitFor(() => statusesOf(sub).some((st) => /KSampler \d+\/200/.test(st.text || '')), 'KSampler steps in the status');
     await request(`${sim.url}/interrupt`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     const err = await seen;
     assert.equal(err.code, 'INTERRUPTED');
@@ -157,7 +156,7 @@ describe('comfyui-submit', function () {
     const got = nextMessage(out);
     sub.receive({ payload: textToImageWorkflow({ steps: 12 }) });
     await got;
-    const texts = sub.status.getCalls().map((c) => c.args[0].text);
+    const texts = statusesOf(sub).map((st) => st.text);
     assert.ok(texts.some((t) => /^\d\/7 KSampler \d+\/12$/.test(t)), `no KSampler step status in ${JSON.stringify(texts)}`);
   });
 

@@ -72,6 +72,17 @@ async function nextError(node, timeoutMs = 8000) {
   return call.args[0];
 }
 
+/** The status calls of one node (the test helper spies on the shared prototype, so filter by node). */
+function statusesOf(node) {
+  return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0]);
+}
+
+/** The latest status a node set, or {} when it set none. */
+function lastStatus(node) {
+  const all = statusesOf(node);
+  return all[all.length - 1] ?? {};
+}
+
 /** EmptyImage → SaveImage, the smallest workflow that writes files. */
 function saveImageWorkflow({ width = 64, height = 64, batch = 1, color = 0xff0000, prefix = 'test' } = {}) {
   return {
@@ -125,6 +136,8 @@ module.exports = {
   nextMessage,
   nextError,
   collectMessages,
+  statusesOf,
+  lastStatus,
   saveImageWorkflow,
   textToImageWorkflow,
   isPng,

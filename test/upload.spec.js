@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const zlib = require('node:zlib');
-const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus } = require('./support');
 // The simulator's decoder, to look at what ComfyUI's side stored and produced.
 const { decodePng } = require('../dist/simulator/png.js');
 
@@ -90,7 +90,7 @@ describe('comfyui-upload', function () {
     assert.equal(msg.keep, 'me');
     assert.deepEqual(await stored(msg.payload), png);
     assert.deepEqual(uploads().map((r) => r.url), ['/upload/image']);
-    assert.deepEqual(up.status.lastCall.args[0], { fill: 'green', shape: 'dot', text: 'comfyui-upload.status.done' });
+    assert.deepEqual(lastStatus(up), { fill: 'green', shape: 'dot', text: 'comfyui-upload.status.done' });
   });
 
   it('decodes a base64 string, and a data URL whose media type picks the extension', async function () {
@@ -228,7 +228,7 @@ describe('comfyui-upload', function () {
       assert.match(err.message, /Nothing was uploaded\.$/);
       assert.equal(sent, false);
       assert.deepEqual(sim.requestLog, [], 'not a single request');
-      assert.deepEqual(up.status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'comfyui-upload.status.error' });
+      assert.deepEqual(lastStatus(up), { fill: 'red', shape: 'ring', text: 'comfyui-upload.status.error' });
     });
   }
 

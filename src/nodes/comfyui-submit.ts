@@ -8,7 +8,7 @@ import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
 import { applyOverrides, isUiWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
-import { attachServer, clientOf } from './server-api';
+import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { Throttle } from './status';
 
@@ -19,6 +19,12 @@ interface SubmitConfig extends NodeDef {
   randomizeSeeds: boolean;
   /** Sampler previews to ask ComfyUI for; 'none' asks nothing (the server's --preview-method applies). */
   previews?: string;
+  /** Seconds until an unfinished prompt fails with TIMEOUT; 0 or empty: no limit. */
+  timeout?: string | number;
+  /** Seconds a prompt may wait in ComfyUI's queue before it fails with TIMEOUT; 0 or empty: no limit. */
+  queueTimeout?: string | number;
+  /** On a timeout, interrupt (running) or dequeue (pending) the prompt instead of leaving it. */
+  cancelOnTimeout?: boolean;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'];
@@ -47,6 +53,9 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
       const submission = await client.submit(prompt, {
         wait,
+        totalTimeoutMs: secondsToMs(config.timeout),
+        queueTimeoutMs: secondsToMs(config.queueTimeout),
+        cancelOnTimeout: config.cancelOnTimeout === true,
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
           onRunning: () => node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' }),
@@ -67,16 +76,16 @@ export = function (RED: NodeAPI): void {
         send(msg);
         return;
       }
-      try {
-        const result = await submission.result;
-        const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors };
-        msg.payload = payload;
-        progressStatus.cancel();
-        node.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
-        send(msg);
-      } finally {
-        progressStatus.cancel();
-      }
+      const result = await submission.result;
+      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors };
+      msg.payload = payload;
+      progressStatus.cancel();
+      // The node may have been redeployed while the prompt ran: the result goes to the node now
+      // deployed under this id (the job lives with the config node, so nothing was lost).
+      const target = liveInstance(RED, node);
+      target.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
+      if (target === node) send(msg);
+      else target.send(msg);
     }
 
     node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
@@ -84,8 +93,12 @@ export = function (RED: NodeAPI): void {
         () => done(),
         (err: unknown) => {
           progressStatus.cancel();
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
+          const error = err instanceof Error ? err : new Error(String(err));
+          const target = liveInstance(RED, node);
+          target.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
+          if (target === node) return done(error);
+          target.error(error, msg); // so the Catch nodes of the flow as deployed now see it
+          done();
         },
       );
     });
@@ -138,3 +151,8 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-submit', ComfySubmitNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+function secondsToMs(value: string | number | undefined): number | undefined {
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}

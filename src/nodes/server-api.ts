@@ -33,3 +33,12 @@ export function clientOf(server: ServerNode | undefined): ComfyClient {
   if (!server.client) throw server.configError ?? new ComfyError('INVALID_URL', 'The ComfyUI server configuration is invalid');
   return server.client;
 }
+
+/**
+ * The node deployed under this node's id now: itself, or the instance that replaced it when
+ * only that node was redeployed while it was waiting for ComfyUI.
+ */
+export function liveInstance(RED: NodeAPI, node: Node): Node {
+  const current = RED.nodes.getNode(node.id) as Node | null;
+  return current ?? node;
+}

@@ -1,0 +1,87 @@
+'use strict';
+// Node-level reliability: redeploys mid-run, timeouts, and the config node going away.
+const assert = require('node:assert/strict');
+const { request } = require('undici');
+const {
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, statusesOf, lastStatus,
+} = require('./support');
+
+describe('submit node under redeploys and timeouts', function () {
+  let sim;
+
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  beforeEach(async () => {
+    sim = await startSimulator({ testControls: true, stepMs: 25 });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.close();
+  });
+
+  function flow(submitProps = {}, serverProps = {}) {
+    return [
+      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5, ...serverProps },
+      { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['out']], ...submitProps },
+      { id: 'out', type: 'helper' },
+    ];
+  }
+
+  const running = (node) => statusesOf(node).some((s) => /KSampler/.test(s.text || ''));
+
+  it('delivers the result to the redeployed node when the submit node is redeployed mid-run', async function () {
+    await helper.load(allNodes, flow());
+    const first = helper.getNode('sub');
+    first.receive({ payload: textToImageWorkflow({ steps: 40 }), topic: 'survives' });
+    await waitFor(() => running(first), 'the prompt running');
+    await helper.setFlows(flow({ name: 'renamed while running' }), 'nodes');
+    const second = helper.getNode('sub');
+    assert.notEqual(second, first, 'the submit node was replaced');
+    const msg = await nextMessage(helper.getNode('out'), 10000);
+    assert.equal(msg.topic, 'survives');
+    assert.match(msg.payload.images[0].filename, /^t2i_/);
+    assert.equal(lastStatus(second).text, 'comfyui-submit.status.done');
+    assert.equal(sim.connectionLog.length, 1, 'the shared socket stayed up');
+  });
+
+  it('fails with TIMEOUT after the node\'s timeout and interrupts the prompt when asked', async function () {
+    await helper.load(allNodes, flow({ timeout: '0.4', cancelOnTimeout: true }));
+    const sub = helper.getNode('sub');
+    const failed = nextError(sub);
+    sub.receive({ payload: textToImageWorkflow({ steps: 400 }) });
+    const err = await failed;
+    assert.equal(err.code, 'TIMEOUT');
+    assert.match(err.message, /did not finish within 400 ms/);
+    await waitFor(async () => {
+      const res = await request(`${sim.url}/history/${err.promptId}`);
+      const entry = (await res.body.json())[err.promptId];
+      return entry && entry.status.messages.some(([type]) => type === 'execution_interrupted');
+    }, 'the prompt interrupted on the server');
+  });
+
+  it('fails with TIMEOUT when the prompt waits in the queue too long, and dequeues it', async function () {
+    await helper.load(allNodes, flow({ queueTimeout: '0.3', cancelOnTimeout: true }));
+    sim.faults.pauseWorker();
+    const sub = helper.getNode('sub');
+    const failed = nextError(sub);
+    sub.receive({ payload: textToImageWorkflow({ steps: 2 }) });
+    const err = await failed;
+    assert.equal(err.code, 'TIMEOUT');
+    assert.match(err.message, /waited in ComfyUI's queue/);
+    await waitFor(async () => (await (await request(`${sim.url}/queue`)).body.json()).queue_pending.length === 0, 'dequeued');
+    sim.faults.resumeWorker();
+  });
+
+  it('fails a waiting prompt with CLOSED when its server configuration is redeployed', async function () {
+    await helper.load(allNodes, flow());
+    const first = helper.getNode('sub');
+    first.receive({ payload: textToImageWorkflow({ steps: 200 }) });
+    await waitFor(() => running(first), 'the prompt running');
+    // The config node stops while the flow is being replaced: the wait ends on the old node.
+    const failed = nextError(first);
+    await helper.setFlows(flow({}, { timeout: 6 }), 'nodes');
+    const err = await failed;
+    assert.equal(err.code, 'CLOSED');
+    await waitFor(() => sim.openSocketCount() === 1, 'one socket again (the new config\'s)', 3000);
+  });
+});
