@@ -242,6 +242,12 @@ export class ComfyHttp {
     const ordinary404 = route === '/view' || route.startsWith('/models/');
     const refusal = response.statusCode === 404 && ordinary404 ? undefined : refusalOf(response.statusCode, `for ${method} ${route}`);
     if (refusal) throw refusalError(refusal, body);
+    if (response.statusCode === 413) {
+      throw new ComfyError('TOO_LARGE', `${method} ${route}: the request is larger than this ComfyUI accepts (--max-upload-size): ${describeBody(type, text)}`, {
+        status: 413,
+        body,
+      });
+    }
     const shown = typeof body === 'string' ? describeBody(type, body) : JSON.stringify(body).slice(0, 500);
     throw new ComfyError('HTTP', `${method} ${route} failed: ComfyUI answered ${response.statusCode}${shown ? `: ${shown}` : ''}`, {
       status: response.statusCode,

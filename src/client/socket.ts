@@ -186,6 +186,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
   private onMessage(data: RawData, isBinary: boolean): void {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const event = isBinary ? decodeBinaryFrame(buffer) : decodeTextFrame(buffer.toString('utf8'));
+    if (event.kind === 'invalid') this.emit('problem', `ignored a malformed frame: ${event.reason}`);
     this.emit('frame', event);
   }
 

@@ -76,7 +76,7 @@ function looksLikeNode(value: unknown): value is PromptNode {
 export function applyOverrides(prompt: ApiPrompt, overrides: unknown): ApiPrompt {
   if (overrides === undefined || overrides === null) return prompt;
   if (typeof overrides !== 'object' || Array.isArray(overrides)) {
-    throw new ComfyError('UNKNOWN_OVERRIDE', `msg.inputs must be an object like {"KSampler": {"seed": 42}}, not ${describeType(overrides)}`);
+    throw new ComfyError('BAD_INPUT', `msg.inputs must be an object like {"KSampler": {"seed": 42}}, not ${describeType(overrides)}`);
   }
   const result = clonePrompt(prompt);
   for (const [key, value] of Object.entries(overrides as Record<string, unknown>)) {

@@ -18,6 +18,10 @@ export interface Faults {
   delayRoute(method: string, path: string, ms: number, times?: number): void;
   /** Answer `method path` with `status` and `body` instead of handling it (`times` as above). */
   failRoute(method: string, path: string, status: number, body?: string, contentType?: string, times?: number): void;
+  /** send one frame of any content to every socket (malformed JSON, truncated binary, …) */
+  sendRaw(data: string | Buffer, binary?: boolean): void;
+  /** write a partial frame to every socket and cut the TCP connection mid-frame */
+  cutMidFrame(): void;
   /** hold the queue: submitted prompts stay pending (a running prompt finishes) */
   pauseWorker(): void;
   resumeWorker(): void;

@@ -100,6 +100,25 @@ export class Hub {
   }
 
   /** Abrupt end of every socket (test control "dropSockets", restart, close). */
+  /** Test control: any bytes as one frame to every socket, well-formed or not. */
+  sendRawToAll(data: string | Buffer, binary: boolean): void {
+    for (const ws of this.live) ws.send(data, { binary });
+  }
+
+  /**
+   * Test control: the server dies mid-frame. A frame header announcing more bytes than follow
+   * is written straight to the TCP socket, which is then destroyed.
+   */
+  cutAllMidFrame(): void {
+    for (const ws of this.live) {
+      const tcp = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+      if (!tcp) continue;
+      // FIN + text opcode, 126 = 16-bit length: 1000 bytes announced, 5 sent.
+      tcp.write(Buffer.concat([Buffer.from([0x81, 126, 0x03, 0xe8]), Buffer.from('{"typ')]));
+      tcp.destroy();
+    }
+  }
+
   terminateAll(): void {
     for (const ws of this.live) ws.terminate();
   }

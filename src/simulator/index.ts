@@ -102,6 +102,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const faults: Faults = {
     dropSockets: () => state.hub.terminateAll(),
+    sendRaw: (data, binary) => state.hub.sendRawToAll(data, binary ?? Buffer.isBuffer(data)),
+    cutMidFrame: () => state.hub.cutAllMidFrame(),
     restart: async () => {
       if (closed) throw new Error('the simulator is closed');
       restarting = (async () => {
