@@ -31,6 +31,8 @@ export interface ClientOptions extends EndpointOptions {
   clientId?: string;
   socket?: Partial<SocketOptions>;
   tracker?: Partial<TrackerOptions>;
+  /** A comfy.org API key for ComfyUI's paid API nodes; sent with each prompt, never shown. */
+  comfyOrgApiKey?: string;
 }
 
 export interface SubmitOptions {
@@ -98,12 +100,14 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   private readonly submitted = new Map<string, ApiPrompt>();
   private readonly timeoutMs: number;
   private featureFlags: Promise<FeatureFlags> | undefined;
+  private readonly comfyOrgApiKey: string | undefined;
   private closed = false;
 
   constructor(options: ClientOptions) {
     super();
     this.endpoint = new Endpoint(options);
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.comfyOrgApiKey = options.comfyOrgApiKey || undefined;
     this.clientId = options.clientId ?? randomUUID();
     this.http = new ComfyHttp(this.endpoint, { timeoutMs: this.timeoutMs });
     this.tracker = new JobTracker(
@@ -184,7 +188,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
         })
       : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
-    if (options.extraData) request.extra_data = options.extraData;
+    // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
+    const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
+    if (Object.keys(extraData).length > 0) request.extra_data = extraData;
     try {
       const accepted = await this.http.postPrompt(request);
       this.tracker.accepted(promptId);
@@ -308,6 +314,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     return this.http.view(ref);
   }
 
+  /** The /view URL of a file, without query credentials (it may go into a msg). */
   viewUrl(ref: ResultItem): string {
     return this.http.viewUrl(ref).href;
   }

@@ -4,6 +4,8 @@
  * request headers and TLS options are decided for every channel (REST, WebSocket, /view, upload).
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { authParts } from './auth';
+import type { AuthSettings } from './auth';
 import { ComfyError } from './errors';
 
 export interface EndpointOptions {
@@ -15,6 +17,8 @@ export interface EndpointOptions {
   query?: Record<string, string>;
   /** TLS options for https/wss (custom CA, client certificate, verification switch). */
   tls?: TlsOptions;
+  /** Credentials for a proxy or login plugin in front of ComfyUI. */
+  auth?: AuthSettings;
 }
 
 export class Endpoint {
@@ -22,11 +26,19 @@ export class Endpoint {
   readonly tls: TlsOptions | undefined;
   private readonly headers: Record<string, string>;
   private readonly query: Record<string, string>;
+  private readonly secrets: string[];
 
   constructor(options: EndpointOptions) {
-    this.base = parseServerUrl(options.url);
-    this.headers = { ...(options.headers ?? {}) };
-    this.query = { ...(options.query ?? {}) };
+    const base = parseServerUrl(options.url);
+    // user:password@ in the URL means basic auth; it is sent as a header, never left in a URL.
+    const fromUrl = base.username ? { mode: 'basic' as const, user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) } : undefined;
+    base.username = '';
+    base.password = '';
+    this.base = base;
+    const auth = authParts(options.auth && options.auth.mode !== 'none' ? options.auth : { ...(fromUrl ?? { mode: 'none' }), headers: options.auth?.headers });
+    this.headers = { ...(options.headers ?? {}), ...auth.headers };
+    this.query = { ...(options.query ?? {}), ...auth.query };
+    this.secrets = [...auth.secrets, ...Object.values(options.headers ?? {}), ...Object.values(options.query ?? {})].filter((s) => s.length >= 4);
     this.tls = options.tls;
   }
 
@@ -35,11 +47,14 @@ export class Endpoint {
     return this.base.origin;
   }
 
-  /** A route's URL, keeping the base path prefix: `/comfy` + `/prompt`. */
-  httpUrl(route: string, query?: Record<string, string | number | undefined>): URL {
+  /**
+   * A route's URL, keeping the base path prefix: `/comfy` + `/prompt`. With `withSecrets` false
+   * it leaves out query credentials: that form is the one that may appear in a msg.
+   */
+  httpUrl(route: string, query?: Record<string, string | number | undefined>, withSecrets = true): URL {
     const url = new URL(this.base.href);
     url.pathname = joinPath(this.base.pathname, route);
-    for (const [key, value] of Object.entries(this.query)) url.searchParams.set(key, value);
+    if (withSecrets) for (const [key, value] of Object.entries(this.query)) url.searchParams.set(key, value);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
@@ -56,6 +71,13 @@ export class Endpoint {
   /** Headers for a request; never an Origin header (ComfyUI answers a mismatched one with 403). */
   requestHeaders(extra?: Record<string, string>): Record<string, string> {
     return { ...this.headers, ...(extra ?? {}) };
+  }
+
+  /** Replaces every credential in a text (an error message, a log line) with `***`. */
+  redact(text: string): string {
+    let result = text;
+    for (const secret of this.secrets) result = result.split(secret).join('***');
+    return result;
   }
 
   /** The URL as it may be shown to a person (no credentials, no query secrets). */

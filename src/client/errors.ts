@@ -13,6 +13,7 @@ export type ComfyErrorCode =
   | 'NOT_FOUND' // ComfyUI has no such node class, model folder, …
   | 'TOO_LARGE' // above the server's max_upload_size
   | 'INVALID_URL' // the server URL in the config node is unusable
+  | 'INVALID_CONFIG' // another unusable setting of the config node (custom headers, …)
   | 'HTTP' // a non-2xx answer
   | 'AUTH' // 401/403: credentials, a proxy or ComfyUI's Origin check refused us
   | 'WRONG_ENDPOINT' // 404 on a route every ComfyUI has: wrong URL or base path

@@ -139,21 +139,28 @@ export class ComfyHttp {
     if (upload.overwrite) form.append('overwrite', 'true');
     if (kind === 'mask') form.append('original_ref', JSON.stringify(upload.originalRef ?? {}));
     const route = `/upload/${kind}`;
-    const response = await this.send('POST', this.endpoint.httpUrl(route), form, true);
-    await this.ensureOk('POST', route, response);
-    return this.parseJson<UploadResult>('POST', route, response);
+    return this.redacting(
+      (async () => {
+        const response = await this.send('POST', this.endpoint.httpUrl(route), form, true);
+        await this.ensureOk('POST', route, response);
+        return this.parseJson<UploadResult>('POST', route, response);
+      })(),
+    );
   }
 
-  /** filename, subfolder and type travel as query parameters, never as path segments. */
-  viewUrl(ref: ResultItem): URL {
-    return this.endpoint.httpUrl('/view', { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type });
+  /**
+   * filename, subfolder and type travel as query parameters, never as path segments. Without
+   * `withSecrets` the URL carries no query credentials, so it may go into a msg.
+   */
+  viewUrl(ref: ResultItem, withSecrets = false): URL {
+    return this.endpoint.httpUrl('/view', { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type }, withSecrets);
   }
 
   /** Downloads a file; a dropped connection is retried, since GET /view is safe to repeat. */
   async view(ref: ResultItem): Promise<Download> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.viewOnce(ref);
+        return await this.redacting(this.viewOnce(ref));
       } catch (err) {
         const transient = err instanceof ComfyError && err.code === 'NETWORK';
         if (!transient || attempt >= VIEW_RETRIES) throw err;
@@ -163,7 +170,7 @@ export class ComfyHttp {
   }
 
   private async viewOnce(ref: ResultItem): Promise<Download> {
-    const url = this.viewUrl(ref);
+    const url = this.viewUrl(ref, true);
     const response = await this.send('GET', url, undefined, false);
     await this.ensureOk('GET', '/view', response);
     const chunks: Buffer[] = [];
@@ -180,12 +187,36 @@ export class ComfyHttp {
   }
 
   /** A JSON route: sends `body` as JSON (ComfyUI crashes with 500 on empty POST bodies), parses the answer. */
-  async json<T>(method: Method, route: string, opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
-    const url = this.endpoint.httpUrl(route, opts.query);
-    const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
-    const response = await this.send(method, url, payload, true);
-    await this.ensureOk(method, route, response);
-    return this.parseJson<T>(method, route, response);
+  json<T>(method: Method, route: string, opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
+    return this.redacting(
+      (async () => {
+        const url = this.endpoint.httpUrl(route, opts.query);
+        const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
+        const response = await this.send(method, url, payload, true);
+        await this.ensureOk(method, route, response);
+        return this.parseJson<T>(method, route, response);
+      })(),
+    );
+  }
+
+  /**
+   * Errors leave this class without credentials: message and body are redacted, and the cause
+   * (a transport error that could carry request details) is reduced to its name and code.
+   */
+  private async redacting<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (!(err instanceof ComfyError)) throw err;
+      const cause = err.cause as { name?: string; code?: string } | undefined;
+      throw new ComfyError(err.code, this.endpoint.redact(err.message), {
+        status: err.status,
+        body: typeof err.body === 'string' ? this.endpoint.redact(err.body) : err.body,
+        promptId: err.promptId,
+        nodes: err.nodes,
+        cause: cause ? { name: cause.name, code: cause.code } : undefined,
+      });
+    }
   }
 
   private async parseJson<T>(method: Method, route: string, response: Dispatcher.ResponseData): Promise<T> {

@@ -113,7 +113,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     return this.closePromise;
   }
 
-  /** Waits until connected; rejects after `timeoutMs`, when closed, or at once while the server refuses us. */
+  /** Waits until connected; rejects after `timeoutMs`, when an attempt fails or the socket closes, or at once while the server refuses us. */
   whenConnected(timeoutMs: number): Promise<void> {
     if (this.currentState === 'connected') return Promise.resolve();
     if (this.refusal) return Promise.reject(new RefusedError(this.refusal));
@@ -121,6 +121,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
       const onState = (state: SocketState): void => {
         if (state === 'connected') finish();
         else if (state === 'closing' || state === 'closed') finish(new Error('the connection was closed'));
+        else if (state === 'disconnected') finish(new Error('the connection attempt failed'));
       };
       const onRefused = (refusal: Refusal): void => finish(new RefusedError(refusal));
       const timer = setTimeout(() => finish(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
@@ -163,7 +164,7 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
       ws.terminate();
     });
     ws.on('error', (err) => {
-      this.emit('problem', `WebSocket error: ${err.message}`);
+      this.emit('problem', this.endpoint.redact(`WebSocket error: ${err.message}`));
     });
     ws.on('close', () => this.onClose(ws));
   }

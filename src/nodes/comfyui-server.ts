@@ -7,37 +7,38 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
+import { registerAdminRoutes } from './admin';
 import type { ServerNode } from './server-api';
+import { clientOptionsFrom, SERVER_CREDENTIALS } from './server-options';
+import type { ServerCredentials, ServerSettings } from './server-options';
 import { connectionStatus, SERVER_CATALOG, Status } from './status';
 
-interface ServerConfig extends NodeDef {
-  url: string;
-  timeout: string | number;
-  /** Seconds without a word about a running prompt before the server is asked about it. */
-  stall: string | number;
-}
+type ServerConfig = NodeDef & ServerSettings;
 
 export = function (RED: NodeAPI): void {
   function ComfyServerNode(this: ServerNode, config: ServerConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     node.users = {};
+    node.settings = { url: config.url, timeout: config.timeout, stall: config.stall, auth: config.auth, queryParam: config.queryParam, tls: config.tls };
     node.client = undefined;
     node.configError = undefined;
     let status = Status.disconnected as ReturnType<typeof connectionStatus>;
 
     try {
       node.client = new ComfyClient({
-        url: config.url,
-        timeoutMs: secondsToMs(config.timeout, 30),
-        tracker: { watchdogMs: secondsToMs(config.stall, 60) },
+        ...clientOptionsFrom(RED, config, (node.credentials ?? {}) as ServerCredentials),
         // Stable for this config node's life, unique across Node-RED instances sharing one ComfyUI.
         clientId: `node-red-${node.id}-${randomUUID().slice(0, 8)}`,
       });
     } catch (err) {
       node.configError = err instanceof ComfyError ? err : new ComfyError('INVALID_URL', String(err));
       status = Status.invalidUrl;
-      node.error(RED._(`${SERVER_CATALOG}.errors.invalid-url`, { url: String(config.url ?? '') }));
+      node.error(
+        node.configError.code === 'INVALID_URL'
+          ? RED._(`${SERVER_CATALOG}.errors.invalid-url`, { url: String(config.url ?? '') })
+          : node.configError.message,
+      );
     }
 
     const setStatusAll = (next: typeof status): void => {
@@ -85,10 +86,9 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('comfyui-server', ComfyServerNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType('comfyui-server', ComfyServerNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
+    credentials: SERVER_CREDENTIALS,
+  });
+  registerAdminRoutes(RED);
 };
 
-function secondsToMs(value: string | number | undefined, fallback: number): number {
-  const seconds = Number(value);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
-}

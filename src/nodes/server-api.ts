@@ -4,6 +4,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
+import type { ServerSettings } from './server-options';
 import { SERVER_CATALOG, Status } from './status';
 
 export interface ServerNode extends Node {
@@ -11,6 +12,8 @@ export interface ServerNode extends Node {
   client: ComfyClient | undefined;
   configError: ComfyError | undefined;
   users: Record<string, Node>;
+  /** The deployed settings (no credentials), for "Test connection". */
+  settings: ServerSettings;
   register(node: Node): void;
   deregister(node: Node, removed: boolean, done: () => void): void;
 }

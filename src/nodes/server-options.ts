@@ -1,0 +1,75 @@
+/**
+ * A `comfyui-server` configuration (settings + credentials + an optional tls-config node)
+ * turned into client options. Shared by the config node and by "Test connection", which tests
+ * the values of an undeployed dialog the same way.
+ */
+import type { Node, NodeAPI } from 'node-red';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { parseHeaderJson } from '../client/auth';
+import type { AuthMode } from '../client/auth';
+import type { ClientOptions } from '../client/client';
+import { ComfyError } from '../client/errors';
+
+export interface ServerSettings {
+  url: string;
+  timeout?: string | number;
+  stall?: string | number;
+  auth?: AuthMode;
+  queryParam?: string;
+  /** Id of a Node-RED `tls-config` node: custom CA, client certificate, verification switch. */
+  tls?: string;
+}
+
+export interface ServerCredentials {
+  user?: string;
+  password?: string;
+  token?: string;
+  /** JSON object of extra header name → value. */
+  headers?: string;
+  /** comfy.org API key for ComfyUI's paid API nodes. */
+  apiKey?: string;
+}
+
+/** Credential types, declared once for registerType (the editor declares the same). */
+export const SERVER_CREDENTIALS = {
+  user: { type: 'text' },
+  password: { type: 'password' },
+  token: { type: 'password' },
+  headers: { type: 'password' },
+  apiKey: { type: 'password' },
+} as const;
+
+interface TlsConfigNode extends Node {
+  addTLSOptions(options: TlsOptions): TlsOptions;
+}
+
+export function clientOptionsFrom(RED: NodeAPI, settings: ServerSettings, credentials: ServerCredentials = {}): ClientOptions {
+  const options: ClientOptions = {
+    url: settings.url,
+    timeoutMs: secondsToMs(settings.timeout, 30),
+    tracker: { watchdogMs: secondsToMs(settings.stall, 60) },
+    auth: {
+      mode: settings.auth ?? 'none',
+      user: credentials.user,
+      password: credentials.password,
+      token: credentials.token,
+      queryParam: settings.queryParam || 'token',
+      headers: parseHeaderJson(credentials.headers),
+    },
+  };
+  if (credentials.apiKey) options.comfyOrgApiKey = credentials.apiKey;
+  if (settings.tls) {
+    const tlsNode = RED.nodes.getNode(settings.tls) as TlsConfigNode | null;
+    if (!tlsNode || typeof tlsNode.addTLSOptions !== 'function') {
+      throw new ComfyError('INVALID_CONFIG', 'The TLS configuration this server refers to is not deployed');
+    }
+    // Verification stays on unless the TLS configuration turns it off.
+    options.tls = tlsNode.addTLSOptions({ rejectUnauthorized: true });
+  }
+  return options;
+}
+
+function secondsToMs(value: string | number | undefined, fallback: number): number {
+  const seconds = Number(value);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
+}
