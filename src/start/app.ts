@@ -20,6 +20,12 @@ export interface AppOptions {
   comfyuiUrl?: string;
   /** Bind address of the editor. */
   host?: string;
+  /** Extra Node-RED settings (e.g. adminAuth), merged over ours. */
+  settings?: Record<string, unknown>;
+  /** The flows to start with when the userDir has none (default: the text-to-image example). */
+  flows?: Record<string, unknown>[];
+  /** Credentials of those flows, by node id (stored unencrypted in the userDir, as credentialSecret is off). */
+  credentials?: Record<string, Record<string, string>>;
 }
 
 export interface App {
@@ -40,7 +46,10 @@ export async function startApp(options: AppOptions): Promise<App> {
 
   mkdirSync(options.userDir, { recursive: true });
   const flowFile = join(options.userDir, 'flows.json');
-  if (!existsSync(flowFile)) writeFileSync(flowFile, JSON.stringify(exampleFlow(), null, 2));
+  if (!existsSync(flowFile)) {
+    writeFileSync(flowFile, JSON.stringify(options.flows ?? exampleFlow(), null, 2));
+    if (options.credentials) writeFileSync(join(options.userDir, 'flows_cred.json'), JSON.stringify(options.credentials, null, 2));
+  }
 
   // node-red is a devDependency: only this start-up code (never the nodes) loads it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,6 +65,7 @@ export async function startApp(options: AppOptions): Promise<App> {
     credentialSecret: false,
     logging: { console: { level: 'info', metrics: false, audit: false } },
     editorTheme: { tours: false, palette: {}, projects: { enabled: false } },
+    ...(options.settings ?? {}),
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     RED.httpAdmin(req, res, () =>
