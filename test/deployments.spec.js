@@ -108,6 +108,22 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
     assert.deepEqual(leaks(['srv', 'sub'], []), []);
   });
 
+  it('sends the comfy.org API key with each prompt (extra_data) and nowhere else; ComfyUI keeps it out of history', async function () {
+    const key = 'comfy-org-key-0a1b2c3d';
+    front = await startFront({ target: sim.url });
+    await helper.load(allNodes, flow(front.url), { srv: { apiKey: key } });
+    const got = nextMessage(helper.getNode('out'));
+    helper.getNode('sub').receive({ payload: saveImageWorkflow({ prefix: 'apikey' }) });
+    const msg = await got;
+    const posts = front.log.filter((r) => r.method === 'POST' && r.url.startsWith('/prompt'));
+    assert.equal(posts.length, 1);
+    assert.equal(JSON.parse(posts[0].body).extra_data.api_key_comfy_org, key);
+    assert.ok(front.log.filter((r) => r !== posts[0]).every((r) => !JSON.stringify(r).includes(key)), 'only in the prompt body');
+    const history = await (await fetch(`${sim.url}/history/${msg.prompt_id}`)).json();
+    assert.ok(!JSON.stringify(history).includes(key));
+    assert.ok(!JSON.stringify(msg, replacer).includes(key));
+  });
+
   it('works under a sub-path behind a forwarding proxy, for REST and WebSocket alike', async function () {
     front = await startFront({ target: sim.url, prefix: '/comfy' });
     assert.match(front.url, /\/comfy\/$/);

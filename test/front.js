@@ -59,7 +59,12 @@ async function startFront(options) {
   const onRequest = (req, res) => {
     const path = forwardPath(req.url);
     const ok = authorized(req) && clientCertificateOk(req);
-    log.push({ channel: 'http', method: req.method, url: req.url, authorized: ok, headers: { ...req.headers } });
+    const entry = { channel: 'http', method: req.method, url: req.url, authorized: ok, headers: { ...req.headers }, body: '' };
+    log.push(entry);
+    // Small JSON bodies are kept for the tests (what did the client send?).
+    req.on('data', (chunk) => {
+      if (entry.body.length < 65536 && /json/.test(req.headers['content-type'] || '')) entry.body += chunk;
+    });
     if (path === undefined) {
       res.writeHead(404, { 'content-type': 'text/html' });
       return res.end('<html><title>404 Not Found</title><body>nginx</body></html>');
