@@ -20,7 +20,7 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import type { PromptSummary } from './outputs';
-import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, ResultItem, UploadResult } from './types';
+import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, QueueState, ResultItem, UploadResult } from './types';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
 
@@ -221,7 +221,31 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   }
 
   async queueSummary(): Promise<QueueSummary> {
-    const state = await this.http.queue();
+    return this.summarize(await this.http.queue());
+  }
+
+  /**
+   * Removes pending prompts (the given ids, or all of them) and never a running one. What was
+   * removed is read back from the queue afterwards, so a prompt that started running in the
+   * meantime counts as ignored; waits for removed prompts of ours end with INTERRUPTED, since a
+   * removed prompt never gets events or history.
+   */
+  async removePending(ids: string[] | 'all'): Promise<{ deleted: string[]; ignored: string[]; queue: QueueSummary }> {
+    const before = new Set((await this.http.queue()).queue_pending?.map((item) => item[1]) ?? []);
+    const targets = ids === 'all' ? [...before] : ids.filter((id) => before.has(id));
+    if (ids === 'all') await this.http.clearQueue();
+    else if (targets.length > 0) await this.http.deleteFromQueue(targets);
+    const after = await this.http.queue();
+    const stillThere = new Set([...(after.queue_pending ?? []), ...(after.queue_running ?? [])].map((item) => item[1]));
+    const deleted = targets.filter((id) => !stillThere.has(id));
+    for (const id of deleted) {
+      this.tracker.fail(id, new ComfyError('INTERRUPTED', `Prompt ${id} was removed from the queue before it ran`, { promptId: id }));
+    }
+    const ignored = ids === 'all' ? targets.filter((id) => stillThere.has(id)) : ids.filter((id) => !deleted.includes(id));
+    return { deleted, ignored, queue: this.summarize(after) };
+  }
+
+  private summarize(state: QueueState): QueueSummary {
     const entry = (item: QueueItem): QueueEntry => ({
       prompt_id: item[1],
       number: item[0],
@@ -251,10 +275,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       return { outcome: 'interrupted', prompt_id: promptId };
     }
     if ((queue.queue_pending ?? []).some((item) => item[1] === promptId)) {
-      await this.http.deleteFromQueue([promptId]);
-      // A deleted prompt never gets events or history: end its wait here.
-      this.tracker.fail(promptId, new ComfyError('INTERRUPTED', `Prompt ${promptId} was removed from the queue before it ran`, { promptId }));
-      return { outcome: 'deleted', prompt_id: promptId };
+      const { deleted } = await this.removePending([promptId]);
+      if (deleted.length > 0) return { outcome: 'deleted', prompt_id: promptId };
+      // It started running in between: interrupt it after all.
+      await this.http.interrupt(promptId);
+      return { outcome: 'interrupted', prompt_id: promptId };
     }
     const finished = await this.historyEntry(promptId);
     return { outcome: finished ? 'finished' : 'unknown', prompt_id: promptId };

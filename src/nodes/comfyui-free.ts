@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import type { FreePayload } from './messages';
 
 interface FreeConfig extends NodeDef {
   server: string;
@@ -13,11 +14,6 @@ interface FreeConfig extends NodeDef {
   freeMemory: boolean;
 }
 
-/** msg.payload of `comfyui-free`: the request as sent. */
-interface FreePayload {
-  unload_models: boolean;
-  free_memory: boolean;
-}
 
 type FreeFlag = keyof FreePayload;
 

@@ -10,6 +10,7 @@ import { summarizeEntry } from '../client/outputs';
 import type { PromptSummary } from '../client/outputs';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import type { HistoryPayload } from './messages';
 
 type HistoryAction = 'get' | 'delete' | 'clear';
 const ACTIONS: readonly HistoryAction[] = ['get', 'delete', 'clear'];
@@ -23,12 +24,6 @@ interface HistoryConfig extends NodeDef {
   offset: string | number;
 }
 
-/**
- * msg.payload of `comfyui-history`: get → an array of summaries (oldest first); get with
- * msg.prompt_id → one summary, or null when ComfyUI has no entry for it; delete → the ids asked
- * for; clear → `{ cleared: true }`.
- */
-type HistoryPayload = PromptSummary[] | PromptSummary | null | { deleted: string[] } | { cleared: true };
 
 type HistoryMsg = NodeMessageInFlow & { action?: unknown; prompt_id?: unknown; max_items?: unknown; offset?: unknown };
 

@@ -3,21 +3,15 @@
  * state: a running prompt is interrupted, a pending one deleted from the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { CancelOutcome } from '../client/client';
 import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import type { InterruptPayload } from './messages';
 
 interface InterruptConfig extends NodeDef {
   server: string;
 }
 
-/** msg.payload of `comfyui-interrupt`. */
-interface InterruptPayload {
-  outcome: CancelOutcome;
-  /** The prompt concerned; null when nothing was running (outcome "idle"). */
-  prompt_id: string | null;
-}
 
 type InterruptMsg = NodeMessageInFlow & { prompt_id?: unknown };
 

@@ -11,43 +11,10 @@ import type { ComfyEvent } from '../client/events';
 import { attachServer } from './server-api';
 import type { ServerNode } from './server-api';
 import { Throttle } from './status';
+import { PROGRESS_EVENT_TYPES } from './messages';
+import type { ProgressEventType, ProgressMsg } from './messages';
 
-/**
- * The msg this node sends (documented in its help). `messages.ts` is the usual home of msg
- * shapes; this one lives here until it moves there.
- */
-interface ProgressMsg extends NodeMessage {
-  /** The ComfyUI event type, e.g. `progress`; `preview` for binary preview images. */
-  topic: ProgressEventType;
-  /** The event's data as ComfyUI sent it; the image bytes for `preview`. */
-  payload: unknown;
-  prompt_id?: string;
-  /** The node as ComfyUI's editor shows it (display node id). */
-  node?: string;
-  /** `_meta.title` of that node, else its class_type (prompts submitted through this server config). */
-  title?: string;
-  /** `progress`: value / max in percent. */
-  percent?: number;
-  /** Percent of the whole prompt done, from ComfyUI's progress_state (prompts submitted here). */
-  overall?: number;
-  /** `preview`: image/jpeg or image/png. */
-  contentType?: string;
-}
 
-const PROGRESS_EVENT_TYPES = [
-  'execution_start',
-  'execution_cached',
-  'executing',
-  'progress',
-  'progress_state',
-  'executed',
-  'execution_success',
-  'execution_error',
-  'execution_interrupted',
-  'status',
-  'preview',
-] as const;
-type ProgressEventType = (typeof PROGRESS_EVENT_TYPES)[number];
 
 /** What a new node sends: everything about a prompt's progress, but not the chatty snapshots and images. */
 const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter((t) => t !== 'progress_state' && t !== 'preview');

@@ -3,10 +3,10 @@
  * Every action answers with the queue as it is afterwards.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { ComfyClient, QueueSummary } from '../client/client';
 import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import type { QueuePayload } from './messages';
 
 type QueueAction = 'get' | 'clear' | 'delete';
 const ACTIONS: readonly QueueAction[] = ['get', 'clear', 'delete'];
@@ -16,13 +16,6 @@ interface QueueConfig extends NodeDef {
   action: QueueAction;
 }
 
-/** msg.payload of `comfyui-queue`; `deleted` and `ignored` only for the delete action. */
-interface QueuePayload extends QueueSummary {
-  /** Pending prompts that were removed from the queue. */
-  deleted?: string[];
-  /** Ids that were not pending (running, finished or unknown) and were left alone. */
-  ignored?: string[];
-}
 
 type QueueMsg = NodeMessageInFlow & { action?: unknown };
 
@@ -39,14 +32,11 @@ export = function (RED: NodeAPI): void {
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-queue.status.working' });
       let payload: QueuePayload;
-      if (action === 'clear') {
-        await clearPending(client);
+      if (action === 'get') {
         payload = await client.queueSummary();
-      } else if (action === 'delete') {
-        const { deleted, ignored } = await deletePending(client, ids);
-        payload = { ...(await client.queueSummary()), deleted, ignored };
       } else {
-        payload = await client.queueSummary();
+        const { deleted, ignored, queue } = await client.removePending(action === 'clear' ? 'all' : ids);
+        payload = action === 'clear' ? queue : { ...queue, deleted, ignored };
       }
       msg.payload = payload;
       // A number is not translated: the prompts left in the queue.
@@ -68,46 +58,6 @@ export = function (RED: NodeAPI): void {
       if (server) server.deregister(node, removed, done);
       else done();
     });
-  }
-
-  /**
-   * Removes the ids that are pending and leaves the rest: a running prompt must not be stopped
-   * here (that is the interrupt node's job). Prompts submitted through this server config go
-   * through `cancel`, which also ends a submit node's wait for them with INTERRUPTED.
-   */
-  async function deletePending(client: ComfyClient, ids: string[]): Promise<{ deleted: string[]; ignored: string[] }> {
-    const before = await client.queueSummary();
-    const pending = new Map(before.pending.map((entry) => [entry.prompt_id, entry.own]));
-    const deleted: string[] = [];
-    const ignored: string[] = [];
-    const foreign: string[] = [];
-    for (const id of ids) {
-      if (!pending.has(id)) {
-        ignored.push(id);
-      } else if (!pending.get(id)) {
-        // Nobody here waits for it: one plain delete, which ComfyUI never applies to a running prompt.
-        foreign.push(id);
-        deleted.push(id);
-      } else {
-        const { outcome } = await client.cancel(id);
-        if (outcome === 'deleted' || outcome === 'interrupted') deleted.push(id);
-        else ignored.push(id);
-      }
-    }
-    if (foreign.length > 0) await client.http.deleteFromQueue(foreign);
-    return { deleted, ignored };
-  }
-
-  /**
-   * Clears the pending prompts. Ours go one by one through `cancel` first, so submit nodes
-   * waiting for them fail with INTERRUPTED instead of waiting forever; one clear takes the rest.
-   */
-  async function clearPending(client: ComfyClient): Promise<void> {
-    const before = await client.queueSummary();
-    for (const entry of before.pending) {
-      if (entry.own) await client.cancel(entry.prompt_id);
-    }
-    await client.http.clearQueue();
   }
 
   RED.nodes.registerType('comfyui-queue', ComfyQueueNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

@@ -6,9 +6,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
 import { loadImageValue } from '../client/outputs';
-import type { ResultItem, ResultType, UploadResult } from '../client/types';
+import type { ResultItem, ResultType } from '../client/types';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import type { UploadPayload } from './messages';
 
 type UploadKind = 'image' | 'mask';
 
@@ -27,8 +28,6 @@ interface UploadConfig extends NodeDef {
   targetInput: string;
 }
 
-/** `comfyui-upload`: msg.payload, ComfyUI's answer. */
-type UploadPayload = UploadResult;
 
 type UploadMsg = NodeMessageInFlow & {
   filename?: unknown;

@@ -1,8 +1,11 @@
 /**
  * Every msg shape our nodes emit, in one place. Each node's help documents the same shapes.
  */
+import type { NodeMessage } from 'node-red';
+import type { CancelOutcome, QueueSummary } from '../client/client';
 import type { JobResult } from '../client/jobs';
-import type { ImageRef } from '../client/outputs';
+import type { ImageRef, PromptSummary } from '../client/outputs';
+import type { UploadResult } from '../client/types';
 
 /** The property every msg of one submission carries. */
 export const PROMPT_ID = 'prompt_id';
@@ -33,4 +36,82 @@ export interface ImageParts {
   count: number;
   type: 'array';
   parts?: unknown;
+}
+
+/* ---- comfyui-free ---- */
+
+/** msg.payload of `comfyui-free`: the request as sent. */
+export interface FreePayload {
+  unload_models: boolean;
+  free_memory: boolean;
+}
+
+/* ---- comfyui-history ---- */
+
+/**
+ * msg.payload of `comfyui-history`: get → an array of summaries (oldest first); get with
+ * msg.prompt_id → one summary, or null when ComfyUI has no entry for it; delete → the ids asked
+ * for; clear → `{ cleared: true }`.
+ */
+export type HistoryPayload = PromptSummary[] | PromptSummary | null | { deleted: string[] } | { cleared: true };
+
+/* ---- comfyui-interrupt ---- */
+
+/** msg.payload of `comfyui-interrupt`. */
+export interface InterruptPayload {
+  outcome: CancelOutcome;
+  /** The prompt concerned; null when nothing was running (outcome "idle"). */
+  prompt_id: string | null;
+}
+
+/* ---- comfyui-queue ---- */
+
+/** msg.payload of `comfyui-queue`; `deleted` and `ignored` only for the delete action. */
+export interface QueuePayload extends QueueSummary {
+  /** Pending prompts that were removed from the queue. */
+  deleted?: string[];
+  /** Ids that were not pending (running, finished or unknown) and were left alone. */
+  ignored?: string[];
+}
+
+/* ---- comfyui-upload ---- */
+
+/** `comfyui-upload`: msg.payload, ComfyUI's answer. */
+export type UploadPayload = UploadResult;
+
+/* ---- comfyui-progress ---- */
+
+/** The event types a progress node can send (msg.topic). */
+export const PROGRESS_EVENT_TYPES = [
+  'execution_start',
+  'execution_cached',
+  'executing',
+  'progress',
+  'progress_state',
+  'executed',
+  'execution_success',
+  'execution_error',
+  'execution_interrupted',
+  'status',
+  'preview',
+] as const;
+export type ProgressEventType = (typeof PROGRESS_EVENT_TYPES)[number];
+
+/** The msg `comfyui-progress` sends (documented in its help). */
+export interface ProgressMsg extends NodeMessage {
+  /** The ComfyUI event type, e.g. `progress`; `preview` for binary preview images. */
+  topic: ProgressEventType;
+  /** The event's data as ComfyUI sent it; the image bytes for `preview`. */
+  payload: unknown;
+  prompt_id?: string;
+  /** The node as ComfyUI's editor shows it (display node id). */
+  node?: string;
+  /** `_meta.title` of that node, else its class_type (prompts submitted through this server config). */
+  title?: string;
+  /** `progress`: value / max in percent. */
+  percent?: number;
+  /** Percent of the whole prompt done, from ComfyUI's progress_state (prompts submitted here). */
+  overall?: number;
+  /** `preview`: image/jpeg or image/png. */
+  contentType?: string;
 }
