@@ -10,6 +10,7 @@ import { summarizeEntry } from '../client/outputs';
 import type { PromptSummary } from '../client/outputs';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { choiceOf, describeValue, promptIdOf, promptIdsOf } from './msg-input';
 import type { HistoryPayload } from './messages';
 
 type HistoryAction = 'get' | 'delete' | 'clear';
@@ -35,9 +36,9 @@ export = function (RED: NodeAPI): void {
     const configured: HistoryAction = ACTIONS.includes(config.action) ? config.action : 'get';
 
     async function handle(msg: HistoryMsg, send: (msg: HistoryMsg) => void): Promise<void> {
-      const action = actionOf(msg.action, configured);
+      const action = choiceOf(msg.action, ACTIONS, configured);
       // Everything from the msg is checked before anything is asked of ComfyUI.
-      const ids = action === 'delete' ? idsOf(msg.payload) : [];
+      const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete history entries') : [];
       const promptId = action === 'get' ? promptIdOf(msg.prompt_id) : undefined;
       const query =
         action === 'get' && promptId === undefined
@@ -99,42 +100,14 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('comfyui-history', ComfyHistoryNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
-function actionOf(value: unknown, configured: HistoryAction): HistoryAction {
-  if (value === undefined || value === null || value === '') return configured;
-  if (typeof value === 'string' && (ACTIONS as readonly string[]).includes(value)) return value as HistoryAction;
-  throw new ComfyError('BAD_INPUT', `msg.action must be one of ${ACTIONS.join(', ')}; got ${describe(value)}`);
-}
 
-function promptIdOf(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') return value;
-  throw new ComfyError('BAD_INPUT', `msg.prompt_id must be a prompt id (a string); got ${describe(value)}`);
-}
 
 /** A whole number ≥ 0 from a msg property or a node setting; empty means "not set". */
 function countOf(value: unknown, what: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
   if (typeof number === 'number' && Number.isSafeInteger(number) && number >= 0) return number;
-  throw new ComfyError('BAD_INPUT', `${what} must be a whole number of 0 or more; got ${describe(value)}`);
+  throw new ComfyError('BAD_INPUT', `${what} must be a whole number of 0 or more; got ${describeValue(value)}`);
 }
 
-/** The prompt ids to delete: one string or an array of strings, duplicates dropped. */
-function idsOf(payload: unknown): string[] {
-  if (typeof payload === 'string' && payload !== '') return [payload];
-  if (Array.isArray(payload) && payload.every((id) => typeof id === 'string')) return [...new Set(payload as string[])];
-  throw new ComfyError('BAD_INPUT', `To delete history entries, msg.payload must be a prompt id or an array of prompt ids; got ${describe(payload)}`);
-}
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) {
-    const index = value.findIndex((item) => typeof item !== 'string');
-    return index < 0 ? 'an array' : `an array with ${describe(value[index])} at index ${index}`;
-  }
-  if (Buffer.isBuffer(value)) return 'a Buffer';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : `the string "${value.slice(0, 60)}"`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}

@@ -3,9 +3,9 @@
  * state: a running prompt is interrupted, a pending one deleted from the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { promptIdOf } from './msg-input';
 import type { InterruptPayload } from './messages';
 
 interface InterruptConfig extends NodeDef {
@@ -52,9 +52,3 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('comfyui-interrupt', ComfyInterruptNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
-/** No msg.prompt_id (or an empty one) means "whatever runs now". */
-function promptIdOf(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') return value;
-  throw new ComfyError('BAD_INPUT', `msg.prompt_id must be a prompt id (a string); got ${typeof value}`);
-}

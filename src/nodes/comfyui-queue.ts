@@ -3,9 +3,9 @@
  * Every action answers with the queue as it is afterwards.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { choiceOf, promptIdsOf } from './msg-input';
 import type { QueuePayload } from './messages';
 
 type QueueAction = 'get' | 'clear' | 'delete';
@@ -27,8 +27,8 @@ export = function (RED: NodeAPI): void {
     const configured: QueueAction = ACTIONS.includes(config.action) ? config.action : 'get';
 
     async function handle(msg: QueueMsg, send: (msg: QueueMsg) => void): Promise<void> {
-      const action = actionOf(msg.action, configured);
-      const ids = action === 'delete' ? idsOf(msg.payload) : [];
+      const action = choiceOf(msg.action, ACTIONS, configured);
+      const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [];
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-queue.status.working' });
       let payload: QueuePayload;
@@ -63,28 +63,5 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('comfyui-queue', ComfyQueueNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
-function actionOf(value: unknown, configured: QueueAction): QueueAction {
-  if (value === undefined || value === null || value === '') return configured;
-  if (typeof value === 'string' && (ACTIONS as readonly string[]).includes(value)) return value as QueueAction;
-  throw new ComfyError('BAD_INPUT', `msg.action must be one of ${ACTIONS.join(', ')}; got ${describe(value)}`);
-}
 
-/** The prompt ids to delete: one string or an array of strings, duplicates dropped. */
-function idsOf(payload: unknown): string[] {
-  if (typeof payload === 'string' && payload !== '') return [payload];
-  if (Array.isArray(payload) && payload.every((id) => typeof id === 'string')) return [...new Set(payload as string[])];
-  throw new ComfyError('BAD_INPUT', `To delete from the queue, msg.payload must be a prompt id or an array of prompt ids; got ${describe(payload)}`);
-}
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) {
-    const index = value.findIndex((item) => typeof item !== 'string');
-    return index < 0 ? 'an array' : `an array with ${describe(value[index])} at index ${index}`;
-  }
-  if (Buffer.isBuffer(value)) return 'a Buffer';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : `the string "${value.slice(0, 60)}"`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
