@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 const net = require('node:net');
 const zlib = require('node:zlib');
 const { helper, startSimulator, allNodes, packageJson, collectMessages, nextMessage, isPng, pngSize } = require('./support');
@@ -61,7 +61,7 @@ function isConfigType(type) {
 
 /** Core node types → the module file that registers them, read from the core editor files. */
 const coreModules = (() => {
-  const base = join(root, 'node_modules', '@node-red', 'nodes', 'core');
+  const base = join(dirname(require.resolve('@node-red/nodes/package.json')), 'core');
   const map = new Map();
   for (const group of readdirSync(base)) {
     const dir = join(base, group);

@@ -566,9 +566,9 @@ describe('simulator vs recorded ComfyUI v0.8.0 traffic', function () {
       return String(v >= 0 ? v - counterShift(v) : v + counterShift(v)); // `front` numbers are the negated counter
     };
     // Timings stand in for the recording CPU: its ImageBlur of 320×320 took ~10 s (h and r queue more
-    // prompts and interrupt while it runs; 400 ms is plenty here), and its EmptyImage of 320×320 took
-    // ~5 ms, long enough that h's next two POSTs were answered while it ran (100 ms keeps that order).
-    sim = await startSimulator({ testControls: true, dataDir, stepMs: 2, nodeMs: 1, nodeMsByClass: { ImageBlur: 400, EmptyImage: 100 } });
+    // prompts and interrupt while it runs; 1 s is plenty here), and its EmptyImage of 320×320 took
+    // ~5 ms, long enough that h's next two POSTs were answered while it ran (300 ms keeps that order even on a busy machine).
+    sim = await startSimulator({ testControls: true, dataDir, stepMs: 2, nodeMs: 1, nodeMsByClass: { ImageBlur: 1000, EmptyImage: 300 } });
   });
 
   after(async function () {
