@@ -105,6 +105,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
 
   constructor(options: ClientOptions) {
     super();
+    // Every palette node using the config node listens here: 11 progress nodes are not a leak.
+    this.setMaxListeners(0);
     this.endpoint = new Endpoint(options);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.comfyOrgApiKey = options.comfyOrgApiKey || undefined;

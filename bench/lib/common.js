@@ -1,0 +1,127 @@
+'use strict';
+/**
+ * What every bench script shares: the --quick / --runs flags, alternating ours/baseline runs,
+ * medians, the one result line, and the exit code (non-zero only for functional breakage: a lost
+ * prompt, a leaked socket — never for a timing).
+ */
+const { parseArgs } = require('node:util');
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    /** Only one side, for profiling: `ours` or `baseline` (no ratio is printed). */
+    only: { type: 'string' },
+  },
+  strict: false,
+});
+
+const quick = flags.quick === true;
+
+/** Functional problems seen so far; any of them makes the script exit 1. */
+const failures = [];
+
+function fail(message) {
+  failures.push(message);
+  console.log(`FAILED: ${message}`);
+}
+
+function check(condition, message) {
+  if (!condition) fail(message);
+  return Boolean(condition);
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function ms(value) {
+  return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
+}
+
+function mb(bytes) {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * Runs `ours` and `baseline` alternately (ABBA, so a drifting machine hurts both alike) after one
+ * unmeasured warm-up of each; each returns the measured milliseconds (or {ms, ...extra}).
+ * Resolves with the medians, every sample, and the ratio ours/baseline.
+ */
+async function alternate({ runs, ours, baseline, label = 'run' }) {
+  const only = flags.only;
+  const count = flags.runs ? Number(flags.runs) : runs;
+  const samples = { ours: [], baseline: [] };
+  const sides = { ours, baseline };
+  const once = async (side, index) => {
+    const value = await sides[side](index);
+    const result = typeof value === 'number' ? { ms: value } : value;
+    if (process.env.BENCH_VERBOSE) console.log(`  ${label} ${side} #${index}: ${ms(result.ms)}`);
+    return result;
+  };
+  for (const side of ['ours', 'baseline']) if (!only || only === side) await once(side, -1);
+  for (let i = 0; i < count; i += 1) {
+    const order = i % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+    for (const side of order) {
+      if (only && only !== side) continue;
+      samples[side].push(await once(side, i));
+    }
+  }
+  const medOurs = samples.ours.length ? median(samples.ours.map((s) => s.ms)) : NaN;
+  const medBase = samples.baseline.length ? median(samples.baseline.map((s) => s.ms)) : NaN;
+  return { ours: medOurs, baseline: medBase, ratio: medOurs / medBase, samples, runs: count };
+}
+
+function verdict(ratio, goal, lowerIsBetter = true) {
+  if (!Number.isFinite(ratio)) return 'no ratio';
+  const met = lowerIsBetter ? ratio <= goal : ratio < goal;
+  return met ? 'met' : 'NOT met';
+}
+
+/** The last line of a script's output: the one `npm run bench` collects. Exits 1 on functional failure. */
+function finish(line) {
+  const status = failures.length === 0 ? '' : ` — FUNCTIONAL FAILURE: ${failures.join('; ')}`;
+  console.log(`${line}${status}`);
+  process.exit(failures.length === 0 ? 0 : 1);
+}
+
+function sleep(msValue) {
+  return new Promise((resolve) => setTimeout(resolve, msValue));
+}
+
+/** Resolves when `check()` is truthy; rejects with `what` after `timeoutMs`. */
+async function waitFor(checkFn, what, timeoutMs = 10_000, everyMs = 5) {
+  const started = Date.now();
+  for (;;) {
+    const value = await checkFn();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * EmptyImage → SaveImage: the smallest workflow that writes a file. Each `i` gets its own colour
+ * (ComfyUI's cache never answers) and its own subfolder: SaveImage lists its folder to find the
+ * next counter, as ComfyUI does, which would make thousands of prompts into one folder O(n²) on
+ * the server's side and drown what is measured here.
+ */
+function tinyWorkflow(i = 0) {
+  return {
+    1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: i % 0xffffff }, _meta: { title: 'Empty Image' } },
+    2: { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: `bench/${i}/img` }, _meta: { title: 'Save Image' } },
+  };
+}
+
+/** Main wrapper: an exception is a functional failure with its stack on stderr. */
+function main(fn) {
+  fn().catch((err) => {
+    console.error(err && err.stack ? err.stack : err);
+    fail(String(err && err.message ? err.message : err));
+    finish('aborted');
+  });
+}
+
+module.exports = { flags, quick, fail, check, median, ms, mb, alternate, verdict, finish, sleep, waitFor, tinyWorkflow, main, failures };
