@@ -15,6 +15,16 @@ import type { ServerNode } from './server-api';
 interface ImagesConfig extends NodeDef {
   server: string;
   output: 'buffer' | 'refs';
+  /** Show the last downloaded image under the node in the editor (image bytes mode only). */
+  thumbnail?: boolean;
+}
+
+/** Images above this size are not sent to the editor as thumbnails. */
+const THUMBNAIL_MAX_BYTES = 256 * 1024;
+
+/** What the editor receives on `comfyui-images/thumbnail/<node id>`. */
+interface ThumbnailMessage {
+  dataUrl: string;
 }
 
 type ImagesMsg = NodeMessageInFlow & {
@@ -30,6 +40,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
     const bytes = config.output !== 'refs';
+    const thumbnail = bytes && config.thumbnail === true;
 
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
       const client = clientOf(server);
@@ -42,6 +53,7 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const partsId = `${msg._msgid}-images`;
       const missing: string[] = [];
+      let last: { body: Buffer; contentType: string } | undefined;
       for (const [index, ref] of refs.entries()) {
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
         const out = RED.util.cloneMessage(msg) as ImagesMsg;
@@ -50,6 +62,7 @@ export = function (RED: NodeAPI): void {
             const file = await client.view(ref);
             out.payload = file.body;
             out.contentType = file.contentType;
+            if (thumbnail && thumbnailType(file.contentType)) last = file;
           } catch (err) {
             // One missing file must not cost the others: report it after the rest went out.
             missing.push(`${describeRef(ref)}: ${(err as Error).message}`);
@@ -67,6 +80,7 @@ export = function (RED: NodeAPI): void {
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
       }
+      if (thumbnail && last) publishThumbnail(node, last.body, last.contentType);
       if (missing.length > 0) {
         throw new ComfyError('HTTP', `${missing.length} of ${refs.length} files could not be downloaded: ${missing.join('; ')}`);
       }
@@ -87,6 +101,17 @@ export = function (RED: NodeAPI): void {
       if (server) server.deregister(node, removed, done);
       else done();
     });
+  }
+
+  /**
+   * The editor draws the last image under the node. Kept light: images only, at most
+   * THUMBNAIL_MAX_BYTES (larger ones are skipped), not retained for editors that connect later.
+   */
+  function publishThumbnail(node: Node, body: Buffer, contentType: string): void {
+    const type = thumbnailType(contentType);
+    if (!type || body.length === 0 || body.length > THUMBNAIL_MAX_BYTES) return;
+    const message: ThumbnailMessage = { dataUrl: `data:${type};base64,${body.toString('base64')}` };
+    RED.comms.publish(`comfyui-images/thumbnail/${node.id}`, message, false);
   }
 
   /** The refs to fetch: msg.payload.images (or a bare list), else the history of msg.prompt_id. */
@@ -116,6 +141,12 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+/** The media type of a file a browser can draw as an image, else undefined. */
+function thumbnailType(contentType: string): string | undefined {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return /^image\/(png|jpeg|webp|gif)$/.test(type) ? type : undefined;
+}
 
 function describeRef(ref: ImageRef): string {
   return ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;

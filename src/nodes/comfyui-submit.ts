@@ -8,6 +8,7 @@ import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
 import { applyOverrides, isUiWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
+import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { Throttle } from './status';
@@ -25,6 +26,8 @@ interface SubmitConfig extends NodeDef {
   queueTimeout?: string | number;
   /** On a timeout, interrupt (running) or dequeue (pending) the prompt instead of leaving it. */
   cancelOnTimeout?: boolean;
+  /** The editor's "Overrides" rows `{node, input, value, valueType}`, evaluated for each msg. */
+  overrides?: unknown;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'];
@@ -38,6 +41,7 @@ export = function (RED: NodeAPI): void {
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
     const ownWorkflow = typeof config.workflow === 'string' ? config.workflow.trim() : '';
     const wait = config.mode !== 'queued';
+    const rows = overrideRows(config.overrides);
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${p.title ?? p.node}${steps}` });
@@ -47,6 +51,8 @@ export = function (RED: NodeAPI): void {
       const client = clientOf(server);
       let prompt = chooseWorkflow(msg.payload, ownWorkflow);
       if (config.randomizeSeeds) prompt = randomizeSeeds(prompt);
+      // The node's override rows first, then msg.inputs, which wins where both set an input.
+      prompt = applyOverrides(prompt, await evaluateOverrides(RED, node, rows, msg));
       prompt = applyOverrides(prompt, msg.inputs);
       const previews = previewMethodOf(msg.previews, config.previews);
 

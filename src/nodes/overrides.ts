@@ -1,0 +1,98 @@
+/**
+ * The submit node's "Overrides" rows: `{node, input, value, valueType}` set in the editor, each
+ * value a TypedInput evaluated for every msg. The result has the shape of `msg.inputs`
+ * (`{"<node id or title>": {"<input>": value}}`), so the workflow code applies both the same way.
+ */
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import { ComfyError } from '../client/errors';
+
+/** The TypedInput types the editor offers for a row's value. */
+export const OVERRIDE_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'jsonata', 'msg', 'flow', 'global', 'env'] as const;
+export type OverrideValueType = (typeof OVERRIDE_VALUE_TYPES)[number];
+
+/** One row as stored in the node's `overrides` property. */
+export interface OverrideRow {
+  /** A node id or `_meta.title` of the workflow. */
+  node: string;
+  /** An input name of that node. */
+  input: string;
+  value: string;
+  valueType: OverrideValueType;
+}
+
+/** What the rows give for one msg: the `msg.inputs` shape. */
+export type Overrides = Record<string, Record<string, unknown>>;
+
+/**
+ * The rows of a node's `overrides` property. Entries without a node or an input are dropped
+ * (the editor does not save them); an unknown value type counts as text, the TypedInput default.
+ */
+export function overrideRows(config: unknown): OverrideRow[] {
+  if (!Array.isArray(config)) return [];
+  const rows: OverrideRow[] = [];
+  for (const entry of config) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const record = entry as Record<string, unknown>;
+    const node = typeof record.node === 'string' ? record.node.trim() : '';
+    const input = typeof record.input === 'string' ? record.input.trim() : '';
+    if (node === '' || input === '') continue;
+    const valueType = (OVERRIDE_VALUE_TYPES as readonly string[]).includes(String(record.valueType))
+      ? (record.valueType as OverrideValueType)
+      : 'str';
+    const value = record.value === undefined || record.value === null ? '' : String(record.value);
+    rows.push({ node, input, value, valueType });
+  }
+  return rows;
+}
+
+/**
+ * Evaluates every row for this msg. A row whose value is `undefined` (say `msg.seed` when the msg
+ * has none) is left out, so the workflow keeps its own value. A row that cannot be evaluated
+ * (JSON that does not parse, a JSONata error, text in a number row, …) fails with BAD_INPUT
+ * naming the row. Returns undefined when there is nothing to apply.
+ */
+export async function evaluateOverrides(RED: NodeAPI, node: Node, rows: OverrideRow[], msg: NodeMessage): Promise<Overrides | undefined> {
+  if (rows.length === 0) return undefined;
+  const result: Overrides = {};
+  let count = 0;
+  for (const [index, row] of rows.entries()) {
+    let value: unknown;
+    try {
+      value = await evaluate(RED, node, row, msg);
+    } catch (err) {
+      throw new ComfyError('BAD_INPUT', `Override row ${index + 1} (${describeRow(row)}) could not be evaluated: ${reasonOf(err)}`, { cause: err });
+    }
+    if (value === undefined) continue;
+    (result[row.node] ??= {})[row.input] = value;
+    count += 1;
+  }
+  return count > 0 ? result : undefined;
+}
+
+/** RED.util.evaluateNodeProperty in its callback form, so JSONata and context stores may be asynchronous. */
+function evaluate(RED: NodeAPI, node: Node, row: OverrideRow, msg: NodeMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    try {
+      RED.util.evaluateNodeProperty(row.value, row.valueType, node, msg, (err: Error | null, result: unknown) => {
+        if (err) return reject(err);
+        if (row.valueType === 'num' && (typeof result !== 'number' || !Number.isFinite(result) || row.value.trim() === '')) {
+          return reject(new Error(`"${row.value}" is not a number`));
+        }
+        resolve(result);
+      });
+    } catch (err) {
+      reject(err); // json, for one, throws instead of calling back
+    }
+  });
+}
+
+function describeRow(row: OverrideRow): string {
+  const source = row.valueType === 'str' ? JSON.stringify(row.value) : `${row.valueType} ${row.value}`;
+  return `${row.node} → ${row.input} = ${source.length > 60 ? `${source.slice(0, 60)}…` : source}`;
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return String(err);
+}

@@ -1,0 +1,507 @@
+'use strict';
+// The editor in a real browser: Chromium driven by playwright-core against exactly what
+// `npm start` runs (Node-RED + this package + the simulator), on 127.0.0.1 only.
+//
+// Runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
+// another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
+// browser is a failure, not a skip. Screenshots go to a temporary folder, or to
+// test/browser/screenshots/ (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const net = require('node:net');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { request } = require('undici');
+
+const root = join(__dirname, '..', '..');
+const packageJson = require('../../package.json');
+const CHROMIUM = process.env.COMFYUI_CHROMIUM || '/usr/bin/chromium';
+const WANTED = process.env.COMFYUI_BROWSER_TEST === '1';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const LOCAL = /^(http|ws):\/\/127\.0\.0\.1(:\d+)?\//;
+const CATALOGUE = 'https://catalogue.nodered.org/';
+
+/** Why the browser test cannot run here, or undefined when it can. */
+function missing() {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set COMFYUI_CHROMIUM)`;
+  try {
+    require.resolve('playwright-core');
+  } catch {
+    return 'playwright-core is not installed (npm install)';
+  }
+  return undefined;
+}
+
+/** A 127.0.0.1 port nothing listens on. */
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('the editor in a real browser (Chromium, playwright-core)', function () {
+  this.timeout(60000);
+  const problems = []; // console errors, page errors and requests that tried to leave 127.0.0.1
+  let child;
+  let output = '';
+  let userDir;
+  let profileDir;
+  let shotDir;
+  let context;
+  let page;
+  let editorUrl;
+  let simulatorUrl;
+  const paletteTypes = Object.keys(packageJson['node-red'].nodes).filter((type) => type !== 'comfyui-server');
+
+  before(async function () {
+    const why = missing();
+    if (why) {
+      if (WANTED) throw new Error(`COMFYUI_BROWSER_TEST=1 but ${why}`);
+      console.log(`      (browser test skipped: ${why}; set COMFYUI_BROWSER_TEST=1 to require it)`);
+      this.skip();
+    }
+    this.timeout(90000);
+    // The editor starts on an empty tab, so the example is imported the way a person does it.
+    userDir = mkdtempSync(join(tmpdir(), 'comfyui-browser-'));
+    writeFileSync(join(userDir, 'flows.json'), JSON.stringify([{ id: 'browser-tab', type: 'tab', label: 'Flow 1', disabled: false, info: '' }]));
+    const env = { ...process.env, PORT: '0', NODE_RED_USER_DIR: userDir };
+    delete env.COMFYUI_URL;
+    delete env.HOST;
+    child = spawn(process.execPath, [join(root, 'dist', 'start', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const started = Date.now();
+    for (;;) {
+      const url = /Open the editor: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      const sim = /bundled ComfyUI simulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (url && sim) {
+        editorUrl = url[1];
+        simulatorUrl = sim[1];
+        break;
+      }
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      if (Date.now() - started > 40000) throw new Error(`no editor URL printed:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
+      shotDir = join(__dirname, 'screenshots');
+      mkdirSync(shotDir, { recursive: true });
+    } else {
+      shotDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
+    }
+    profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
+    const { chromium } = require('playwright-core');
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 900 },
+      locale: 'en-US',
+    });
+    // Nothing leaves 127.0.0.1. The palette manager's catalogue is answered empty here (the
+    // request never goes out); anything else is refused and counted as a problem.
+    await context.route(
+      (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
+      (route) => {
+        const url = route.request().url();
+        if (url.startsWith(CATALOGUE)) return route.fulfill({ json: { name: 'offline', updated_at: new Date(0).toISOString(), modules: [] } });
+        problems.push(`request outside 127.0.0.1: ${url}`);
+        return route.abort();
+      },
+    );
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (message) => {
+      // The editor logs a throwing oneditprepare/oneditsave/… or validator (console.log/warn), so those count too.
+      const thrown = /^(oneditprepare|oneditsave|oneditcancel|oneditdelete|oneditresize|Validation error:|Definition error:)/.test(message.text());
+      if (message.type() === 'error' || thrown) problems.push(`console error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  });
+
+  after(async function () {
+    if (context) await context.close().catch(() => undefined);
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    for (const dir of [userDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    if (shotDir) console.log(`      screenshots: ${shotDir}`);
+  });
+
+  // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
+  let stopped = false;
+  beforeEach(function () {
+    if (stopped) this.skip();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest && this.currentTest.state === 'failed') {
+      stopped = true;
+      if (page) {
+        // Kept out of the committed screenshots folder.
+        const file = join(mkdtempSync(join(tmpdir(), 'comfyui-browser-failure-')), 'failure.png');
+        await page.screenshot({ path: file }).then(() => console.log(`      failure screenshot: ${file}`), () => undefined);
+      }
+    }
+    if (problems.length > 0) {
+      stopped = true;
+      const found = problems.splice(0);
+      throw new Error(`the browser reported problems:\n${found.join('\n')}`);
+    }
+  });
+
+  /** Evaluates in the page. */
+  const inPage = (fn, arg) => page.evaluate(fn, arg);
+
+  /** The node ids of one type in the editor. */
+  const idsOf = (type) => inPage((t) => RED.nodes.filterNodes({ type: t }).map((n) => n.id), type);
+
+  /** Validity as the editor sees it, with the reasons. */
+  const validity = (ids) =>
+    inPage((list) => Object.fromEntries(list.map((id) => {
+      const n = RED.nodes.node(id);
+      return [id, n.valid ? 'valid' : `invalid: ${(n.validationErrors || []).join('; ')}`];
+    })), ids);
+
+  /** Waits until the edit trays stopped sliding (the editor ignores clicks while one opens). */
+  async function traysSettled() {
+    await page.waitForFunction(() => $('.red-ui-tray').toArray().every((el) => getComputedStyle(el).right === '0px'));
+    await page.waitForTimeout(400);
+  }
+
+  async function openEditor(id) {
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('.red-ui-tray #node-input-server', { state: 'visible' });
+    await traysSettled();
+  }
+
+  async function done() {
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('.red-ui-tray', { state: 'detached' });
+    await page.waitForSelector('#red-ui-palette-shade', { state: 'hidden' });
+  }
+
+  async function deploy() {
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/flows') && r.request().method() === 'POST'),
+      page.click('#red-ui-header-button-deploy'),
+    ]);
+    assert.equal(res.status(), 200, `deploy answered ${res.status()}`);
+    await page.waitForFunction(() => !RED.nodes.dirty());
+  }
+
+  /** Selects everything in a code editor and pastes `text` over it through the clipboard. */
+  async function paste(selector, text) {
+    await page.locator(selector).click({ position: { x: 80, y: 10 } });
+    await inPage((value) => navigator.clipboard.writeText(value), text);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Control+V');
+  }
+
+  /** Drags a node type from the palette onto the workspace; returns the new node's id. */
+  async function dragFromPalette(type, x, y) {
+    const before = await idsOf(type);
+    const source = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    // A drag that jQuery UI did not pick up (a busy machine) is tried once more.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await source.scrollIntoViewIfNeeded();
+      await source.hover();
+      const box = await source.boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2 + 10, box.y + box.height / 2 + 5, { steps: 4 });
+      await page.mouse.move(chart.x + x, chart.y + y, { steps: 15 });
+      await page.mouse.move(chart.x + x + 2, chart.y + y + 2, { steps: 2 });
+      await page.mouse.up();
+      const added = await page
+        .waitForFunction(([t, old]) => {
+          const now = RED.nodes.filterNodes({ type: t }).map((n) => n.id).filter((id) => !old.includes(id));
+          return now.length > 0 ? now : false;
+        }, [type, before], { timeout: 3000 })
+        .then((handle) => handle.jsonValue())
+        .catch(() => []);
+      if (added.length > 0) {
+        assert.equal(added.length, 1, `one ${type} node was dropped on the workspace`);
+        return added[0];
+      }
+    }
+    throw new Error(`dragging ${type} from the palette onto the workspace added no node`);
+  }
+
+  it('loads the editor with the ComfyUI palette category holding every node type of package.json', async function () {
+    await page.goto(editorUrl);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.workspaces && RED.workspaces.active() === 'browser-tab', null, { timeout: 30000 });
+    // A fresh user directory asks about update notifications once: say no (nothing is sent).
+    const no = await inPage(() => RED._('telemetry.disableLabel'));
+    const dialogButton = page.getByRole('button', { name: no });
+    await dialogButton.click({ timeout: 5000 }).catch(() => undefined);
+    await page.waitForFunction(() => RED.settings.telemetryEnabled === false, null, { timeout: 5000 }).catch(() => undefined);
+
+    const category = page.locator('#red-ui-palette-container-ComfyUI');
+    await category.waitFor();
+    const shown = await category.locator('.red-ui-palette-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-palette-type')));
+    assert.deepEqual([...shown].sort(), [...paletteTypes].sort(), 'the ComfyUI category holds exactly our palette nodes');
+    const registered = await inPage((types) => types.map((t) => [t, RED.nodes.getType(t) ? RED.nodes.getType(t).category : null]), Object.keys(packageJson['node-red'].nodes));
+    for (const [type, cat] of registered) assert.equal(cat, type === 'comfyui-server' ? 'config' : 'ComfyUI', `${type} is registered in the editor`);
+    await category.scrollIntoViewIfNeeded();
+    await category.screenshot({ path: join(shotDir, 'palette.png') });
+  });
+
+  it('imports the text-to-image example from Import → Examples; its nodes are valid as imported', async function () {
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.click('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples');
+    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await examples.getByText(packageJson.name, { exact: true }).click();
+    const entry = examples.getByText('text-to-image', { exact: true });
+    const importButton = page.locator('#red-ui-clipboard-dialog-ok');
+    // The tree expands with an animation and loads the flow on selection: click until it is chosen.
+    for (let attempt = 0; attempt < 5 && !(await importButton.isEnabled()); attempt++) {
+      await entry.click();
+      await page.waitForFunction(() => !$('#red-ui-clipboard-dialog-ok').prop('disabled'), null, { timeout: 3000 }).catch(() => undefined);
+    }
+    await importButton.click();
+    // Imported nodes follow the mouse until a click puts them down.
+    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    await page.mouse.move(chart.x + 150, chart.y + 160, { steps: 5 });
+    await page.mouse.click(chart.x + 150, chart.y + 160);
+    const ids = ['t2i-inject', 't2i-submit', 't2i-images', 't2i-debug', 't2i-server'];
+    const types = await inPage((list) => list.map((id) => (RED.nodes.node(id) || {}).type), ids);
+    assert.deepEqual(types, ['inject', 'comfyui-submit', 'comfyui-images', 'debug', 'comfyui-server']);
+    assert.deepEqual(await validity(['t2i-server', 't2i-submit', 't2i-images']), { 't2i-server': 'valid', 't2i-submit': 'valid', 't2i-images': 'valid' });
+  });
+
+  it('the server dialog marks a bad URL, and Test connection reports connection refused on a closed port and success against the simulator', async function () {
+    await openEditor('t2i-submit');
+    await page.click('#node-input-btn-server-edit');
+    const url = page.locator('#node-config-input-url');
+    await url.waitFor();
+    await traysSettled();
+    await url.fill('ftp://comfy.invalid');
+    await url.blur();
+    await page.waitForFunction(() => $('#node-config-input-url').hasClass('input-error'));
+
+    const port = await closedPort();
+    await url.fill(`http://127.0.0.1:${port}`);
+    await url.blur();
+    assert.equal(await url.evaluate((e) => e.classList.contains('input-error')), false, 'a well-formed URL is not marked');
+    const result = page.locator('#comfyui-server-test-result');
+    await page.click('#comfyui-server-test');
+    await result.getByText('The test failed').waitFor({ timeout: 15000 });
+    const failed = await result.innerText();
+    assert.match(failed, new RegExp(`Reachability: connection refused by 127\\.0\\.0\\.1:${port}`));
+
+    await url.fill(simulatorUrl);
+    await page.click('#comfyui-server-test');
+    await result.getByText('ComfyUI is reachable and works').waitFor({ timeout: 15000 });
+    const passed = await result.innerText();
+    for (const step of ['Reachability', 'HTTP', 'WebSocket', 'Feature flags', 'Node definitions']) assert.match(passed, new RegExp(`${step}: `));
+    assert.equal(await result.locator('.fa-times').count(), 0, 'no step failed');
+
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
+    await traysSettled();
+    assert.equal(await inPage(() => RED.nodes.node('t2i-server').url), simulatorUrl);
+    assert.deepEqual(await validity(['t2i-server']), { 't2i-server': 'valid' });
+  });
+
+  it('the submit dialog lists the workflow nodes, flags a UI-format workflow with the export hint, and a broken one again on close', async function () {
+    // Still in the submit dialog, back from the server dialog.
+    const nodes = page.locator('#node-input-workflow-nodes');
+    await nodes.waitFor();
+    const listed = await nodes.locator('.comfyui-submit-workflow-node').allInnerTexts();
+    assert.deepEqual(listed, [
+      'KSampler (3) — KSampler',
+      'Load Checkpoint (4) — CheckpointLoaderSimple',
+      'Empty Latent Image (5) — EmptyLatentImage',
+      'Positive Prompt (6) — CLIPTextEncode',
+      'Negative Prompt (7) — CLIPTextEncode',
+      'VAE Decode (8) — VAEDecode',
+      'Save Image (9) — SaveImage',
+    ]);
+    const problem = page.locator('#node-input-workflow-problem');
+    assert.equal(await problem.isVisible(), false);
+
+    // Replace the JSON in the code editor (Monaco or ace) the way a person pastes a "Save" file.
+    await paste('#node-input-workflow-editor', '{"last_node_id": 2, "nodes": [{"id": 1, "type": "KSampler"}], "links": []}');
+    await problem.waitFor({ state: 'visible' });
+    assert.match(await problem.innerText(), /UI-format workflow.*Workflow → Export \(API\)/);
+    assert.equal(await page.locator('#node-input-workflow-editor').evaluate((e) => e.classList.contains('input-error')), true);
+    assert.equal(await nodes.locator('.comfyui-submit-workflow-node').count(), 7, 'the last good node list stays while the JSON is broken');
+
+    await paste('#node-input-workflow-editor', '{"1": {"class_type": "EmptyImage", "inputs": {}}, "2": {"inputs": {}}}');
+    await page.waitForFunction(() => /Workflow entry "2" is not a node/.test($('#node-input-workflow-problem').text()));
+
+    // Validated on close: the node is marked invalid and the reason is said at once.
+    await done();
+    await page.locator('.red-ui-notification').filter({ hasText: 'Submit node: Workflow entry "2" is not a node' }).waitFor();
+    assert.match((await validity(['t2i-submit']))['t2i-submit'], /^invalid: Workflow entry "2" is not a node/);
+    await page.waitForSelector('[id="t2i-submit"] .red-ui-flow-node-error:not(.hide)', { state: 'attached' });
+
+    // Undo (Ctrl+Z in the workspace) brings the example's workflow back.
+    await page.click('#red-ui-workspace-chart', { position: { x: 40, y: 600 } });
+    await page.keyboard.press('Control+Z');
+    await page.waitForFunction(() => RED.nodes.node('t2i-submit').valid);
+    assert.match(await inPage(() => RED.nodes.node('t2i-submit').workflow), /"KSampler"/);
+  });
+
+  it("every palette node's dialog opens from a drag out of the palette and validates its server", async function () {
+    let x = 140;
+    for (const type of paletteTypes) {
+      const id = await dragFromPalette(type, x, 420);
+      x += 40;
+      await openEditor(id);
+      const offered = await page.locator('#node-input-server option').evaluateAll((els) => els.map((e) => e.value));
+      assert.deepEqual(offered, ['t2i-server', '_ADD_'], `${type} offers the server configuration`);
+      // No server yet: marked invalid on Done.
+      assert.equal(await page.locator('#node-input-server').inputValue(), '_ADD_');
+      await done();
+      assert.match((await validity([id]))[id], /^invalid/, `${type} without a server is invalid`);
+      await page.waitForSelector(`[id="${id}"] .red-ui-flow-node-error:not(.hide)`, { state: 'attached' });
+      // With it: valid.
+      await openEditor(id);
+      await page.selectOption('#node-input-server', 't2i-server');
+      await done();
+      assert.deepEqual(await validity([id]), { [id]: 'valid' }, `${type} with its server`);
+      // Only the example goes on: remove the node again.
+      await page.click(`[id="${id}"] .red-ui-flow-node`);
+      await page.keyboard.press('Delete');
+      assert.deepEqual(await idsOf(type), type === 'comfyui-submit' ? ['t2i-submit'] : type === 'comfyui-images' ? ['t2i-images'] : []);
+    }
+  });
+
+  it('deploys; override rows get node, input and model / sampler suggestions from the deployed server', async function () {
+    await deploy();
+    await openEditor('t2i-submit');
+    const rows = page.locator('#node-input-overrides-container > li');
+    assert.equal(await rows.count(), 0);
+
+    // Row 1: a click in the node list starts a row for that node; the input takes the workflow's value.
+    await page.click('.comfyui-submit-workflow-node:has-text("Positive Prompt")');
+    let row = rows.last();
+    assert.equal(await row.locator('.node-input-override-node').inputValue(), 'Positive Prompt');
+    const inputs = await row.locator('datalist option').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(inputs, ['text'], 'the input suggestions are the literal inputs of that node');
+    await row.locator('.node-input-override-input').fill('text');
+    await row.locator('.node-input-override-input').press('Tab');
+    const value = row.locator('.red-ui-typedInput-input');
+    assert.equal(await value.inputValue(), 'a lighthouse at dawn, watercolor');
+    await value.fill('a red fox in snow');
+
+    // Row 2: a checkpoint from the server's models/checkpoints.
+    await page.click('.red-ui-editableList-addButton');
+    row = rows.last();
+    await row.locator('.node-input-override-node').fill('Load Checkpoint');
+    await row.locator('.node-input-override-input').fill('ckpt_name');
+    await row.locator('.node-input-override-input').press('Tab');
+    await row.locator('.red-ui-typedInput-input').fill('');
+    await row.locator('.red-ui-typedInput-input').pressSequentially('fp16');
+    const menu = page.locator('.red-ui-autoComplete-container');
+    await menu.getByText('v1-5-pruned-emaonly-fp16.safetensors').waitFor();
+    await menu.getByText('v1-5-pruned-emaonly-fp16.safetensors').click();
+    assert.equal(await row.locator('.red-ui-typedInput-input').inputValue(), 'v1-5-pruned-emaonly-fp16.safetensors');
+
+    // Row 3: a sampler from object_info/KSampler; the number type follows the workflow's value.
+    await page.click('.red-ui-editableList-addButton');
+    row = rows.last();
+    await row.locator('.node-input-override-node').fill('KSampler');
+    await row.locator('.node-input-override-input').fill('sampler_name');
+    await row.locator('.node-input-override-input').press('Tab');
+    await row.locator('.red-ui-typedInput-input').fill('');
+    await row.locator('.red-ui-typedInput-input').pressSequentially('ancestral');
+    await menu.getByText('euler_ancestral', { exact: true }).waitFor();
+    const samplers = await menu.locator('li').allInnerTexts();
+    assert.ok(samplers.every((s) => s.includes('ancestral')), `filtered: ${samplers.join(', ')}`);
+    await menu.getByText('euler_ancestral', { exact: true }).click();
+
+    // Row 4: the seed from the msg; a typo in the input is flagged in the row.
+    await page.click('.red-ui-editableList-addButton');
+    row = rows.last();
+    await row.locator('.node-input-override-node').fill('KSampler');
+    await row.locator('.node-input-override-input').fill('sed');
+    assert.match(await row.locator('.node-input-override-warning').getAttribute('title'), /Node "KSampler" has no input "sed"/);
+    await row.locator('.node-input-override-input').fill('seed');
+    await row.locator('.node-input-override-input').press('Tab');
+    assert.equal(await row.locator('.node-input-override-warning').getAttribute('title'), '');
+    assert.equal(await row.evaluate((li) => $(li).find('.node-input-override-value').typedInput('type')), 'num');
+    await row.evaluate((li) => $(li).find('.node-input-override-value').typedInput('type', 'msg'));
+    await row.locator('.red-ui-typedInput-input').fill('seed');
+
+    await page.locator('.red-ui-tray-body').evaluate((body) => {
+      const target = document.getElementById('node-input-workflow-editor');
+      body.scrollTop = target.offsetTop - 60;
+    });
+    await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'submit-dialog.png') });
+    await done();
+
+    assert.deepEqual(await inPage(() => RED.nodes.node('t2i-submit').overrides), [
+      { node: 'Positive Prompt', input: 'text', value: 'a red fox in snow', valueType: 'str' },
+      { node: 'Load Checkpoint', input: 'ckpt_name', value: 'v1-5-pruned-emaonly-fp16.safetensors', valueType: 'str' },
+      { node: 'KSampler', input: 'sampler_name', value: 'euler_ancestral', valueType: 'str' },
+      { node: 'KSampler', input: 'seed', value: 'seed', valueType: 'msg' },
+    ]);
+    assert.deepEqual(await validity(['t2i-submit']), { 't2i-submit': 'valid' });
+  });
+
+  it('runs the flow: the inject button puts the image Buffer in the debug sidebar and a thumbnail under the images node', async function () {
+    await openEditor('t2i-images');
+    assert.equal(await page.locator('#node-input-thumbnail').isChecked(), false, 'the thumbnail is opt-in');
+    await page.check('#node-input-thumbnail');
+    await done();
+    await deploy();
+
+    // The debug sidebar (its tab button differs between Node-RED 4 and 5; the action is the same).
+    await inPage(() => RED.sidebar.show('debug'));
+    await page.click('[id="t2i-inject"] .red-ui-flow-node-button');
+    const message = page.locator('.red-ui-debug-msg').first();
+    await message.waitFor({ state: 'visible', timeout: 20000 });
+    const shown = await message.innerText();
+    assert.match(shown, /msg\.payload : buffer\[\d+\]/, shown);
+    assert.doesNotMatch(shown, /error/i, shown);
+
+    const thumbnail = page.locator('[id="t2i-images"] image.comfyui-images-thumbnail');
+    await thumbnail.waitFor({ state: 'attached', timeout: 10000 });
+    const size = await thumbnail.evaluate((img) => ({ width: Number(img.getAttribute('width')), height: Number(img.getAttribute('height')), href: img.getAttribute('href').slice(0, 22) }));
+    assert.equal(size.href, 'data:image/png;base64,');
+    assert.ok(size.width > 0 && size.width <= 120, `thumbnail width ${size.width}`);
+    assert.equal(size.height, size.width, 'a 512×512 image keeps its shape');
+
+    // The prompt ComfyUI ran carries the override rows (and the seed row, absent from this msg, was skipped).
+    const history = await (await request(`${simulatorUrl}/history`)).body.json();
+    const prompts = Object.values(history).map((entry) => entry.prompt[2]);
+    assert.equal(prompts.length, 1);
+    assert.equal(prompts[0]['6'].inputs.text, 'a red fox in snow');
+    assert.equal(prompts[0]['4'].inputs.ckpt_name, 'v1-5-pruned-emaonly-fp16.safetensors');
+    assert.equal(prompts[0]['3'].inputs.sampler_name, 'euler_ancestral');
+
+    // For the picture: the workspace scrolled home (edit dialogs scroll it), notifications gone.
+    await inPage(() => {
+      $('#red-ui-workspace-chart').scrollLeft(0).scrollTop(0);
+      $('.red-ui-notification').css('visibility', 'hidden');
+    });
+    await page.mouse.move(5, 5);
+    await page.screenshot({ path: join(shotDir, 'flow.png') });
+
+    // Turning the setting off hides the picture at once.
+    await openEditor('t2i-images');
+    await page.uncheck('#node-input-thumbnail');
+    await done();
+    await thumbnail.waitFor({ state: 'detached' });
+  });
+});
