@@ -1,25 +1,13 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, lastStatus } = require('./support');
-
-/** The status a node set last (the test helper's spy is shared by all nodes). */
+const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
 
 describe('comfyui-free', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   async function load(freeProps = {}) {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['subOut']] },
       { id: 'subOut', type: 'helper' },
       { id: 'free', type: 'comfyui-free', server: 'srv', unloadModels: true, freeMemory: false, wires: [['out']], ...freeProps },
@@ -36,7 +24,7 @@ describe('comfyui-free', function () {
   }
 
   function freeRequests() {
-    return sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/free');
+    return env.sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/free');
   }
 
   it('sends the checkboxes as a JSON body and passes the msg on with the request as sent', async function () {
@@ -93,7 +81,7 @@ describe('comfyui-free', function () {
 
   it('reports an HTTP failure of /free to Catch nodes with a red ring', async function () {
     const { free } = await load();
-    sim.faults.failRoute('POST', '/free', 500, 'boom');
+    env.sim.faults.failRoute('POST', '/free', 500, 'boom');
     const failed = nextError(free);
     free.receive({});
     const err = await failed;

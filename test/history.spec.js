@@ -2,9 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, lastStatus } = require('./support');
-
-/** The status a node set last (the test helper's spy is shared by all nodes). */
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, lastStatus, useSimulator } = require('./support');
 
 /** The submit node's result without the fields only a submission has. */
 function asSummary(result) {
@@ -15,21 +13,11 @@ function asSummary(result) {
 }
 
 describe('comfyui-history', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 400 } });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 400 } });
 
   async function load(historyProps = {}) {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['subOut']] },
       { id: 'subOut', type: 'helper' },
       { id: 'hist', type: 'comfyui-history', server: 'srv', action: 'get', maxItems: '', offset: '', wires: [['out']], ...historyProps },
@@ -66,7 +54,7 @@ describe('comfyui-history', function () {
   }
 
   async function rawHistory() {
-    const res = await request(`${sim.url}/history`);
+    const res = await request(`${env.sim.url}/history`);
     return res.body.json();
   }
 
@@ -91,7 +79,7 @@ describe('comfyui-history', function () {
     assert.deepEqual(idsOf(await run(hist, out, { max_items: 1, offset: 0 })), [ids[0]], 'offset 0 counts, from the oldest');
     assert.deepEqual(idsOf(await run(hist, out, { offset: '1' })), [ids[1], ids[2]]);
     assert.deepEqual(idsOf(await run(hist, out, { offset: 2 })), [ids[2]]);
-    const query = sim.requestLog.filter((r) => r.url.startsWith('/history?')).map((r) => r.url);
+    const query = env.sim.requestLog.filter((r) => r.url.startsWith('/history?')).map((r) => r.url);
     assert.deepEqual(query, ['/history?max_items=2', '/history?max_items=1', '/history?max_items=1&offset=0', '/history?max_items=2&offset=1', '/history?max_items=2&offset=2']);
   });
 
@@ -109,7 +97,7 @@ describe('comfyui-history', function () {
       const err = await failed;
       assert.equal(err.code, 'BAD_INPUT');
       assert.equal(err.message, `msg.max_items must be a whole number of 0 or more; got ${shown}`);
-      assert.equal(sim.requestLog.filter((r) => r.url.startsWith('/history')).length, 0);
+      assert.equal(env.sim.requestLog.filter((r) => r.url.startsWith('/history')).length, 0);
     });
   }
 
@@ -136,8 +124,8 @@ describe('comfyui-history', function () {
         3: { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: 'stopped' } },
       },
     });
-    await waitFor(async () => (await (await request(`${sim.url}/queue`)).body.json()).queue_running.length === 1, 'the prompt running');
-    await request(`${sim.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await waitFor(async () => (await (await request(`${env.sim.url}/queue`)).body.json()).queue_running.length === 1, 'the prompt running');
+    await request(`${env.sim.url}/interrupt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     const promptId = (await failed).promptId;
     const msg = await run(hist, out, { prompt_id: promptId });
     assert.equal(msg.payload.status, 'error');
@@ -175,7 +163,7 @@ describe('comfyui-history', function () {
       const err = await failed;
       assert.equal(err.code, 'BAD_INPUT');
       assert.equal(err.message, `To delete history entries, msg.payload must be a prompt id or an array of prompt ids; got ${shown}`);
-      assert.equal(sim.requestLog.filter((r) => r.url.startsWith('/history')).length, 0);
+      assert.equal(env.sim.requestLog.filter((r) => r.url.startsWith('/history')).length, 0);
       assert.equal(lastStatus(hist).text, 'comfyui-history.status.error');
     });
   }

@@ -1,29 +1,18 @@
 'use strict';
 const assert = require('node:assert/strict');
 const {
-  helper, startSimulator, allNodes, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, pngSize,
-} = require('./support');
+  helper, startSimulator, allNodes, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, pngSize, useSimulator } = require('./support');
 const joinNode = require('@node-red/nodes/core/sequence/17-split.js');
 
 describe('comfyui-images', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   /** `extra` nodes join the flow; `tap` is the one the images node is wired to besides `out`. */
   async function load(output = 'buffer', extra = [], tap = []) {
     // Core nodes such as Join need a tab and `z` to start in the test runtime.
     const flow = [
       { id: 'tab', type: 'tab' },
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['img']] },
       { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output, wires: [['out', ...tap]] },
       { id: 'out', z: 'tab', type: 'helper' },

@@ -1,23 +1,13 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError, lastStatus } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, lastStatus, useSimulator } = require('./support');
 
 describe('comfyui-info', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   async function load(settings = {}) {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'info', type: 'comfyui-info', server: 'srv', info: 'system_stats', nodeClass: '', folder: '', ...settings, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
@@ -27,7 +17,7 @@ describe('comfyui-info', function () {
 
   /** ComfyUI's own answer for a route, read without our client. */
   async function direct(route) {
-    const response = await fetch(`${sim.url}${route}`);
+    const response = await fetch(`${env.sim.url}${route}`);
     assert.equal(response.status, 200, `GET ${route}`);
     return response.json();
   }
@@ -50,7 +40,7 @@ describe('comfyui-info', function () {
     const expected = await direct('/system_stats');
     assert.deepEqual(Object.keys(msg.payload.system).sort(), Object.keys(expected.system).sort());
     assert.equal(msg.payload.system.python_version, expected.system.python_version);
-    assert.ok(sim.requestLog.some((r) => r.method === 'GET' && r.url === '/system_stats'));
+    assert.ok(env.sim.requestLog.some((r) => r.method === 'GET' && r.url === '/system_stats'));
   });
 
   it('answers object_info for all classes', async function () {
@@ -82,7 +72,7 @@ describe('comfyui-info', function () {
     const err = await failed;
     assert.equal(err.code, 'NOT_FOUND');
     assert.match(err.message, /no node class "KSamplerr"/);
-    assert.ok(sim.requestLog.some((r) => r.url === '/object_info/KSamplerr'), 'it did ask ComfyUI');
+    assert.ok(env.sim.requestLog.some((r) => r.url === '/object_info/KSamplerr'), 'it did ask ComfyUI');
     assert.deepEqual(lastStatus(info), { fill: 'red', shape: 'ring', text: 'comfyui-info.status.error' });
     assert.equal(sent, false);
   });
@@ -104,7 +94,7 @@ describe('comfyui-info', function () {
     const msg = await ask(info, out, { info: 'models' });
     assert.equal(msg.topic, 'models/loras');
     assert.deepEqual(msg.payload, []);
-    assert.ok(sim.requestLog.some((r) => r.url === '/models/loras'));
+    assert.ok(env.sim.requestLog.some((r) => r.url === '/models/loras'));
     const other = await ask(info, out, { info: 'models', folder: 'checkpoints' });
     assert.equal(other.topic, 'models/checkpoints');
     assert.equal(other.payload.length, 3);
@@ -128,14 +118,14 @@ describe('comfyui-info', function () {
       const msg = await ask(info, out, {});
       assert.equal(msg.topic, kind);
       assert.deepEqual(msg.payload, await direct(route));
-      assert.ok(sim.requestLog.some((r) => r.method === 'GET' && r.url === route), `asked ${route}`);
+      assert.ok(env.sim.requestLog.some((r) => r.method === 'GET' && r.url === route), `asked ${route}`);
       assert.deepEqual(lastStatus(info), { fill: 'green', shape: 'dot', text: 'comfyui-info.status.done' });
     });
   }
 
   it('features shows max_upload_size as the server advertises it', async function () {
-    await sim.close();
-    sim = await startSimulator({ testControls: true, maxUploadSize: 12345 });
+    await env.sim.close();
+    env.sim = await startSimulator({ testControls: true, maxUploadSize: 12345 });
     const { info, out } = await load({ info: 'features' });
     const msg = await ask(info, out, {});
     assert.equal(msg.payload.max_upload_size, 12345);
@@ -153,12 +143,12 @@ describe('comfyui-info', function () {
     err = await failed;
     assert.equal(err.code, 'BAD_INPUT');
     assert.match(err.message, /msg\.class must be a string; got number 42/);
-    assert.equal(sim.requestLog.filter((r) => r.url.startsWith('/object_info') || r.url === '/queue').length, 0);
+    assert.equal(env.sim.requestLog.filter((r) => r.url.startsWith('/object_info') || r.url === '/queue').length, 0);
   });
 
   it('reports an HTTP failure with its code', async function () {
     const { info } = await load({ info: 'extensions' });
-    sim.faults.failRoute('GET', '/extensions', 500, 'boom');
+    env.sim.faults.failRoute('GET', '/extensions', 500, 'boom');
     const failed = nextError(info);
     info.receive({});
     const err = await failed;

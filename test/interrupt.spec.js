@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, lastStatus } = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
 
 /** EmptyImage → ImageBlur → SaveImage: the blur is slow in these tests, so the prompt stays running. */
 function blurWorkflow(prefix) {
@@ -13,24 +13,12 @@ function blurWorkflow(prefix) {
   };
 }
 
-/** The status a node set last (the test helper's spy is shared by all nodes). */
-
 describe('comfyui-interrupt', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 800 } });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 800 } });
 
   async function load() {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['subOut']] },
       { id: 'subOut', type: 'helper' },
       { id: 'intr', type: 'comfyui-interrupt', server: 'srv', wires: [['out']] },
@@ -41,12 +29,12 @@ describe('comfyui-interrupt', function () {
   }
 
   async function rawQueue() {
-    const res = await request(`${sim.url}/queue`);
+    const res = await request(`${env.sim.url}/queue`);
     return res.body.json();
   }
 
   async function rawHistory(promptId) {
-    const res = await request(`${sim.url}/history/${promptId}`);
+    const res = await request(`${env.sim.url}/history/${promptId}`);
     return (await res.body.json())[promptId];
   }
 
@@ -130,7 +118,7 @@ describe('comfyui-interrupt', function () {
     intr.receive({ payload: 1 });
     assert.deepEqual((await got).payload, { outcome: 'idle', prompt_id: null });
     assert.equal(lastStatus(intr).text, 'comfyui-interrupt.status.idle');
-    assert.equal(sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was interrupted or deleted');
+    assert.equal(env.sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was interrupted or deleted');
   });
 
   it('rejects a msg.prompt_id that is not a string with BAD_INPUT', async function () {

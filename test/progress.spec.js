@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, isPng, statusesOf, lastStatus } = require('./support');
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, isPng, statusesOf, lastStatus, useSimulator } = require('./support');
 
 const ALL_EVENTS = [
   'execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed',
@@ -33,21 +33,11 @@ function record(node) {
 const isEnd = (id) => (m) => m.topic === 'executing' && m.prompt_id === id && m.payload.node === null;
 
 describe('comfyui-progress', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   async function restartSimulator(options) {
-    await sim.close();
-    sim = await startSimulator({ testControls: true, ...options });
+    await env.sim.close();
+    env.sim = await startSimulator({ testControls: true, ...options });
   }
 
   /**
@@ -57,7 +47,7 @@ describe('comfyui-progress', function () {
   async function load(progressNodes, submit = {}) {
     const flow = [
       { id: 'tab', type: 'tab' },
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['res']], ...submit },
       { id: 'res', z: 'tab', type: 'helper' },
     ];
@@ -82,17 +72,17 @@ describe('comfyui-progress', function () {
   async function rawPrompt(prompt, clientId, extra = {}) {
     const body = { prompt, ...extra };
     if (clientId !== undefined) body.client_id = clientId;
-    const response = await fetch(`${sim.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${env.sim.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(response.status, 200, await response.clone().text());
     return (await response.json()).prompt_id;
   }
 
   async function historyOf(promptId) {
-    return (await (await fetch(`${sim.url}/history/${promptId}`)).json())[promptId];
+    return (await (await fetch(`${env.sim.url}/history/${promptId}`)).json())[promptId];
   }
 
   function rawSocket(clientId) {
-    const ws = new WebSocket(`ws://127.0.0.1:${sim.port}/ws?clientId=${clientId}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${env.sim.port}/ws?clientId=${clientId}`);
     const texts = [];
     ws.on('message', (data, binary) => {
       if (!binary) texts.push(JSON.parse(data.toString()));
@@ -242,7 +232,7 @@ describe('comfyui-progress', function () {
     assert.equal(got.prog.filter((m) => m.topic === 'progress').length, 2);
 
     // B is not given, C is given in msg.payload (an array) and D too, but reset clears C and D.
-    sim.faults.pauseWorker();
+    env.sim.faults.pauseWorker();
     const { prompt_id: b } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2, seed: 2 }) });
     const { prompt_id: c } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2, seed: 3 }) });
     const { prompt_id: d } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2, seed: 4 }) });
@@ -251,7 +241,7 @@ describe('comfyui-progress', function () {
     prog.receive({ reset: true });
     prog.receive({ payload: e });
     const before = got.prog.length;
-    sim.faults.resumeWorker();
+    env.sim.faults.resumeWorker();
     await waitFor(() => got.prog.some(isEnd(e)), 'E to finish');
     await waitFor(async () => (await historyOf(d)) !== undefined && (await historyOf(b)) !== undefined, 'B, C and D to finish');
     const later = got.prog.slice(before);
@@ -392,7 +382,7 @@ describe('comfyui-progress', function () {
     // LoadImage of a file that is not an image fails at run time.
     const upload = new FormData();
     upload.append('image', new Blob([Buffer.from('not a png')]), 'broken.png');
-    const uploaded = await (await fetch(`${sim.url}/upload/image`, { method: 'POST', body: upload })).json();
+    const uploaded = await (await fetch(`${env.sim.url}/upload/image`, { method: 'POST', body: upload })).json();
     const failed = nextError(sub);
     sub.receive({
       payload: {

@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, lastStatus } = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, lastStatus, useSimulator } = require('./support');
 
 /** EmptyImage → ImageBlur → SaveImage: the blur is slow in these tests, so the prompt stays running. */
 function blurWorkflow(prefix) {
@@ -13,24 +13,12 @@ function blurWorkflow(prefix) {
   };
 }
 
-/** The status a node set last (the test helper's spy is shared by all nodes). */
-
 describe('comfyui-queue', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 1000 } });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true, nodeMsByClass: { ImageBlur: 1000 } });
 
   async function load(action = 'get') {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['subOut']] },
       { id: 'subOut', type: 'helper' },
       { id: 'q', type: 'comfyui-queue', server: 'srv', action, wires: [['out']] },
@@ -41,14 +29,14 @@ describe('comfyui-queue', function () {
   }
 
   async function rawQueue() {
-    const res = await request(`${sim.url}/queue`);
+    const res = await request(`${env.sim.url}/queue`);
     return res.body.json();
   }
 
   /** A prompt from somebody else: another client_id, sent straight to ComfyUI. */
   async function foreignPrompt(prefix, extra = {}) {
     const promptId = randomUUID();
-    const res = await request(`${sim.url}/prompt`, {
+    const res = await request(`${env.sim.url}/prompt`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: blurWorkflow(prefix), client_id: 'someone-else', prompt_id: promptId, ...extra }),
@@ -65,7 +53,7 @@ describe('comfyui-queue', function () {
   async function busyQueue(sub) {
     sub.receive({ payload: blurWorkflow('a') });
     const running = await waitFor(async () => (await rawQueue()).queue_running[0], 'prompt A running');
-    sim.faults.pauseWorker();
+    env.sim.faults.pauseWorker();
     sub.receive({ payload: blurWorkflow('b') });
     const ownPending = await waitFor(async () => (await rawQueue()).queue_pending[0], 'prompt B pending');
     const c = await foreignPrompt('c');
@@ -170,7 +158,7 @@ describe('comfyui-queue', function () {
       assert.match(err.message, expected);
       assert.equal(sent, false);
       assert.equal(lastStatus(q).text, 'comfyui-queue.status.error');
-      assert.equal(sim.requestLog.filter((r) => r.url.includes('/queue')).length, 0, 'no queue request was made');
+      assert.equal(env.sim.requestLog.filter((r) => r.url.includes('/queue')).length, 0, 'no queue request was made');
     });
   }
 

@@ -3,25 +3,14 @@
 const assert = require('node:assert/strict');
 const { request } = require('undici');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, statusesOf, lastStatus,
-} = require('./support');
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, statusesOf, lastStatus, useSimulator } = require('./support');
 
 describe('submit node under redeploys and timeouts', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true, stepMs: 25 });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true, stepMs: 25 });
 
   function flow(submitProps = {}, serverProps = {}) {
     return [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5, ...serverProps },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5, ...serverProps },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['out']], ...submitProps },
       { id: 'out', type: 'helper' },
     ];
@@ -41,7 +30,7 @@ describe('submit node under redeploys and timeouts', function () {
     assert.equal(msg.topic, 'survives');
     assert.match(msg.payload.images[0].filename, /^t2i_/);
     assert.equal(lastStatus(second).text, 'comfyui-submit.status.done');
-    assert.equal(sim.connectionLog.length, 1, 'the shared socket stayed up');
+    assert.equal(env.sim.connectionLog.length, 1, 'the shared socket stayed up');
   });
 
   it('fails with TIMEOUT after the node\'s timeout and interrupts the prompt when asked', async function () {
@@ -53,7 +42,7 @@ describe('submit node under redeploys and timeouts', function () {
     assert.equal(err.code, 'TIMEOUT');
     assert.match(err.message, /did not finish within 400 ms/);
     await waitFor(async () => {
-      const res = await request(`${sim.url}/history/${err.promptId}`);
+      const res = await request(`${env.sim.url}/history/${err.promptId}`);
       const entry = (await res.body.json())[err.promptId];
       return entry && entry.status.messages.some(([type]) => type === 'execution_interrupted');
     }, 'the prompt interrupted on the server');
@@ -61,15 +50,15 @@ describe('submit node under redeploys and timeouts', function () {
 
   it('fails with TIMEOUT when the prompt waits in the queue too long, and dequeues it', async function () {
     await helper.load(allNodes, flow({ queueTimeout: '0.3', cancelOnTimeout: true }));
-    sim.faults.pauseWorker();
+    env.sim.faults.pauseWorker();
     const sub = helper.getNode('sub');
     const failed = nextError(sub);
     sub.receive({ payload: textToImageWorkflow({ steps: 2 }) });
     const err = await failed;
     assert.equal(err.code, 'TIMEOUT');
     assert.match(err.message, /waited in ComfyUI's queue/);
-    await waitFor(async () => (await (await request(`${sim.url}/queue`)).body.json()).queue_pending.length === 0, 'dequeued');
-    sim.faults.resumeWorker();
+    await waitFor(async () => (await (await request(`${env.sim.url}/queue`)).body.json()).queue_pending.length === 0, 'dequeued');
+    env.sim.faults.resumeWorker();
   });
 
   it('fails a waiting prompt with CLOSED when its server configuration is redeployed', async function () {
@@ -82,6 +71,6 @@ describe('submit node under redeploys and timeouts', function () {
     await helper.setFlows(flow({}, { timeout: 6 }), 'nodes');
     const err = await failed;
     assert.equal(err.code, 'CLOSED');
-    await waitFor(() => sim.openSocketCount() === 1, 'one socket again (the new config\'s)', 3000);
+    await waitFor(() => env.sim.openSocketCount() === 1, 'one socket again (the new config\'s)', 3000);
   });
 });

@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, waitFor, nextError, nextMessage, saveImageWorkflow, statusesOf } = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextError, nextMessage, saveImageWorkflow, statusesOf, useSimulator } = require('./support');
 
 const CONNECTED = 'node-red:common.status.connected';
 const DISCONNECTED = 'node-red:common.status.disconnected';
@@ -10,55 +10,45 @@ function statusTexts(node) {
 }
 
 describe('comfyui-server (config node, one shared WebSocket)', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   const server = (url) => ({ id: 'srv', type: 'comfyui-server', name: 'sim', url, timeout: 5 });
   const submit = (id) => ({ id, type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [[]] });
   const images = (id) => ({ id, type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [[]] });
 
   it('connects lazily: no socket until a node uses the config', async function () {
-    await helper.load(allNodes, [server(sim.url)]);
+    await helper.load(allNodes, [server(env.sim.url)]);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(sim.openSocketCount(), 0);
-    assert.equal(sim.connectionLog.length, 0);
+    assert.equal(env.sim.openSocketCount(), 0);
+    assert.equal(env.sim.connectionLog.length, 0);
     await helper.unload();
-    await helper.load(allNodes, [server(sim.url), submit('s1')]);
-    await waitFor(() => sim.openSocketCount() === 1, 'the first socket');
+    await helper.load(allNodes, [server(env.sim.url), submit('s1')]);
+    await waitFor(() => env.sim.openSocketCount() === 1, 'the first socket');
   });
 
   it('opens exactly one socket for several user nodes and fans the status out to all of them', async function () {
-    await helper.load(allNodes, [server(sim.url), submit('s1'), submit('s2'), submit('s3'), images('i1'), images('i2')]);
+    await helper.load(allNodes, [server(env.sim.url), submit('s1'), submit('s2'), submit('s3'), images('i1'), images('i2')]);
     const users = ['s1', 's2', 's3', 'i1', 'i2'].map((id) => helper.getNode(id));
     await waitFor(() => users.every((node) => statusTexts(node).includes(CONNECTED)), 'connected status on every user');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(sim.openSocketCount(), 1);
-    assert.equal(sim.connectionLog.length, 1);
-    const upgrade = sim.connectionLog[0];
+    assert.equal(env.sim.openSocketCount(), 1);
+    assert.equal(env.sim.connectionLog.length, 1);
+    const upgrade = env.sim.connectionLog[0];
     assert.match(upgrade.url, /\/ws\?clientId=node-red-srv-[0-9a-f]{8}$/);
     assert.equal(upgrade.headers.origin, undefined, 'no Origin header may be sent (ComfyUI answers a mismatched one with 403)');
   });
 
   it('reconnects with the same clientId after the server drops the socket, and says so on every user', async function () {
-    await helper.load(allNodes, [server(sim.url), { ...submit('s1'), wires: [['sink']] }, { id: 'sink', type: 'helper' }, images('i1')]);
+    await helper.load(allNodes, [server(env.sim.url), { ...submit('s1'), wires: [['sink']] }, { id: 'sink', type: 'helper' }, images('i1')]);
     const users = [helper.getNode('s1'), helper.getNode('i1')];
-    await waitFor(() => sim.openSocketCount() === 1, 'the first socket');
+    await waitFor(() => env.sim.openSocketCount() === 1, 'the first socket');
     await waitFor(() => users.every((node) => statusTexts(node).includes(CONNECTED)), 'connected');
     const before = users.map((node) => statusTexts(node).length);
-    sim.faults.dropSockets();
+    env.sim.faults.dropSockets();
     await waitFor(() => users.every((node, i) => statusTexts(node).slice(before[i]).includes(DISCONNECTED)), 'disconnected status on every user');
-    await waitFor(() => sim.connectionLog.length === 2 && sim.openSocketCount() === 1, 'a second connection', 8000);
+    await waitFor(() => env.sim.connectionLog.length === 2 && env.sim.openSocketCount() === 1, 'a second connection', 8000);
     await waitFor(() => users.every((node) => statusTexts(node).slice(-1)[0] === CONNECTED), 'connected again');
-    assert.equal(sim.connectionLog[1].url, sim.connectionLog[0].url, 'the clientId stays stable');
+    assert.equal(env.sim.connectionLog[1].url, env.sim.connectionLog[0].url, 'the clientId stays stable');
     // The new socket is not deaf: a prompt submitted now completes.
     const out = nextMessage(helper.getNode('sink'));
     helper.getNode('s1').receive({ payload: saveImageWorkflow({ prefix: 'after-drop' }) });
@@ -66,22 +56,22 @@ describe('comfyui-server (config node, one shared WebSocket)', function () {
   });
 
   it('keeps the socket of the others when one user is redeployed', async function () {
-    const flow = [server(sim.url), submit('s1'), submit('s2')];
+    const flow = [server(env.sim.url), submit('s1'), submit('s2')];
     await helper.load(allNodes, flow);
-    await waitFor(() => sim.openSocketCount() === 1, 'the socket');
+    await waitFor(() => env.sim.openSocketCount() === 1, 'the socket');
     // A "modified nodes" deploy restarts only s2.
     const changed = flow.map((node) => (node.id === 's2' ? { ...node, name: 'renamed' } : node));
     await helper.setFlows(changed, 'nodes');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(sim.connectionLog.length, 1, 'no new connection');
-    assert.equal(sim.openSocketCount(), 1);
+    assert.equal(env.sim.connectionLog.length, 1, 'no new connection');
+    assert.equal(env.sim.openSocketCount(), 1);
   });
 
   it('leaves zero open sockets on the server after unload', async function () {
-    await helper.load(allNodes, [server(sim.url), submit('s1'), submit('s2'), images('i1')]);
-    await waitFor(() => sim.openSocketCount() === 1, 'the socket');
+    await helper.load(allNodes, [server(env.sim.url), submit('s1'), submit('s2'), images('i1')]);
+    await waitFor(() => env.sim.openSocketCount() === 1, 'the socket');
     await helper.unload();
-    await waitFor(() => sim.openSocketCount() === 0, 'every socket closed', 2500);
+    await waitFor(() => env.sim.openSocketCount() === 0, 'every socket closed', 2500);
   });
 
   for (const bad of ['ftp://127.0.0.1:8188', 'http://', 'not a url']) {
@@ -94,7 +84,7 @@ describe('comfyui-server (config node, one shared WebSocket)', function () {
       const err = await errorSeen;
       assert.equal(err.code, 'INVALID_URL');
       assert.match(err.message, /Invalid ComfyUI URL/);
-      assert.equal(sim.connectionLog.length, 0);
+      assert.equal(env.sim.connectionLog.length, 0);
     });
   }
 });

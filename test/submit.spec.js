@@ -2,24 +2,14 @@
 const assert = require('node:assert/strict');
 const { request, FormData } = require('undici');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, nextCall, saveImageWorkflow, textToImageWorkflow, lastStatus, statusesOf } = require('./support');
+  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, nextCall, saveImageWorkflow, textToImageWorkflow, lastStatus, statusesOf, useSimulator } = require('./support');
 
 describe('comfyui-submit', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true, stepMs: 30 });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true, stepMs: 30 });
 
   async function load(submitProps = {}) {
     const flow = [
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['out']], ...submitProps },
       { id: 'out', type: 'helper' },
     ];
@@ -28,7 +18,7 @@ describe('comfyui-submit', function () {
   }
 
   async function history(promptId) {
-    const res = await request(`${sim.url}/history/${promptId}`);
+    const res = await request(`${env.sim.url}/history/${promptId}`);
     return (await res.body.json())[promptId];
   }
 
@@ -54,7 +44,7 @@ describe('comfyui-submit', function () {
     assert.equal(p.images[0].node, '2');
     assert.deepEqual(p.outputs['2'].images[0], { filename: p.images[0].filename, subfolder: '', type: 'output' });
     const entry = await history(msg.prompt_id);
-    assert.equal(entry.prompt[3].client_id, sim.connectionLog[0].url.split('clientId=')[1], 'submitted with our socket\'s clientId');
+    assert.equal(entry.prompt[3].client_id, env.sim.connectionLog[0].url.split('clientId=')[1], 'submitted with our socket\'s clientId');
     const texts = statusesOf(sub).map((st) => st.text);
     assert.ok(texts.includes('comfyui-submit.status.queued'));
     assert.equal(texts[texts.length - 1], 'comfyui-submit.status.done');
@@ -125,7 +115,7 @@ describe('comfyui-submit', function () {
     const { sub } = await load();
     const form = new FormData();
     form.append('image', new Blob([Buffer.from('not a png at all\n')], { type: 'image/png' }), 'broken.png');
-    const uploaded = await request(`${sim.url}/upload/image`, { method: 'POST', body: form });
+    const uploaded = await request(`${env.sim.url}/upload/image`, { method: 'POST', body: form });
     assert.equal(uploaded.statusCode, 200);
     const { name } = await uploaded.body.json();
     const workflow = {
@@ -145,7 +135,7 @@ describe('comfyui-submit', function () {
     const seen = nextError(sub, 10000);
     sub.receive({ payload: textToImageWorkflow({ steps: 200 }) });
     await waitFor(() => statusesOf(sub).some((st) => /KSampler \d+\/200/.test(st.text || '')), 'KSampler steps in the status');
-    await request(`${sim.url}/interrupt`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await request(`${env.sim.url}/interrupt`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     const err = await seen;
     assert.equal(err.code, 'INTERRUPTED');
     assert.match(err.message, /"KSampler" \(#3, KSampler\)/);
@@ -167,7 +157,7 @@ describe('comfyui-submit', function () {
     const err = await seen;
     assert.equal(err.code, 'UI_WORKFLOW');
     assert.match(err.message, /Export \(API\)/);
-    assert.equal(sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was sent');
+    assert.equal(env.sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was sent');
   });
 
   it('applies overrides by node id, by title and by dotted key', async function () {
@@ -197,7 +187,7 @@ describe('comfyui-submit', function () {
     err = await seen;
     assert.equal(err.code, 'UNKNOWN_OVERRIDE');
     assert.match(err.message, /has no input "depth"; its inputs are: width, height, batch_size, color/);
-    assert.equal(sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was sent');
+    assert.equal(env.sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was sent');
   });
 
   it('randomizes seeds per message when asked, and an override still wins', async function () {
@@ -217,19 +207,19 @@ describe('comfyui-submit', function () {
 
   it('in "queued only" mode sends as soon as ComfyUI accepted the prompt', async function () {
     const { sub, out } = await load({ mode: 'queued' });
-    sim.faults.pauseWorker();
+    env.sim.faults.pauseWorker();
     const got = nextMessage(out);
     sub.receive({ payload: saveImageWorkflow() });
     const msg = await got;
     assert.deepEqual(Object.keys(msg.payload).sort(), ['node_errors', 'number', 'prompt_id']);
     assert.equal(msg.payload.prompt_id, msg.prompt_id);
     assert.equal(await history(msg.prompt_id), undefined, 'it has not run yet');
-    sim.faults.resumeWorker();
+    env.sim.faults.resumeWorker();
   });
 
   it('does not lose events that arrive before the POST /prompt answer', async function () {
     const { sub, out } = await load();
-    sim.faults.delayRoute('POST', '/prompt', 300, 1);
+    env.sim.faults.delayRoute('POST', '/prompt', 300, 1);
     const got = nextMessage(out);
     sub.receive({ payload: saveImageWorkflow({ prefix: 'race' }) });
     const msg = await got;

@@ -72,6 +72,25 @@ async function nextError(node, timeoutMs = 8000) {
   return call.args[0];
 }
 
+/**
+ * The usual frame of a spec file: the test runtime once per file, a fresh simulator per test,
+ * and after each test the flow unloaded (our close handlers run) and the simulator closed.
+ * `env.sim` is the current simulator.
+ */
+function useSimulator(options = { testControls: true }) {
+  const env = { sim: undefined };
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  beforeEach(async () => {
+    env.sim = await startSimulator(options);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await env.sim.close();
+  });
+  return env;
+}
+
 /** The status calls of one node (the test helper spies on the shared prototype, so filter by node). */
 function statusesOf(node) {
   return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0]);
@@ -138,6 +157,7 @@ module.exports = {
   collectMessages,
   statusesOf,
   lastStatus,
+  useSimulator,
   saveImageWorkflow,
   textToImageWorkflow,
   isPng,

@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const zlib = require('node:zlib');
-const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus, useSimulator } = require('./support');
 // The simulator's decoder, to look at what ComfyUI's side stored and produced.
 const { decodePng } = require('../dist/simulator/png.js');
 
@@ -35,24 +35,14 @@ function makePng(width, height, [r, g, b, a] = [200, 40, 10, 255]) {
 }
 
 describe('comfyui-upload', function () {
-  let sim;
-
-  before(() => helper.startServer());
-  after(() => helper.stopServer());
-  beforeEach(async () => {
-    sim = await startSimulator({ testControls: true });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await sim.close();
-  });
+  const env = useSimulator({ testControls: true });
 
   const defaults = { kind: 'image', folder: 'input', filename: '', subfolder: '', overwrite: false, original: '', target: 'Load Image', targetInput: 'image' };
 
   async function load(settings = {}, extra = []) {
     const flow = [
       { id: 'tab', type: 'tab' },
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'up', z: 'tab', type: 'comfyui-upload', server: 'srv', ...defaults, ...settings, wires: [['out']] },
       { id: 'out', z: 'tab', type: 'helper' },
       ...extra.map((n) => ({ z: 'tab', ...n })),
@@ -70,12 +60,12 @@ describe('comfyui-upload', function () {
   /** What ComfyUI stored, read back over /view without our client. */
   async function stored({ name, subfolder = '', type = 'input' }) {
     const query = new URLSearchParams({ filename: name, subfolder, type });
-    const response = await fetch(`${sim.url}/view?${query}`);
+    const response = await fetch(`${env.sim.url}/view?${query}`);
     if (response.status !== 200) return undefined;
     return Buffer.from(await response.arrayBuffer());
   }
 
-  const uploads = () => sim.requestLog.filter((r) => r.method === 'POST' && r.url.startsWith('/upload/'));
+  const uploads = () => env.sim.requestLog.filter((r) => r.method === 'POST' && r.url.startsWith('/upload/'));
 
   it('uploads a Buffer under a generated name and prepares msg.inputs for "Load Image"', async function () {
     const { up, out } = await load();
@@ -227,7 +217,7 @@ describe('comfyui-upload', function () {
       assert.match(err.message, pattern);
       assert.match(err.message, /Nothing was uploaded\.$/);
       assert.equal(sent, false);
-      assert.deepEqual(sim.requestLog, [], 'not a single request');
+      assert.deepEqual(env.sim.requestLog, [], 'not a single request');
       assert.deepEqual(lastStatus(up), { fill: 'red', shape: 'ring', text: 'comfyui-upload.status.error' });
     });
   }
@@ -248,7 +238,7 @@ describe('comfyui-upload', function () {
       assert.equal(err.code, 'BAD_INPUT');
       assert.match(err.message, pattern);
     }
-    assert.deepEqual(sim.requestLog, []);
+    assert.deepEqual(env.sim.requestLog, []);
   });
 
   it('merges into an existing msg.inputs, replacing a dotted key for the same input', async function () {
@@ -273,15 +263,15 @@ describe('comfyui-upload', function () {
   });
 
   it('fails with TOO_LARGE above the advertised max_upload_size without sending the file', async function () {
-    await sim.close();
-    sim = await startSimulator({ testControls: true, maxUploadSize: 1000 });
+    await env.sim.close();
+    env.sim = await startSimulator({ testControls: true, maxUploadSize: 1000 });
     const { up, out } = await load({ filename: 'big.png' });
     const failed = nextError(up);
     up.receive({ payload: Buffer.alloc(2000, 1) });
     const err = await failed;
     assert.equal(err.code, 'TOO_LARGE');
     assert.match(err.message, /big\.png is 2000 bytes; this ComfyUI accepts at most 1000 bytes/);
-    assert.ok(sim.requestLog.some((r) => r.method === 'GET' && r.url === '/features'), 'it read the limit');
+    assert.ok(env.sim.requestLog.some((r) => r.method === 'GET' && r.url === '/features'), 'it read the limit');
     assert.deepEqual(uploads(), []);
     // Below the limit it goes through.
     const small = await upload(up, out, { payload: makePng(2, 2), filename: 'small.png' });
@@ -297,7 +287,7 @@ describe('comfyui-upload', function () {
     };
     await helper.load(allNodes, [
       { id: 'tab', type: 'tab' },
-      { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
+      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'up', z: 'tab', type: 'comfyui-upload', server: 'srv', ...defaults, filename: 'source.png', wires: [['sub']] },
       { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: JSON.stringify(workflow), mode: 'wait', randomizeSeeds: false, wires: [['img']] },
       { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [['result']] },
@@ -313,7 +303,7 @@ describe('comfyui-upload', function () {
     const pixels = decodePng(msg.payload).rgba;
     assert.deepEqual([pixels[0], pixels[1], pixels[2]], [245, 235, 225], 'the uploaded picture, inverted');
     assert.deepEqual(
-      sim.requestLog.filter((r) => r.method === 'POST').map((r) => r.url),
+      env.sim.requestLog.filter((r) => r.method === 'POST').map((r) => r.url),
       ['/upload/image', '/prompt'],
     );
   });
