@@ -212,16 +212,6 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     }
   }
 
-  /** True when the prompt was submitted through this client (recently enough to be remembered). */
-  isOwnPrompt(promptId: string): boolean {
-    return this.submitted.has(promptId);
-  }
-
-  /** The workflow of a prompt submitted here, for titles. */
-  promptOf(promptId: string): ApiPrompt | undefined {
-    return this.submitted.get(promptId);
-  }
-
   async queueSummary(): Promise<QueueSummary> {
     return this.summarize(await this.http.queue());
   }

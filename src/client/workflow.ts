@@ -108,15 +108,6 @@ export function randomizeSeeds(prompt: ApiPrompt): ApiPrompt {
   return result;
 }
 
-/** Node id → `_meta.title`, for messages that name nodes the way a person sees them. */
-export function titleIndex(prompt: ApiPrompt): Map<NodeId, string> {
-  const titles = new Map<NodeId, string>();
-  for (const [id, node] of Object.entries(prompt)) {
-    if (node._meta?.title) titles.set(id, node._meta.title);
-  }
-  return titles;
-}
-
 function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unknown): void {
   const node = prompt[nodeId] as PromptNode;
   if (!(input in node.inputs)) {
