@@ -44,6 +44,8 @@ const TABLE = [
   ['queue: an unknown msg.action', 'queue', { action: 'flush' }, 'BAD_INPUT', /msg.action must be one of get, clear, delete; got the string "flush"/, true],
   ['interrupt: a msg.prompt_id that is not text', 'intr', { prompt_id: 12 }, 'BAD_INPUT', /msg.prompt_id must be a prompt id \(a string\)/, true],
   ['free: a flag that is not a boolean', 'free', { payload: { free_memory: 'yes' } }, 'BAD_INPUT', /msg.payload.free_memory must be true or false; got the string "yes"/, true],
+  ['queue: an Action read from msg.cmd that is no action', 'qsrc', { cmd: 'flush', action: 'get' }, 'BAD_INPUT', /^msg\.cmd must be one of get, clear, delete; got the string "flush"$/, true],
+  ['history: a Max items JSONata expression that cannot run', 'hsrc', { payload: 1 }, 'BAD_INPUT', /^Max items \(JSONata \$nope\(payload\)\) could not be read: /, true],
   ['info: an unknown node class', 'info', { info: 'object_info', class: 'KSamplr' }, 'NOT_FOUND', /no node class "KSamplr"/, false],
   ['info: an unknown model folder', 'info', { info: 'models', folder: 'chekpoints' }, 'NOT_FOUND', /no model folder "chekpoints"; folders: .*checkpoints/, false],
 ];
@@ -81,6 +83,8 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
       { id: 'intr', type: 'comfyui-interrupt', server: 'srv', wires },
       { id: 'free', type: 'comfyui-free', server: 'srv', unloadModels: true, freeMemory: false, wires },
       { id: 'info', type: 'comfyui-info', server: 'srv', info: 'system_stats', wires },
+      { id: 'qsrc', type: 'comfyui-queue', server: 'srv', action: 'cmd', actionType: 'msg', wires },
+      { id: 'hsrc', type: 'comfyui-history', server: 'srv', action: 'get', maxItems: '$nope(payload)', maxItemsType: 'jsonata', wires },
       { id: 'out', type: 'helper' },
     ];
   }

@@ -65,7 +65,7 @@ describe('comfyui-free', function () {
   for (const [what, value, expected] of [
     ['a string', 'yes', /msg\.payload\.free_memory must be true or false; got the string "yes"/],
     ['a number', 1, /msg\.payload\.free_memory must be true or false; got number/],
-    ['null', null, /msg\.payload\.free_memory must be true or false; got null/],
+    ['an object', {}, /msg\.payload\.free_memory must be true or false; got an object/],
   ]) {
     it(`rejects a free_memory that is ${what} with BAD_INPUT and sends nothing`, async function () {
       const { free } = await load();

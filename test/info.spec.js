@@ -137,7 +137,7 @@ describe('comfyui-info', function () {
     info.receive({ info: 'queue' });
     let err = await failed;
     assert.equal(err.code, 'BAD_INPUT');
-    assert.match(err.message, /msg\.info must be one of system_stats, object_info, models, embeddings, features, extensions; got "queue"/);
+    assert.match(err.message, /msg\.info must be one of system_stats, object_info, models, embeddings, features, extensions; got the string "queue"/);
     failed = nextError(info);
     info.receive({ info: 'object_info', class: 42 });
     err = await failed;

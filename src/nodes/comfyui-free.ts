@@ -3,30 +3,33 @@
  * node cache, so the next run executes everything again).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { flagOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
 import type { FreePayload } from './messages';
 
+/** Each flag is true/false (a boolean in flows saved before the flags had types) or a msg/flow/global/env/JSONata source. */
 interface FreeConfig extends NodeDef {
   server: string;
-  unloadModels: boolean;
-  freeMemory: boolean;
+  unloadModels: boolean | string;
+  freeMemory: boolean | string;
 }
-
-
-type FreeFlag = keyof FreePayload;
 
 export = function (RED: NodeAPI): void {
   function ComfyFreeNode(this: Node, config: FreeConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const settings = {
+      unloadModels: settingOf(config, 'unloadModels', { label: 'Unload models', fixed: 'payload.unload_models' }),
+      freeMemory: settingOf(config, 'freeMemory', { label: 'Free memory', fixed: 'payload.free_memory' }),
+    };
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
       const request: FreePayload = {
-        unload_models: flagOf(msg.payload, 'unload_models', config.unloadModels === true),
-        free_memory: flagOf(msg.payload, 'free_memory', config.freeMemory === true),
+        unload_models: flagOf(await readSetting(RED, node, settings.unloadModels, msg), false),
+        free_memory: flagOf(await readSetting(RED, node, settings.freeMemory, msg), false),
       };
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-free.status.working' });
@@ -54,12 +57,3 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-free', ComfyFreeNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
-
-/** msg.payload.<flag> when it is set (it must be a boolean), else the node's checkbox. */
-function flagOf(payload: unknown, flag: FreeFlag, configured: boolean): boolean {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || Buffer.isBuffer(payload)) return configured;
-  const value = (payload as Record<string, unknown>)[flag];
-  if (value === undefined) return configured;
-  if (typeof value === 'boolean') return value;
-  throw new ComfyError('BAD_INPUT', `msg.payload.${flag} must be true or false; got ${typeof value === 'string' ? `the string "${value.slice(0, 60)}"` : value === null ? 'null' : typeof value}`);
-}

@@ -5,47 +5,51 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
-import { ComfyError } from '../client/errors';
 import { summarizeEntry } from '../client/outputs';
 import type { PromptSummary } from '../client/outputs';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
-import { choiceOf, describeValue, promptIdOf, promptIdsOf } from './msg-input';
+import { choiceOf, countOf, promptIdOf, promptIdsOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
+import type { TypedSetting } from './typed-setting';
 import type { HistoryPayload } from './messages';
 
 type HistoryAction = 'get' | 'delete' | 'clear';
 const ACTIONS: readonly HistoryAction[] = ['get', 'delete', 'clear'];
 
+/** Each setting is a literal or a msg/flow/global/env/JSONata source named by `<setting>Type`. */
 interface HistoryConfig extends NodeDef {
   server: string;
-  action: HistoryAction;
+  action: string;
   /** Empty: no limit. */
   maxItems: string | number;
   /** Empty: from the oldest. */
   offset: string | number;
+  /** Get one: where the prompt id is read (msg.prompt_id in flows saved before this setting). */
+  promptId?: string;
 }
-
-
-type HistoryMsg = NodeMessageInFlow & { action?: unknown; prompt_id?: unknown; max_items?: unknown; offset?: unknown };
 
 export = function (RED: NodeAPI): void {
   function ComfyHistoryNode(this: Node, config: HistoryConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
-    const configured: HistoryAction = ACTIONS.includes(config.action) ? config.action : 'get';
+    const settings = {
+      action: settingOf(config, 'action', { label: 'Action', fixed: 'action' }),
+      maxItems: settingOf(config, 'maxItems', { label: 'Max items', fixed: 'max_items' }),
+      offset: settingOf(config, 'offset', { label: 'Offset', fixed: 'offset' }),
+      promptId: settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } }),
+    };
 
-    async function handle(msg: HistoryMsg, send: (msg: HistoryMsg) => void): Promise<void> {
-      const action = choiceOf(msg.action, ACTIONS, configured);
+    async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
+      const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
+      const action = choiceOf(await read(settings.action), ACTIONS, 'get');
       // Everything from the msg is checked before anything is asked of ComfyUI.
       const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete history entries') : [];
-      const promptId = action === 'get' ? promptIdOf(msg.prompt_id) : undefined;
+      const promptId = action === 'get' ? promptIdOf(await read(settings.promptId)) : undefined;
       const query =
         action === 'get' && promptId === undefined
-          ? {
-              max_items: countOf(msg.max_items, 'msg.max_items') ?? countOf(config.maxItems, 'Max items'),
-              offset: countOf(msg.offset, 'msg.offset') ?? countOf(config.offset, 'Offset'),
-            }
+          ? { max_items: countOf(await read(settings.maxItems)), offset: countOf(await read(settings.offset)) }
           : {};
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-history.status.working' });
@@ -75,7 +79,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: HistoryMsg, send: (msg: HistoryMsg) => void, done: (err?: Error) => void) => {
+    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
         () => done(),
         (err: unknown) => {
@@ -99,15 +103,3 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-history', ComfyHistoryNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
-
-
-
-/** A whole number ≥ 0 from a msg property or a node setting; empty means "not set". */
-function countOf(value: unknown, what: string): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof number === 'number' && Number.isSafeInteger(number) && number >= 0) return number;
-  throw new ComfyError('BAD_INPUT', `${what} must be a whole number of 0 or more; got ${describeValue(value)}`);
-}
-
-

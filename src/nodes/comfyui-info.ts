@@ -4,37 +4,45 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
-import { ComfyError } from '../client/errors';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { choiceOf, textOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
+import type { TypedSetting } from './typed-setting';
 
 /** What the node can ask; the setting, or msg.info. */
 const INFO_KINDS = ['system_stats', 'object_info', 'models', 'embeddings', 'features', 'extensions'] as const;
 type InfoKind = (typeof INFO_KINDS)[number];
 
+/** Each setting is a literal or a msg/flow/global/env/JSONata source named by `<setting>Type`. */
 interface InfoConfig extends NodeDef {
   server: string;
-  info: InfoKind;
+  info: string;
   /** object_info: one node class, empty for all. */
   nodeClass: string;
   /** models: one folder's files, empty for the folder list. */
   folder: string;
 }
 
-type InfoMsg = NodeMessageInFlow & { info?: unknown; class?: unknown; folder?: unknown };
 
 export = function (RED: NodeAPI): void {
   function ComfyInfoNode(this: Node, config: InfoConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const settings = {
+      info: settingOf(config, 'info', { label: 'Ask for', fixed: 'info' }),
+      nodeClass: settingOf(config, 'nodeClass', { label: 'Node class', fixed: 'class', emptyOverrides: true }),
+      folder: settingOf(config, 'folder', { label: 'Folder', fixed: 'folder', emptyOverrides: true }),
+    };
 
-    async function handle(msg: InfoMsg, send: (msg: InfoMsg) => void): Promise<void> {
+    async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
       const client = clientOf(server);
-      const kind = kindOf(msg.info, config.info);
-      // msg.class and msg.folder only matter (and are only checked) for the kind that uses them.
-      const nodeClass = kind === 'object_info' ? (textOf(msg.class, 'msg.class') ?? (config.nodeClass ?? '').trim()) : '';
-      const folder = kind === 'models' ? (textOf(msg.folder, 'msg.folder') ?? (config.folder ?? '').trim()) : '';
+      const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
+      const kind = choiceOf(await read(settings.info), INFO_KINDS, 'system_stats');
+      // The class and the folder only matter (and are only read) for the kind that uses them.
+      const nodeClass = kind === 'object_info' ? textOf(await read(settings.nodeClass)) : '';
+      const folder = kind === 'models' ? textOf(await read(settings.folder)) : '';
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-info.status.requesting' });
       const { topic, payload } = await ask(client, kind, nodeClass, folder);
       msg.topic = topic;
@@ -43,7 +51,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: InfoMsg, send: (msg: InfoMsg) => void, done: (err?: Error) => void) => {
+    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
         () => done(),
         (err: unknown) => {
@@ -79,26 +87,4 @@ async function ask(client: ComfyClient, kind: InfoKind, nodeClass: string, folde
     case 'extensions':
       return { topic: kind, payload: await client.http.extensions() };
   }
-}
-
-/** msg.info wins over the setting; anything else than a known kind is refused before asking. */
-function kindOf(fromMsg: unknown, fromConfig: unknown): InfoKind {
-  const value = fromMsg === undefined || fromMsg === null || fromMsg === '' ? fromConfig || 'system_stats' : fromMsg;
-  if (typeof value === 'string' && (INFO_KINDS as readonly string[]).includes(value)) return value as InfoKind;
-  const source = fromMsg === undefined || fromMsg === null || fromMsg === '' ? 'the node setting' : 'msg.info';
-  throw new ComfyError('BAD_INPUT', `${source} must be one of ${INFO_KINDS.join(', ')}; got ${describe(value)}`);
-}
-
-/** A msg override that is a string (trimmed), undefined when absent; anything else is refused. */
-function textOf(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new ComfyError('BAD_INPUT', `${name} must be a string; got ${describe(value)}`);
-  return value.trim();
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -6,23 +6,25 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { promptIdOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
 import type { InterruptPayload } from './messages';
 
 interface InterruptConfig extends NodeDef {
   server: string;
+  /** Where the prompt id is read, a msg/flow/global/env/JSONata source or typed-in text (promptIdType); empty: everything. */
+  promptId?: string;
 }
-
-
-type InterruptMsg = NodeMessageInFlow & { prompt_id?: unknown };
 
 export = function (RED: NodeAPI): void {
   function ComfyInterruptNode(this: Node, config: InterruptConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    // Flows saved before the setting existed read msg.prompt_id, as the node always did.
+    const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } });
 
-    async function handle(msg: InterruptMsg, send: (msg: InterruptMsg) => void): Promise<void> {
-      const promptId = promptIdOf(msg.prompt_id);
+    async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
+      const promptId = promptIdOf(await readSetting(RED, node, promptIdSetting, msg));
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-interrupt.status.working' });
       const result = await client.cancel(promptId);
@@ -33,7 +35,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: InterruptMsg, send: (msg: InterruptMsg) => void, done: (err?: Error) => void) => {
+    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
         () => done(),
         (err: unknown) => {

@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, promptIdsOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
 import type { QueuePayload } from './messages';
 
 type QueueAction = 'get' | 'clear' | 'delete';
@@ -13,9 +14,10 @@ const ACTIONS: readonly QueueAction[] = ['get', 'clear', 'delete'];
 
 interface QueueConfig extends NodeDef {
   server: string;
-  action: QueueAction;
+  /** A literal action, or a msg/flow/global/env/JSONata source (actionType). */
+  action: string;
+  actionType?: string;
 }
-
 
 type QueueMsg = NodeMessageInFlow & { action?: unknown };
 
@@ -24,10 +26,10 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
-    const configured: QueueAction = ACTIONS.includes(config.action) ? config.action : 'get';
+    const actionSetting = settingOf(config, 'action', { label: 'Action', fixed: 'action' });
 
     async function handle(msg: QueueMsg, send: (msg: QueueMsg) => void): Promise<void> {
-      const action = choiceOf(msg.action, ACTIONS, configured);
+      const action = choiceOf(await readSetting(RED, node, actionSetting, msg), ACTIONS, 'get');
       const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [];
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-queue.status.working' });
@@ -62,6 +64,3 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-queue', ComfyQueueNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
-
-
-

@@ -12,13 +12,15 @@ import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { Throttle } from './status';
+import { choiceOf } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
 
 interface SubmitConfig extends NodeDef {
   server: string;
   workflow: string;
   mode: 'wait' | 'queued';
   randomizeSeeds: boolean;
-  /** Sampler previews to ask ComfyUI for; 'none' asks nothing (the server's --preview-method applies). */
+  /** Sampler previews to ask ComfyUI for, or a msg/flow/global/env/JSONata source (previewsType); 'none' asks nothing (the server's --preview-method applies). */
   previews?: string;
   /** Seconds until an unfinished prompt fails with TIMEOUT; 0 or empty: no limit. */
   timeout?: string | number;
@@ -30,9 +32,9 @@ interface SubmitConfig extends NodeDef {
   overrides?: unknown;
 }
 
-const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'];
+const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
 
-type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; previews?: unknown };
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string };
 
 export = function (RED: NodeAPI): void {
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
@@ -42,6 +44,7 @@ export = function (RED: NodeAPI): void {
     const ownWorkflow = typeof config.workflow === 'string' ? config.workflow.trim() : '';
     const wait = config.mode !== 'queued';
     const rows = overrideRows(config.overrides);
+    const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${p.title ?? p.node}${steps}` });
@@ -54,7 +57,7 @@ export = function (RED: NodeAPI): void {
       // The node's override rows first, then msg.inputs, which wins where both set an input.
       prompt = applyOverrides(prompt, await evaluateOverrides(RED, node, rows, msg));
       prompt = applyOverrides(prompt, msg.inputs);
-      const previews = previewMethodOf(msg.previews, config.previews);
+      const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
 
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
       const submission = await client.submit(prompt, {
@@ -128,15 +131,6 @@ export = function (RED: NodeAPI): void {
       return normalizeWorkflow(payload);
     }
     return isWorkflowLike(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
-  }
-
-  /** msg.previews wins over the node's setting; only ComfyUI's method names are accepted. */
-  function previewMethodOf(fromMsg: unknown, fromConfig: string | undefined): string {
-    if (fromMsg !== undefined) {
-      if (typeof fromMsg === 'string' && PREVIEW_METHODS.includes(fromMsg)) return fromMsg;
-      throw new ComfyError('BAD_INPUT', `msg.previews must be one of ${PREVIEW_METHODS.join(', ')} (got ${JSON.stringify(fromMsg)})`);
-    }
-    return fromConfig && PREVIEW_METHODS.includes(fromConfig) ? fromConfig : 'none';
   }
 
   function isWorkflowLike(payload: unknown): boolean {

@@ -9,19 +9,24 @@ import { loadImageValue } from '../client/outputs';
 import type { ResultItem, ResultType } from '../client/types';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
+import { choiceOf, describeValue, flagOf, textOf } from './msg-input';
+import type { Given } from './msg-input';
+import { readSetting, settingOf } from './typed-setting';
+import type { TypedSetting } from './typed-setting';
 import type { UploadPayload } from './messages';
 
 type UploadKind = 'image' | 'mask';
 
+/** filename … original are literals or msg/flow/global/env/JSONata sources named by `<setting>Type`. */
 interface UploadConfig extends NodeDef {
   server: string;
   kind: UploadKind;
   filename: string;
   subfolder: string;
-  overwrite: boolean;
+  overwrite: boolean | string;
   /** The folder: input, temp or output (`type` is a reserved property name). */
-  folder: ResultType;
-  /** Masks: the original image in the input folder, `name.png` or `subfolder/name.png`. */
+  folder: string;
+  /** Masks: the original image, `name.png` or `subfolder/name.png` in input, or a `{filename, subfolder, type}` from a source. */
   original: string;
   /** The LoadImage node (title or id) msg.inputs addresses; empty for no msg.inputs. */
   target: string;
@@ -29,14 +34,7 @@ interface UploadConfig extends NodeDef {
 }
 
 
-type UploadMsg = NodeMessageInFlow & {
-  filename?: unknown;
-  subfolder?: unknown;
-  overwrite?: unknown;
-  type?: unknown;
-  original_ref?: unknown;
-  inputs?: unknown;
-};
+type UploadMsg = NodeMessageInFlow & { inputs?: unknown };
 
 const FOLDERS: readonly ResultType[] = ['input', 'temp', 'output'];
 
@@ -59,16 +57,24 @@ export = function (RED: NodeAPI): void {
     const kind: UploadKind = config.kind === 'mask' ? 'mask' : 'image';
     const target = typeof config.target === 'string' ? config.target.trim() : 'Load Image';
     const targetInput = (typeof config.targetInput === 'string' && config.targetInput.trim()) || 'image';
+    const settings = {
+      filename: settingOf(config, 'filename', { label: 'File name', fixed: 'filename', emptyOverrides: true }),
+      subfolder: settingOf(config, 'subfolder', { label: 'Subfolder', fixed: 'subfolder', emptyOverrides: true }),
+      folder: settingOf(config, 'folder', { label: 'Folder', fixed: 'type' }),
+      overwrite: settingOf(config, 'overwrite', { label: 'Overwrite', fixed: 'overwrite' }),
+      original: settingOf(config, 'original', { label: 'Original', fixed: 'original_ref' }),
+    };
 
     async function handle(msg: UploadMsg, send: (msg: UploadMsg) => void): Promise<void> {
       const client = clientOf(server);
       // Everything is checked before anything is sent.
       const { bytes, mediaType } = bytesOf(msg.payload);
-      const filename = baseName(textOr(msg.filename, 'msg.filename', config.filename)) || `node-red-${Date.now()}.${EXTENSIONS[mediaType ?? ''] ?? 'png'}`;
-      const subfolder = textOr(msg.subfolder, 'msg.subfolder', config.subfolder);
-      const type = folderOf(msg.type, config.folder);
-      const overwrite = flagOr(msg.overwrite, 'msg.overwrite', config.overwrite === true);
-      const originalRef = kind === 'mask' ? originalOf(msg.original_ref, config.original) : undefined;
+      const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
+      const filename = baseName(textOf(await read(settings.filename))) || `node-red-${Date.now()}.${EXTENSIONS[mediaType ?? ''] ?? 'png'}`;
+      const subfolder = textOf(await read(settings.subfolder));
+      const type = choiceOf(await read(settings.folder), FOLDERS, 'input');
+      const overwrite = flagOf(await read(settings.overwrite), false);
+      const originalRef = kind === 'mask' ? originalOf(await read(settings.original)) : undefined;
       const inputs = inputsOf(msg.inputs);
 
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-upload.status.uploading' });
@@ -120,7 +126,7 @@ function bytesOf(payload: unknown): { bytes: Buffer; mediaType?: string } {
     if (payload.length === 0) throw badInput('an empty byte array');
     return { bytes: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
   }
-  if (typeof payload !== 'string') throw badInput(describe(payload));
+  if (typeof payload !== 'string') throw badInput(describeValue(payload));
   const text = payload.trim();
   if (text === '') throw badInput('an empty string');
   const dataUrl = DATA_URL.exec(text);
@@ -151,52 +157,34 @@ function baseName(name: string): string {
   return (parts[parts.length - 1] ?? '').trim();
 }
 
-function textOr(value: unknown, name: string, fallback: unknown): string {
-  if (value === undefined || value === null) return typeof fallback === 'string' ? fallback.trim() : '';
-  if (typeof value !== 'string') throw new ComfyError('BAD_INPUT', `${name} must be a string; got ${describe(value)}`);
-  return value.trim();
-}
-
-function flagOr(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw new ComfyError('BAD_INPUT', `${name} must be true or false; got ${describe(value)}`);
-  return value;
-}
-
-function folderOf(fromMsg: unknown, fromConfig: unknown): ResultType {
-  const fromMessage = fromMsg !== undefined && fromMsg !== null && fromMsg !== '';
-  const value = fromMessage ? fromMsg : fromConfig || 'input';
-  if (typeof value === 'string' && (FOLDERS as readonly string[]).includes(value)) return value as ResultType;
-  throw new ComfyError('BAD_INPUT', `${fromMessage ? 'msg.type' : 'The folder setting'} must be input, temp or output; got ${describe(value)}`);
-}
-
-/** msg.original_ref `{filename (or name), subfolder, type}` or the node's `name.png` / `sub/name.png` in input. */
-function originalOf(fromMsg: unknown, fromConfig: unknown): ResultItem {
-  if (fromMsg !== undefined && fromMsg !== null) {
-    if (!isRecord(fromMsg)) throw new ComfyError('BAD_INPUT', `msg.original_ref must be an object {filename, subfolder, type}; got ${describe(fromMsg)}`);
-    const filename = fromMsg.filename ?? fromMsg.name;
-    if (typeof filename !== 'string' || filename.trim() === '') {
-      throw new ComfyError('BAD_INPUT', 'msg.original_ref needs a filename (the original image of the mask, e.g. an earlier upload)');
-    }
-    const subfolder = fromMsg.subfolder ?? '';
-    if (typeof subfolder !== 'string') throw new ComfyError('BAD_INPUT', `msg.original_ref.subfolder must be a string; got ${describe(subfolder)}`);
-    const type = fromMsg.type ?? 'input';
-    if (typeof type !== 'string' || !(FOLDERS as readonly string[]).includes(type)) {
-      throw new ComfyError('BAD_INPUT', `msg.original_ref.type must be input, temp or output; got ${describe(type)}`);
-    }
-    return { filename: filename.trim(), subfolder, type: type as ResultType };
+/** A mask's original image: `{filename (or name), subfolder, type}`, or `name.png` / `sub/name.png` in input. */
+function originalOf(given: Given): ResultItem {
+  const { value, from } = given;
+  if (typeof value === 'string' && value.trim() !== '') {
+    const path = value.trim();
+    const cut = path.lastIndexOf('/');
+    return { filename: path.slice(cut + 1), subfolder: cut > 0 ? path.slice(0, cut) : '', type: 'input' };
   }
-  const path = typeof fromConfig === 'string' ? fromConfig.trim() : '';
-  if (path === '') {
-    throw new ComfyError('BAD_INPUT', 'A mask needs its original image: set msg.original_ref {filename, subfolder, type} or the node\'s Original image');
+  if (value === undefined || value === null || value === '') {
+    throw new ComfyError('BAD_INPUT', 'A mask needs its original image: set msg.original_ref {filename, subfolder, type} or the node\'s Original setting');
   }
-  const cut = path.lastIndexOf('/');
-  return { filename: path.slice(cut + 1), subfolder: cut > 0 ? path.slice(0, cut) : '', type: 'input' };
+  if (!isRecord(value)) throw new ComfyError('BAD_INPUT', `${from} must be an object {filename, subfolder, type} or a file name; got ${describeValue(value)}`);
+  const filename = value.filename ?? value.name;
+  if (typeof filename !== 'string' || filename.trim() === '') {
+    throw new ComfyError('BAD_INPUT', `${from} needs a filename (the original image of the mask, e.g. an earlier upload)`);
+  }
+  const subfolder = value.subfolder ?? '';
+  if (typeof subfolder !== 'string') throw new ComfyError('BAD_INPUT', `${from}.subfolder must be a string; got ${describeValue(subfolder)}`);
+  const type = value.type ?? 'input';
+  if (typeof type !== 'string' || !(FOLDERS as readonly string[]).includes(type)) {
+    throw new ComfyError('BAD_INPUT', `${from}.type must be input, temp or output; got ${describeValue(type)}`);
+  }
+  return { filename: filename.trim(), subfolder, type: type as ResultType };
 }
 
 function inputsOf(value: unknown): Record<string, unknown> {
   if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw new ComfyError('BAD_INPUT', `msg.inputs must be an object to add the uploaded image to; got ${describe(value)}`);
+  if (!isRecord(value)) throw new ComfyError('BAD_INPUT', `msg.inputs must be an object to add the uploaded image to; got ${describeValue(value)}`);
   return value;
 }
 
@@ -206,15 +194,6 @@ function badInput(got: string): ComfyError {
 
 function preview(text: string): string {
   return JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing (undefined)';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string ${preview(value)}`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value} (${String(value)})`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

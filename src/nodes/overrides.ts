@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { ComfyError } from '../client/errors';
+import { evaluateProperty, reasonOf } from './typed-setting';
 
 /** The TypedInput types the editor offers for a row's value. */
 export const OVERRIDE_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'jsonata', 'msg', 'flow', 'global', 'env'] as const;
@@ -69,30 +70,16 @@ export async function evaluateOverrides(RED: NodeAPI, node: Node, rows: Override
   return count > 0 ? result : undefined;
 }
 
-/** RED.util.evaluateNodeProperty in its callback form, so JSONata and context stores may be asynchronous. */
-function evaluate(RED: NodeAPI, node: Node, row: OverrideRow, msg: NodeMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    try {
-      RED.util.evaluateNodeProperty(row.value, row.valueType, node, msg, (err: Error | null, result: unknown) => {
-        if (err) return reject(err);
-        if (row.valueType === 'num' && (typeof result !== 'number' || !Number.isFinite(result) || row.value.trim() === '')) {
-          return reject(new Error(`"${row.value}" is not a number`));
-        }
-        resolve(result);
-      });
-    } catch (err) {
-      reject(err); // json, for one, throws instead of calling back
-    }
-  });
+/** A row's value for this msg; a `num` row must give a number (evaluateNodeProperty lets "abc" through as NaN). */
+async function evaluate(RED: NodeAPI, node: Node, row: OverrideRow, msg: NodeMessage): Promise<unknown> {
+  const result = await evaluateProperty(RED, node, row.value, row.valueType, msg);
+  if (row.valueType === 'num' && (typeof result !== 'number' || !Number.isFinite(result) || row.value.trim() === '')) {
+    throw new Error(`"${row.value}" is not a number`);
+  }
+  return result;
 }
 
 function describeRow(row: OverrideRow): string {
   const source = row.valueType === 'str' ? JSON.stringify(row.value) : `${row.valueType} ${row.value}`;
   return `${row.node} → ${row.input} = ${source.length > 60 ? `${source.slice(0, 60)}…` : source}`;
-}
-
-function reasonOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
-  return String(err);
 }
