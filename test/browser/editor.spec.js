@@ -361,6 +361,21 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     assert.match(await inPage(() => RED.nodes.node('t2i-submit').workflow), /"KSampler"/);
   });
 
+  // The settings a msg may override are TypedInputs: field → the type a new node starts with.
+  const TYPED_SETTINGS = {
+    'comfyui-submit': { previews: 'previews' },
+    'comfyui-queue': { action: 'action' },
+    'comfyui-interrupt': { promptId: 'msg' },
+    'comfyui-free': { unloadModels: 'bool', freeMemory: 'bool' },
+    'comfyui-history': { action: 'action', maxItems: 'num', offset: 'num', promptId: 'msg' },
+    'comfyui-info': { info: 'info', nodeClass: 'str', folder: 'str' },
+    'comfyui-upload': { folder: 'folder', subfolder: 'str', filename: 'str', overwrite: 'bool', original: 'str' },
+  };
+
+  /** Sets a TypedInput of the open dialog as the type menu and the text field would. */
+  const setTyped = (field, type, value) =>
+    inPage(([f, t, v]) => $(`#node-input-${f}`).typedInput('type', t).typedInput('value', v), [field, type, value]);
+
   it("every palette node's dialog opens from a drag out of the palette and validates its server", async function () {
     let x = 140;
     for (const type of paletteTypes) {
@@ -377,8 +392,26 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       // With it: valid.
       await openEditor(id);
       await page.selectOption('#node-input-server', 't2i-server');
+      const typed = TYPED_SETTINGS[type] ?? {};
+      const fields = Object.keys(typed);
+      for (const field of fields) {
+        assert.equal(await inPage((f) => $(`#node-input-${f}`).typedInput('type'), field), typed[field], `${type}: ${field} is a TypedInput of type ${typed[field]}`);
+      }
+      if (type === 'comfyui-history') await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'history-dialog.png') });
+      if (fields.length > 0) {
+        // A source the msg cannot have is marked on Done; a flow variable is fine and stored with its type.
+        await setTyped(fields[0], 'msg', 'bad..path');
+        await done();
+        assert.match((await validity([id]))[id], /^invalid/, `${type}: ${fields[0]} from msg.bad..path`);
+        await openEditor(id);
+        await setTyped(fields[0], 'flow', 'comfyui_setting');
+      }
       await done();
       assert.deepEqual(await validity([id]), { [id]: 'valid' }, `${type} with its server`);
+      if (fields.length > 0) {
+        const stored = await inPage(([nodeId, f]) => [RED.nodes.node(nodeId)[f], RED.nodes.node(nodeId)[`${f}Type`]], [id, fields[0]]);
+        assert.deepEqual(stored, ['comfyui_setting', 'flow'], `${type}: ${fields[0]} stored as flow.comfyui_setting`);
+      }
       // Only the example goes on: remove the node again.
       await page.click(`[id="${id}"] .red-ui-flow-node`);
       await page.keyboard.press('Delete');
