@@ -287,22 +287,19 @@ describe('editor features, runtime side', function () {
       assert.deepEqual(bytes, sent[1].payload, 'the last image');
     });
 
-    it('publishes nothing by default, in references mode, or for an image above 256 KB', async function () {
+    it('publishes nothing by default or in references mode', async function () {
       const images = await makeImages(1);
-      const big = await upload(noisePng(320, 300), 'noise.png');
       const small = await upload(noisePng(8, 8), 'small.png');
 
       for (const [props, payload, what] of [
         [{}, { images }, 'default (off)'],
         [{ thumbnail: true, output: 'refs' }, { images }, 'references only'],
-        [{ thumbnail: true }, { images: [{ ...big }] }, 'above 256 KB'],
       ]) {
         const { img, out } = await load(props);
         const published = await publishedDuring(async () => {
           const got = nextMessage(out);
           img.receive({ payload });
-          const msg = await got;
-          if (what === 'above 256 KB') assert.ok(msg.payload.length > 256 * 1024, `the noise PNG is ${msg.payload.length} bytes`);
+          await got;
         });
         assert.deepEqual(published, [], what);
         await helper.unload();
@@ -315,6 +312,35 @@ describe('editor features, runtime side', function () {
         await got;
       });
       assert.equal(published.length, 1, 'an uploaded (input) image of a few bytes is shown');
+    });
+
+    it('shows an image above 256 KB through a JPEG that ComfyUI re-encodes (/view?preview=jpeg;60); the msg keeps the original', async function () {
+      const original = noisePng(320, 300);
+      const big = await upload(original, 'noise.png');
+      const { img, out } = await load({ thumbnail: true });
+      let msg;
+      const published = await publishedDuring(async () => {
+        const got = nextMessage(out);
+        // The re-encoded picture is asked for after the msg went out: wait for the green status.
+        const finished = new Promise((resolve) => {
+          img.on('call:status', (call) => {
+            if (call.args[0].text === 'comfyui-images.status.done') resolve();
+          });
+        });
+        img.receive({ payload: { images: [{ ...big }] } });
+        msg = await got;
+        await finished;
+      });
+      assert.ok(msg.payload.length > 256 * 1024, `the noise PNG is ${msg.payload.length} bytes`);
+      assert.deepEqual(msg.payload, original, 'the msg carries the PNG itself');
+      assert.equal(published.length, 1);
+      const match = /^data:image\/jpeg;base64,(.+)$/.exec(published[0].data.dataUrl);
+      assert.ok(match, 'a JPEG data URL');
+      const jpeg = Buffer.from(match[1], 'base64');
+      assert.deepEqual([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'JPEG bytes');
+      assert.ok(jpeg.length <= 256 * 1024, `the thumbnail is ${jpeg.length} bytes`);
+      const asked = sim.requestLog.filter((r) => r.url.startsWith('/view?')).map((r) => new URL(r.url, sim.url).searchParams.get('preview'));
+      assert.deepEqual(asked, [null, 'jpeg;60'], 'the file once, then its preview');
     });
   });
 

@@ -327,8 +327,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     return (await this.http.history(promptId))[promptId];
   }
 
-  view(ref: ResultItem): Promise<Download> {
-    return this.http.view(ref);
+  /** A file's bytes; with `preview` (`jpeg;60`), an image re-encoded by ComfyUI. */
+  view(ref: ResultItem, preview?: string): Promise<Download> {
+    return this.http.view(ref, preview);
   }
 
   /** The /view URL of a file, without query credentials (it may go into a msg). */

@@ -152,15 +152,19 @@ export class ComfyHttp {
    * filename, subfolder and type travel as query parameters, never as path segments. Without
    * `withSecrets` the URL carries no query credentials, so it may go into a msg.
    */
-  viewUrl(ref: ResultItem, withSecrets = false): URL {
-    return this.endpoint.httpUrl('/view', { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type }, withSecrets);
+  viewUrl(ref: ResultItem, withSecrets = false, preview?: string): URL {
+    const query = { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type, ...(preview ? { preview } : {}) };
+    return this.endpoint.httpUrl('/view', query, withSecrets);
   }
 
-  /** Downloads a file; a dropped connection is retried, since GET /view is safe to repeat. */
-  async view(ref: ResultItem): Promise<Download> {
+  /**
+   * Downloads a file; a dropped connection is retried, since GET /view is safe to repeat.
+   * `preview` (`jpeg;60`, `webp;90`) asks ComfyUI to re-encode an image instead.
+   */
+  async view(ref: ResultItem, preview?: string): Promise<Download> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.redacting(this.viewOnce(ref));
+        return await this.redacting(this.viewOnce(ref, preview));
       } catch (err) {
         const transient = err instanceof ComfyError && err.code === 'NETWORK';
         if (!transient || attempt >= VIEW_RETRIES) throw err;
@@ -169,8 +173,8 @@ export class ComfyHttp {
     }
   }
 
-  private async viewOnce(ref: ResultItem): Promise<Download> {
-    const url = this.viewUrl(ref, true);
+  private async viewOnce(ref: ResultItem, preview: string | undefined): Promise<Download> {
+    const url = this.viewUrl(ref, true, preview);
     const response = await this.send('GET', url, undefined, false);
     await this.ensureOk('GET', '/view', response);
     const chunks: Buffer[] = [];

@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
+import type { Download } from '../client/http';
 import { ComfyError } from '../client/errors';
 import { collectFileRefs, isFileRef } from '../client/outputs';
 import type { ImageRef } from '../client/outputs';
@@ -19,8 +20,10 @@ interface ImagesConfig extends NodeDef {
   thumbnail?: boolean;
 }
 
-/** Images above this size are not sent to the editor as thumbnails. */
+/** Images above this size reach the editor as a JPEG ComfyUI re-encodes, or not at all. */
 const THUMBNAIL_MAX_BYTES = 256 * 1024;
+/** ComfyUI's /view re-encoding for a large image's thumbnail: JPEG works on every server (WebP needs PIL's WebP). */
+const THUMBNAIL_PREVIEW = 'jpeg;60';
 
 /** What the editor receives on `comfyui-images/thumbnail/<node id>`. */
 interface ThumbnailMessage {
@@ -53,7 +56,7 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const partsId = `${msg._msgid}-images`;
       const missing: string[] = [];
-      let last: { body: Buffer; contentType: string } | undefined;
+      let last: (Download & { ref: ImageRef }) | undefined;
       for (const [index, ref] of refs.entries()) {
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
         const out = RED.util.cloneMessage(msg) as ImagesMsg;
@@ -62,7 +65,7 @@ export = function (RED: NodeAPI): void {
             const file = await client.view(ref);
             out.payload = file.body;
             out.contentType = file.contentType;
-            if (thumbnail && thumbnailType(file.contentType)) last = file;
+            if (thumbnail && thumbnailType(file.contentType)) last = { ...file, ref };
           } catch (err) {
             // One missing file must not cost the others: report it after the rest went out.
             missing.push(`${describeRef(ref)}: ${(err as Error).message}`);
@@ -80,7 +83,7 @@ export = function (RED: NodeAPI): void {
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
       }
-      if (thumbnail && last) publishThumbnail(node, last.body, last.contentType);
+      if (thumbnail && last) await publishThumbnail(client, node, last);
       if (missing.length > 0) {
         throw new ComfyError('HTTP', `${missing.length} of ${refs.length} files could not be downloaded: ${missing.join('; ')}`);
       }
@@ -105,12 +108,23 @@ export = function (RED: NodeAPI): void {
 
   /**
    * The editor draws the last image under the node. Kept light: images only, at most
-   * THUMBNAIL_MAX_BYTES (larger ones are skipped), not retained for editors that connect later.
+   * THUMBNAIL_MAX_BYTES (a larger one is fetched again as a JPEG ComfyUI re-encodes; when that
+   * fails or is still too large, nothing is shown), not retained for editors that connect later.
+   * A thumbnail never fails the msg.
    */
-  function publishThumbnail(node: Node, body: Buffer, contentType: string): void {
-    const type = thumbnailType(contentType);
-    if (!type || body.length === 0 || body.length > THUMBNAIL_MAX_BYTES) return;
-    const message: ThumbnailMessage = { dataUrl: `data:${type};base64,${body.toString('base64')}` };
+  async function publishThumbnail(client: ComfyClient, node: Node, file: Download & { ref: ImageRef }): Promise<void> {
+    let picture: Download = file;
+    if (file.body.length > THUMBNAIL_MAX_BYTES) {
+      try {
+        picture = await client.view(file.ref, THUMBNAIL_PREVIEW);
+      } catch (err) {
+        node.debug(`No thumbnail for ${describeRef(file.ref)}: ${(err as Error).message}`);
+        return;
+      }
+    }
+    const type = thumbnailType(picture.contentType);
+    if (!type || picture.body.length === 0 || picture.body.length > THUMBNAIL_MAX_BYTES) return;
+    const message: ThumbnailMessage = { dataUrl: `data:${type};base64,${picture.body.toString('base64')}` };
     RED.comms.publish(`comfyui-images/thumbnail/${node.id}`, message, false);
   }
 
