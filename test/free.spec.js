@@ -27,7 +27,7 @@ describe('comfyui-free', function () {
     return env.sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/free');
   }
 
-  it('sends the checkboxes as a JSON body and passes the msg on with the request as sent', async function () {
+  it('sends the two flags as a JSON body and passes the msg on with the request as sent', async function () {
     const { free, out } = await load({ unloadModels: true, freeMemory: false });
     const msg = await run(free, out, { payload: 1712345678, topic: 'keep-me' });
     assert.equal(msg.topic, 'keep-me', 'the input msg travels on');
@@ -37,7 +37,7 @@ describe('comfyui-free', function () {
     assert.equal(lastStatus(free).text, 'comfyui-free.status.done');
   });
 
-  it('lets msg.payload.unload_models and msg.payload.free_memory override the checkboxes, each on its own', async function () {
+  it('lets msg.payload.unload_models and msg.payload.free_memory override the typed-in flags, each on its own', async function () {
     const { free, out } = await load({ unloadModels: false, freeMemory: false });
     assert.deepEqual((await run(free, out, { payload: { free_memory: true } })).payload, { unload_models: false, free_memory: true });
     assert.deepEqual((await run(free, out, { payload: { unload_models: true } })).payload, { unload_models: true, free_memory: false });

@@ -145,7 +145,7 @@ describe('comfyui-upload', function () {
     assert.deepEqual(await stored({ name: 'same.png' }), b);
   });
 
-  it('overwrites by the checkbox setting', async function () {
+  it('overwrites by the Overwrite setting', async function () {
     const { up, out } = await load({ filename: 'over.png', overwrite: true });
     await upload(up, out, { payload: makePng(2, 2, [9, 9, 9, 255]) });
     const second = makePng(2, 2, [8, 8, 8, 255]);
