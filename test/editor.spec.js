@@ -3,39 +3,17 @@
 // message, applied before msg.inputs) and the images node's editor thumbnail. The editor side is
 // driven in a real browser by test/browser/editor.spec.js.
 const assert = require('node:assert/strict');
-const zlib = require('node:zlib');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { request, FormData } = require('undici');
 const { events, util } = require('@node-red/util');
-const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, textToImageWorkflow, isPng } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, textToImageWorkflow, isPng, makePng } = require('./support');
+
+/** Random RGB pixels: a PNG of them does not compress, so it is about width × height × 3 bytes. */
+const noise = () => [0, 0, 0].map(() => Math.floor(Math.random() * 256));
 const { evaluateOverrides, overrideRows, OVERRIDE_VALUE_TYPES } = require('../dist/nodes/overrides');
 
 const root = join(__dirname, '..');
-
-/** A PNG of random pixels: it does not compress, so it is about width × height × 3 bytes. */
-function noisePng(width, height) {
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([head, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    const row = Buffer.alloc(1 + width * 3);
-    for (let i = 1; i < row.length; i++) row[i] = Math.floor(Math.random() * 256);
-    rows.push(row);
-  }
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** Everything our nodes publish to the editor while `work` runs. */
 async function publishedDuring(work) {
@@ -289,7 +267,7 @@ describe('editor features, runtime side', function () {
 
     it('publishes nothing by default or in references mode', async function () {
       const images = await makeImages(1);
-      const small = await upload(noisePng(8, 8), 'small.png');
+      const small = await upload(makePng(8, 8, noise), 'small.png');
 
       for (const [props, payload, what] of [
         [{}, { images }, 'default (off)'],
@@ -315,7 +293,7 @@ describe('editor features, runtime side', function () {
     });
 
     it('shows an image above 256 KB through a JPEG that ComfyUI re-encodes (/view?preview=jpeg;60); the msg keeps the original', async function () {
-      const original = noisePng(320, 300);
+      const original = makePng(320, 300, noise);
       const big = await upload(original, 'noise.png');
       const { img, out } = await load({ thumbnail: true });
       let msg;

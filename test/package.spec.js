@@ -7,8 +7,7 @@ const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const net = require('node:net');
-const zlib = require('node:zlib');
-const { helper, startSimulator, allNodes, packageJson, collectMessages, nextMessage, isPng, pngSize } = require('./support');
+const { helper, startSimulator, allNodes, packageJson, collectMessages, nextMessage, isPng, pngSize, makePng } = require('./support');
 
 const root = join(__dirname, '..');
 const declared = packageJson['node-red'].nodes;
@@ -78,27 +77,6 @@ const coreModules = (() => {
 const exampleDir = join(root, 'examples');
 const exampleFiles = readdirSync(exampleDir).filter((f) => f.endsWith('.json')).sort();
 const loadExample = (file) => JSON.parse(readFileSync(join(exampleDir, file), 'utf8'));
-
-/** A PNG of one colour (our own tiny encoder). */
-function makePng(width, height, [r, g, b] = [90, 120, 200]) {
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const head = Buffer.alloc(4);
-    head.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([head, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2; // RGB
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
-  const data = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(data)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** A 127.0.0.1 port nothing listens on. */
 async function closedPort() {

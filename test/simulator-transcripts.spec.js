@@ -18,10 +18,11 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const zlib = require('node:zlib');
 const crypto = require('node:crypto');
 const WebSocket = require('ws');
 const { startSimulator } = require('../dist/simulator');
+// Our own PNG encoder and multipart bodies, so the test does not trust the simulator's.
+const { makePng, multipart } = require('./support');
 
 const DIR = path.join(__dirname, 'fixtures', 'transcripts');
 const SCENARIOS = [
@@ -151,50 +152,6 @@ function shape(v) {
 function sameCanon(actual, expected, what) {
   assert.deepStrictEqual(actual, expected, what);
   assert.equal(JSON.stringify(actual), JSON.stringify(expected), `${what}: same content but different key order`);
-}
-
-/* ------------------------------------------------------------------------ PNG helper */
-
-const CRC = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-/** A small solid-colour RGB PNG, made here so the test does not trust the simulator's encoder. */
-function makePng(width, height, [r, g, b]) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set([r, g, b], y * (width * 3 + 1) + 1 + x * 3);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function multipart(fields) {
-  const boundary = `----peerboundary${crypto.randomBytes(16).toString('hex')}`;
-  const parts = [];
-  for (const f of fields) {
-    const disp = f.filename ? `form-data; name="${f.name}"; filename="${f.filename}"` : `form-data; name="${f.name}"`;
-    const head = `--${boundary}\r\nContent-Disposition: ${disp}\r\n${f.filename ? 'Content-Type: image/png\r\n' : ''}\r\n`;
-    parts.push(Buffer.from(head, 'latin1'), Buffer.isBuffer(f.value) ? f.value : Buffer.from(f.value), Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /**

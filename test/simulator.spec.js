@@ -9,6 +9,7 @@ const net = require('node:net');
 const zlib = require('node:zlib');
 const WebSocket = require('ws');
 const { startSimulator } = require('../dist/simulator');
+const { makePng, multipart } = require('./support');
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -121,17 +122,6 @@ async function submit(sim, prompt, extra = {}) {
 
 /* ---------------------------------------------------------------- PNG check */
 
-const CRC = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 /** Parses a PNG strictly (signature, every CRC, IHDR, IEND) and inflates + unfilters IDAT. */
 function readPng(buf) {
   assert.equal(buf.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'PNG signature');
@@ -141,7 +131,7 @@ function readPng(buf) {
     const len = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
     const data = buf.subarray(pos + 8, pos + 8 + len);
-    assert.equal(buf.readUInt32BE(pos + 8 + len), crc32(buf.subarray(pos + 4, pos + 8 + len)), `CRC of ${type}`);
+    assert.equal(buf.readUInt32BE(pos + 8 + len), zlib.crc32(buf.subarray(pos + 4, pos + 8 + len)) >>> 0, `CRC of ${type}`);
     chunks.push({ type, data });
     pos += 12 + len;
   }
@@ -186,36 +176,6 @@ function jpegSize(buf) {
     p += 2 + buf.readUInt16BE(p + 2);
   }
   throw new Error('no SOF0');
-}
-
-function makePng(width, height, rgba) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 6;
-  const raw = Buffer.alloc((width * 4 + 1) * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(rgba(x, y), y * (width * 4 + 1) + 1 + x * 4);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function multipart(fields) {
-  const boundary = 'specboundary0123456789';
-  const parts = [];
-  for (const f of fields) {
-    const disp = f.filename ? `form-data; name="${f.name}"; filename="${f.filename}"` : `form-data; name="${f.name}"`;
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disp}\r\n${f.filename ? 'Content-Type: image/png\r\n' : ''}\r\n`), Buffer.from(f.value), Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 /* -------------------------------------------------------------------- tests */
@@ -336,7 +296,7 @@ describe('simulator', function () {
     it('runs every class it lists in /object_info (upload → scale → invert → blur → encode → sample → decode → outputs)', async function () {
       const classes = Object.keys((await call(sim, 'GET', '/object_info')).json).sort();
       const up = multipart([{ name: 'image', filename: 'src.png', value: makePng(20, 12, (x) => [x * 10, 100, 200, 255]) }]);
-      assert.equal((await call(sim, 'POST', '/upload/image', up.body, up.headers)).status, 200);
+      assert.equal((await call(sim, 'POST', '/upload/image', up.body, { 'Content-Type': up.contentType })).status, 200);
       const c = await connect(sim, 'all', { flags: { supports_preview_metadata: true } });
       const prompt = {
         1: { class_type: 'LoadImage', inputs: { image: 'src.png' } },
@@ -525,7 +485,7 @@ describe('simulator', function () {
     it('fails at run time on a non-image upload, with the recorded execution_error fields', async function () {
       const c = await connect(sim, 'err');
       const up = multipart([{ name: 'image', filename: 'broken.png', value: 'not a png' }]);
-      assert.equal((await call(sim, 'POST', '/upload/image', up.body, up.headers)).status, 200);
+      assert.equal((await call(sim, 'POST', '/upload/image', up.body, { 'Content-Type': up.contentType })).status, 200);
       const id = await submit(sim, { 1: { class_type: 'LoadImage', inputs: { image: 'broken.png' } }, 2: { class_type: 'PreviewImage', inputs: { images: ['1', 0] } } }, { client_id: 'err' });
       const e = await c.waitFor((f) => f.type === 'execution_error', 'execution_error');
       assert.deepEqual(Object.keys(e.data), ['prompt_id', 'node_id', 'node_type', 'executed', 'exception_message', 'exception_type', 'traceback', 'current_inputs', 'current_outputs', 'timestamp']);
@@ -614,7 +574,7 @@ describe('simulator', function () {
       assert.equal(big.status, 413);
       assert.match(big.text, /^Maximum request body size 2000 exceeded, actual body size \d+$/);
       const up = multipart([{ name: 'image', filename: 'big.png', value: Buffer.alloc(3000) }]);
-      assert.equal((await call(sim, 'POST', '/upload/image', up.body, up.headers)).status, 413);
+      assert.equal((await call(sim, 'POST', '/upload/image', up.body, { 'Content-Type': up.contentType })).status, 413);
       assert.equal((await call(sim, 'GET', '/features')).json.max_upload_size, 2000);
       assert.throws(() => sim.faults, /test controls are disabled/);
     });
@@ -641,7 +601,7 @@ describe('simulator', function () {
       const blue = makePng(4, 4, () => [0, 0, 255, 255]);
       const up = async (fields) => {
         const m = multipart(fields);
-        return call(sim, 'POST', '/upload/image', m.body, m.headers);
+        return call(sim, 'POST', '/upload/image', m.body, { 'Content-Type': m.contentType });
       };
       assert.deepEqual((await up([{ name: 'image', filename: 'x.png', value: red }])).json, { name: 'x.png', subfolder: '', type: 'input' });
       assert.equal((await up([{ name: 'image', filename: 'x.png', value: red }])).json.name, 'x.png');
@@ -655,7 +615,7 @@ describe('simulator', function () {
         { name: 'image', filename: 'x_mask.png', value: makePng(4, 4, (x) => [0, 0, 0, x * 60]) },
         { name: 'original_ref', value: JSON.stringify({ filename: 'x.png', subfolder: '', type: 'input' }) },
       ]);
-      const res = await call(sim, 'POST', '/upload/mask', mask.body, mask.headers);
+      const res = await call(sim, 'POST', '/upload/mask', mask.body, { 'Content-Type': mask.contentType });
       assert.deepEqual(res.json, { name: 'x_mask.png', subfolder: '', type: 'input' });
       const merged = readPng((await call(sim, 'GET', '/view?filename=x_mask.png&type=input')).body);
       assert.equal(merged.channels, 4);

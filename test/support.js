@@ -5,8 +5,10 @@ const { startSimulator } = require('../dist/simulator');
 
 helper.init(require.resolve('node-red'));
 
+const { randomBytes } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const zlib = require('node:zlib');
 const packageJson = require('../package.json');
 
 /** Every node module the package declares, as the runtime would load them. */
@@ -141,6 +143,47 @@ function pngSize(buffer) {
   return { width: buffer.readUInt32BE(16), height: buffer.readUInt32BE(20) };
 }
 
+/**
+ * A real PNG from our own encoder, so no test trusts the simulator's (and the client never builds
+ * PNGs). `pixel` is [r, g, b] or [r, g, b, a] (RGB or RGBA), or `(x, y) => such an array`;
+ * `() => [random, random, random]` gives noise that does not compress.
+ */
+function makePng(width, height, pixel = [200, 40, 10, 255]) {
+  const at = typeof pixel === 'function' ? pixel : () => pixel;
+  const channels = at(0, 0).length;
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = channels === 4 ? 6 : 2; // RGBA or RGB
+  const raw = Buffer.alloc((1 + width * channels) * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) raw.set(at(x, y), y * (1 + width * channels) + 1 + x * channels);
+  }
+  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A multipart/form-data body of `{name, value, filename?}` fields; a part with a filename is image/png. */
+function multipart(fields) {
+  const boundary = `----specboundary${randomBytes(12).toString('hex')}`;
+  const parts = [];
+  for (const f of fields) {
+    const disposition = f.filename ? `form-data; name="${f.name}"; filename="${f.filename}"` : `form-data; name="${f.name}"`;
+    const head = `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${f.filename ? 'Content-Type: image/png\r\n' : ''}\r\n`;
+    parts.push(Buffer.from(head, 'latin1'), Buffer.isBuffer(f.value) ? f.value : Buffer.from(f.value), Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
 module.exports = {
   helper,
   startSimulator,
@@ -162,4 +205,6 @@ module.exports = {
   textToImageWorkflow,
   isPng,
   pngSize,
+  makePng,
+  multipart,
 };

@@ -5,10 +5,9 @@
 // runs against the simulator over real sockets.
 const assert = require('node:assert/strict');
 const { request } = require('undici');
-const { helper, allNodes, nextMessage, nextError, lastStatus, saveImageWorkflow, useSimulator, isPng } = require('./support');
+const { helper, allNodes, nextMessage, nextError, lastStatus, saveImageWorkflow, useSimulator, isPng, makePng } = require('./support');
 
-/** A 1×1 PNG. */
-const PIXEL = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+const PIXEL = makePng(1, 1);
 
 describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
   const env = useSimulator({ testControls: true, stepMs: 5 });

@@ -1,38 +1,8 @@
 'use strict';
 const assert = require('node:assert/strict');
-const zlib = require('node:zlib');
-const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus, useSimulator } = require('./support');
+const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus, useSimulator, makePng } = require('./support');
 // The simulator's decoder, to look at what ComfyUI's side stored and produced.
 const { decodePng } = require('../dist/simulator/png.js');
-
-/** A real RGBA PNG of one colour (our own encoder: the client never builds PNGs). */
-function makePng(width, height, [r, g, b, a] = [200, 40, 10, 255]) {
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 6; // RGBA
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    const row = Buffer.alloc(1 + width * 4);
-    for (let x = 0; x < width; x++) row.set([r, g, b, a], 1 + x * 4);
-    rows.push(row);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 describe('comfyui-upload', function () {
   const env = useSimulator({ testControls: true });
