@@ -20,7 +20,7 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import type { PromptSummary } from './outputs';
-import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, QueueState, ResultItem, UploadResult } from './types';
+import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, QueueState, ResultItem, UploadResult, ViewPreview } from './types';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
 
@@ -327,8 +327,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     return (await this.http.history(promptId))[promptId];
   }
 
-  /** A file's bytes; with `preview` (`jpeg;60`), an image re-encoded by ComfyUI. */
-  view(ref: ResultItem, preview?: string): Promise<Download> {
+  /** A file's bytes; with `preview`, an image re-encoded by ComfyUI. */
+  view(ref: ResultItem, preview?: ViewPreview): Promise<Download> {
     return this.http.view(ref, preview);
   }
 

@@ -16,6 +16,7 @@ import type {
   PromptRequest,
   QueueState,
   ResultItem,
+  ViewPreview,
   ResultType,
   SystemStats,
   UploadResult,
@@ -152,16 +153,16 @@ export class ComfyHttp {
    * filename, subfolder and type travel as query parameters, never as path segments. Without
    * `withSecrets` the URL carries no query credentials, so it may go into a msg.
    */
-  viewUrl(ref: ResultItem, withSecrets = false, preview?: string): URL {
-    const query = { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type, ...(preview ? { preview } : {}) };
+  viewUrl(ref: ResultItem, withSecrets = false, preview?: ViewPreview): URL {
+    const query = { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type, ...(preview ? { preview: `${preview.format};${preview.quality}` } : {}) };
     return this.endpoint.httpUrl('/view', query, withSecrets);
   }
 
   /**
    * Downloads a file; a dropped connection is retried, since GET /view is safe to repeat.
-   * `preview` (`jpeg;60`, `webp;90`) asks ComfyUI to re-encode an image instead.
+   * `preview` asks ComfyUI to re-encode an image instead.
    */
-  async view(ref: ResultItem, preview?: string): Promise<Download> {
+  async view(ref: ResultItem, preview?: ViewPreview): Promise<Download> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await this.redacting(this.viewOnce(ref, preview));
@@ -173,7 +174,7 @@ export class ComfyHttp {
     }
   }
 
-  private async viewOnce(ref: ResultItem, preview: string | undefined): Promise<Download> {
+  private async viewOnce(ref: ResultItem, preview: ViewPreview | undefined): Promise<Download> {
     const url = this.viewUrl(ref, true, preview);
     const response = await this.send('GET', url, undefined, false);
     await this.ensureOk('GET', '/view', response);

@@ -21,6 +21,12 @@ export type ApiPrompt = Record<NodeId, PromptNode>;
 
 export type ResultType = 'output' | 'temp' | 'input';
 
+/** GET /view?preview=<format>;<quality>: ComfyUI re-encodes an image (JPEG works on every build). */
+export interface ViewPreview {
+  format: 'jpeg' | 'webp';
+  quality: number;
+}
+
 /** A file a node saved or previewed; the three fields are exactly what GET /view takes. */
 export interface ResultItem {
   filename: string;

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import type { Download } from '../client/http';
+import type { ViewPreview } from '../client/types';
 import { ComfyError } from '../client/errors';
 import { collectFileRefs, isFileRef } from '../client/outputs';
 import type { ImageRef } from '../client/outputs';
@@ -22,8 +23,8 @@ interface ImagesConfig extends NodeDef {
 
 /** Images above this size reach the editor as a JPEG ComfyUI re-encodes, or not at all. */
 const THUMBNAIL_MAX_BYTES = 256 * 1024;
-/** ComfyUI's /view re-encoding for a large image's thumbnail: JPEG works on every server (WebP needs PIL's WebP). */
-const THUMBNAIL_PREVIEW = 'jpeg;60';
+/** How a large image is re-encoded for its thumbnail: JPEG works on every server (WebP needs PIL's WebP). */
+const THUMBNAIL_PREVIEW: ViewPreview = { format: 'jpeg', quality: 60 };
 
 /** What the editor receives on `comfyui-images/thumbnail/<node id>`. */
 interface ThumbnailMessage {
