@@ -65,16 +65,69 @@ const images = [];
 for (const output of Object.values(entry.outputs || {})) for (const image of output.images || []) images.push(image);
 msg.payload = { prompt_id: msg.prompt_id, status: entry.status.status_str, images, outputs: entry.outputs };
 return msg;`;
-  const fn = (id, func, wires) => ({ id, z: 'tab', type: 'function', func, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires });
+  const fn = (id, func, wires) => ({
+    id,
+    z: 'tab',
+    type: 'function',
+    func,
+    outputs: 1,
+    timeout: 0,
+    noerr: 0,
+    initialize: '',
+    finalize: '',
+    libs: [],
+    wires,
+  });
   return [
     { id: 'tab', type: 'tab' },
-    { id: 'wsc', type: 'websocket-client', path: `${url.replace(/^http/, 'ws')}/ws?clientId=${clientId}`, tls: '', wholemsg: 'false', hb: '0', subprotocol: '', headers: [] },
+    {
+      id: 'wsc',
+      type: 'websocket-client',
+      path: `${url.replace(/^http/, 'ws')}/ws?clientId=${clientId}`,
+      tls: '',
+      wholemsg: 'false',
+      hb: '0',
+      subprotocol: '',
+      headers: [],
+    },
     fn('prepare', prepare, [['post']]),
-    { id: 'post', z: 'tab', type: 'http request', method: 'POST', ret: 'obj', paytoqs: 'ignore', url: `${url}/prompt`, tls: '', persist: true, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], wires: [['remember']] },
+    {
+      id: 'post',
+      z: 'tab',
+      type: 'http request',
+      method: 'POST',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: `${url}/prompt`,
+      tls: '',
+      persist: true,
+      proxy: '',
+      insecureHTTPParser: false,
+      authType: '',
+      senderr: false,
+      headers: [],
+      wires: [['remember']],
+    },
     fn('remember', remember, [['get']]),
     { id: 'events', z: 'tab', type: 'websocket in', name: '', server: '', client: 'wsc', wires: [['onEvent']] },
     fn('onEvent', onEvent, [['get']]),
-    { id: 'get', z: 'tab', type: 'http request', method: 'GET', ret: 'obj', paytoqs: 'ignore', url: '', tls: '', persist: true, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], wires: [['pick']] },
+    {
+      id: 'get',
+      z: 'tab',
+      type: 'http request',
+      method: 'GET',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: '',
+      tls: '',
+      persist: true,
+      proxy: '',
+      insecureHTTPParser: false,
+      authType: '',
+      senderr: false,
+      headers: [],
+      wires: [['pick']],
+    },
     fn('pick', pick, [['sink']]),
     { id: 'sink', z: 'tab', type: 'helper' },
     { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['errors']] },
@@ -84,7 +137,9 @@ return msg;`;
 
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: 0 });
-  const coreNodes = ['function/10-function.js', 'network/21-httprequest.js', 'network/22-websocket.js', 'common/25-catch.js'].map(runtime.coreNode);
+  const coreNodes = ['function/10-function.js', 'network/21-httprequest.js', 'network/22-websocket.js', 'common/25-catch.js'].map(
+    runtime.coreNode,
+  );
 
   async function diy(index) {
     const clientId = `diy-${index}-${Date.now()}`;
@@ -116,7 +171,10 @@ main(async () => {
     }
     const elapsed = performance.now() - started;
     check(errors.length === 0, `do-it-yourself flow: ${errors.slice(0, 3).join('; ')}`);
-    check(results.length === COUNT && results.every((r) => r.status === 'success' && r.images.length === 1), `do-it-yourself flow: ${results.length} of ${COUNT} prompts came back with their file`);
+    check(
+      results.length === COUNT && results.every((r) => r.status === 'success' && r.images.length === 1),
+      `do-it-yourself flow: ${results.length} of ${COUNT} prompts came back with their file`,
+    );
     await runtime.unload();
     await waitFor(async () => (await sim.openSocketCount()) === 0, 'the websocket-client node to close', 5000).catch(() => undefined);
     return elapsed;

@@ -29,7 +29,16 @@ main(async () => {
       { id: 'tab', type: 'tab' },
       { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 30, stall: 60 },
       { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['done']] },
-      { id: 'prog', z: 'tab', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ['progress'], previewRate: 0, wires: [['sink']] },
+      {
+        id: 'prog',
+        z: 'tab',
+        type: 'comfyui-progress',
+        server: 'srv',
+        scope: 'own',
+        events: ['progress'],
+        previewRate: 0,
+        wires: [['sink']],
+      },
       { id: 'sink', z: 'tab', type: 'helper' },
       { id: 'done', z: 'tab', type: 'helper' },
     ]);
@@ -110,7 +119,14 @@ main(async () => {
     ]);
     const msgs = [];
     for (let i = 1; i <= COUNT; i += 1) {
-      msgs.push({ topic: 'progress', payload: { value: i, max: COUNT, prompt_id: 'p', node: '2' }, prompt_id: 'p', node: '2', title: 'Save Image', percent: 0 });
+      msgs.push({
+        topic: 'progress',
+        payload: { value: i, max: COUNT, prompt_id: 'p', node: '2' },
+        prompt_id: 'p',
+        node: '2',
+        title: 'Save Image',
+        percent: 0,
+      });
     }
     const src = helper.getNode('src');
     const sink = runtime.sinkCounter(helper.getNode('sink'), COUNT);
@@ -127,12 +143,14 @@ main(async () => {
   }
 
   const result = await alternate({ runs: RUNS, ours, baseline, label: 'events' });
-  let floor = NaN;
+  let floor;
   if (!require('./lib/common').flags.only) {
     const floors = [];
     for (let i = 0; i < Math.min(RUNS, 3); i += 1) floors.push(await nodeRedFloor());
     floor = require('./lib/common').median(floors);
-    console.log(`events: Node-RED alone (${COUNT} ready-made msgs node.send → sink): ${ms(floor)}; raw ws + JSON.parse ${ms(result.baseline)}; so raw + Node-RED ≈ ${((floor + result.baseline) / result.baseline).toFixed(2)}× the baseline before any of our code runs`);
+    console.log(
+      `events: Node-RED alone (${COUNT} ready-made msgs node.send → sink): ${ms(floor)}; raw ws + JSON.parse ${ms(result.baseline)}; so raw + Node-RED ≈ ${((floor + result.baseline) / result.baseline).toFixed(2)}× the baseline before any of our code runs`,
+    );
   }
   await runtime.stop();
   await waitFor(async () => (await sim.openSocketCount()) === 0, 'the simulator to see every socket closed', 5000).catch(() => undefined);

@@ -25,7 +25,16 @@ main(async () => {
     { id: 'sink', z: 'tab', type: 'helper' },
   ];
   for (let i = 0; i < NODES; i += 1) {
-    flow.push({ id: `prog${i}`, z: 'tab', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ['progress'], previewRate: 0, wires: [['sink']] });
+    flow.push({
+      id: `prog${i}`,
+      z: 'tab',
+      type: 'comfyui-progress',
+      server: 'srv',
+      scope: 'own',
+      events: ['progress'],
+      previewRate: 0,
+      wires: [['sink']],
+    });
   }
   const helper = await runtime.load(flow);
   const client = helper.getNode('srv').client;

@@ -40,11 +40,15 @@ main(async () => {
   const runOnce = (side) => {
     // BENCH_CHILD_ARGS passes node flags to the run processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const extra = (process.env.BENCH_CHILD_ARGS || '').split(' ').filter(Boolean);
-    const out = execFileSync(process.execPath, ['--expose-gc', ...extra, join(__dirname, 'lib', 'images-run.js'), side, sim.url, JSON.stringify(refs)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 20,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', ...extra, join(__dirname, 'lib', 'images-run.js'), side, sim.url, JSON.stringify(refs)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      },
+    );
     const result = JSON.parse(out.trim().split('\n').pop());
     check(result.files === FILES, `${side}: ${result.files} of ${FILES} files arrived`);
     check(result.bytes >= FILES * SIZE * 0.99, `${side}: only ${result.bytes} bytes arrived`);

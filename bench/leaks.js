@@ -41,7 +41,16 @@ function cycleFlow(url) {
     { id: 'srv', type: 'comfyui-server', url, timeout: 30, stall: 60 },
     { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['img']] },
     { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [['sink']] },
-    { id: 'prog', z: 'tab', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ['progress', 'executing'], previewRate: 0, wires: [[]] },
+    {
+      id: 'prog',
+      z: 'tab',
+      type: 'comfyui-progress',
+      server: 'srv',
+      scope: 'own',
+      events: ['progress', 'executing'],
+      previewRate: 0,
+      wires: [[]],
+    },
     { id: 'queue', z: 'tab', type: 'comfyui-queue', server: 'srv', action: 'get', wires: [[]] },
     { id: 'info', z: 'tab', type: 'comfyui-info', server: 'srv', info: 'system_stats', nodeClass: '', folder: '', wires: [[]] },
     { id: 'stop', z: 'tab', type: 'comfyui-interrupt', server: 'srv', wires: [[]] },
@@ -80,9 +89,12 @@ main(async () => {
     helper.getNode('info').receive({});
     await helper.setFlows(EMPTY, 'full');
     const done = cycle + 1 - WARMUP_CYCLES;
-    if (done > 0 && done % 50 === 0 && done < CYCLES) console.log(`  leaks: after ${done} cycles the heap after GC has grown by ${mb(heapAfterGc() - heapWarm)}`);
+    if (done > 0 && done % 50 === 0 && done < CYCLES)
+      console.log(`  leaks: after ${done} cycles the heap after GC has grown by ${mb(heapAfterGc() - heapWarm)}`);
   }
-  await waitFor(async () => (await sim.openSocketCount()) === 0 && (await sim.call('tcp')) === 0, 'every connection to close', 5000).catch(() => undefined);
+  await waitFor(async () => (await sim.openSocketCount()) === 0 && (await sim.call('tcp')) === 0, 'every connection to close', 5000).catch(
+    () => undefined,
+  );
   const wsLeft = await sim.openSocketCount();
   const tcpLeft = await sim.call('tcp');
   await sleep(200);
@@ -90,7 +102,9 @@ main(async () => {
   check(wsLeft === 0, `${wsLeft} WebSockets still open on the simulator after ${CYCLES} deploy/undeploy cycles`);
   check(tcpLeft === 0, `${tcpLeft} TCP connections still open on the simulator after ${CYCLES} cycles`);
   check(maxSockets <= 1, `up to ${maxSockets} WebSockets open at once during the cycles (one config node must hold one)`);
-  console.log(`leaks: ${CYCLES} deploy/undeploy cycles (after ${WARMUP_CYCLES} warm-up): open WebSockets afterwards ${wsLeft}, TCP connections ${tcpLeft}, at most ${maxSockets} at once; heap growth after GC ${mb(heapGrowth)}`);
+  console.log(
+    `leaks: ${CYCLES} deploy/undeploy cycles (after ${WARMUP_CYCLES} warm-up): open WebSockets afterwards ${wsLeft}, TCP connections ${tcpLeft}, at most ${maxSockets} at once; heap growth after GC ${mb(heapGrowth)}`,
+  );
 
   // ---- B. many finished prompts through one deployed flow
   await helper.setFlows(
@@ -138,7 +152,10 @@ main(async () => {
     submitted: client.submitted.size,
     feedProgress: client.feed.progress.size,
   };
-  check(internals.pendingJobs === 0 && internals.trackerJobs === 0, `the tracker still holds ${internals.trackerJobs} jobs after ${PROMPTS} finished prompts`);
+  check(
+    internals.pendingJobs === 0 && internals.trackerJobs === 0,
+    `the tracker still holds ${internals.trackerJobs} jobs after ${PROMPTS} finished prompts`,
+  );
   check(internals.submitted <= 500, `client.submitted holds ${internals.submitted} prompts (bounded at 500 by design)`);
   check(internals.feedProgress <= 1000, `the event feed remembers ${internals.feedProgress} prompts (bounded at 1000)`);
   await helper.setFlows(EMPTY, 'full');

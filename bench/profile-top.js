@@ -10,7 +10,10 @@
 const { readFileSync } = require('node:fs');
 const { parseArgs } = require('node:util');
 
-const { values: opts, positionals } = parseArgs({ options: { top: { type: 'string', default: '25' }, filter: { type: 'string' } }, allowPositionals: true });
+const { values: opts, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '25' }, filter: { type: 'string' } },
+  allowPositionals: true,
+});
 const top = Number(opts.top);
 
 function shortUrl(url) {
@@ -31,7 +34,12 @@ function packageOf(url) {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
   const dist = url.indexOf('/dist/');
-  if (dist >= 0) return url.slice(dist + 1).split('/').slice(0, 2).join('/');
+  if (dist >= 0)
+    return url
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   return shortUrl(url);
 }
 
@@ -55,7 +63,9 @@ for (const file of positionals) {
     if (opts.filter && !key.includes(opts.filter)) {
       /* still counted inclusively below */
     } else self.set(key, (self.get(key) || 0) + ticks);
-    const pkg = ['(idle)', '(program)', '(garbage collector)'].includes(n.callFrame.functionName) ? n.callFrame.functionName : packageOf(n.callFrame.url);
+    const pkg = ['(idle)', '(program)', '(garbage collector)'].includes(n.callFrame.functionName)
+      ? n.callFrame.functionName
+      : packageOf(n.callFrame.url);
     byPackage.set(pkg, (byPackage.get(pkg) || 0) + ticks);
     // Inclusive: every distinct function on the stack gets the ticks once.
     const seen = new Set();
@@ -69,7 +79,9 @@ for (const file of positionals) {
   const busy = total - (byPackage.get('(idle)') || 0);
   const pct = (t) => `${((t / busy) * 100).toFixed(1).padStart(5)}%`;
   const line = (k, t) => `${pct(t)} ${(t * intervalMs).toFixed(0).padStart(6)} ms  ${k}`;
-  console.log(`${file}: ${total} samples, ${(total * intervalMs).toFixed(0)} ms, busy ${(busy * intervalMs).toFixed(0)} ms (percentages of busy time)`);
+  console.log(
+    `${file}: ${total} samples, ${(total * intervalMs).toFixed(0)} ms, busy ${(busy * intervalMs).toFixed(0)} ms (percentages of busy time)`,
+  );
   console.log('\n-- self time by package/file');
   for (const [k, t] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) if (k !== '(idle)') console.log(line(k, t));
   console.log('\n-- top self time');

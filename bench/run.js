@@ -57,7 +57,9 @@ async function main() {
     results.push({ name, code, signal, last, seconds: (Date.now() - t0) / 1000 });
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`\n== results (${opts.quick ? 'quick, ' : ''}${seconds} s; ratios are ours / baseline, medians of alternating runs in the same invocation)`);
+  console.log(
+    `\n== results (${opts.quick ? 'quick, ' : ''}${seconds} s; ratios are ours / baseline, medians of alternating runs in the same invocation)`,
+  );
   for (const r of results) console.log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.last}  [${r.seconds.toFixed(0)} s]`);
   const broken = results.filter((r) => r.code !== 0);
   if (broken.length > 0) {

@@ -4,9 +4,7 @@
 // lists the same rows.
 const assert = require('node:assert/strict');
 const { request } = require('undici');
-const {
-  helper, startSimulator, allNodes, waitFor, nextError, nextMessage, collectMessages, saveImageWorkflow,
-} = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextError, nextMessage, collectMessages, saveImageWorkflow } = require('./support');
 
 const UI_WORKFLOW = { last_node_id: 2, last_link_id: 1, nodes: [{ id: 1, type: 'EmptyImage' }], links: [], version: 0.4 };
 
@@ -15,39 +13,186 @@ const TABLE = [
   ['submit: a string that is not JSON', 'sub', { payload: 'make me a cat' }, 'BAD_WORKFLOW', /not valid JSON/, true],
   ['submit: a JSON array', 'sub', { payload: '[{"class_type":"SaveImage"}]' }, 'BAD_WORKFLOW', /JSON array/, true],
   ['submit: a UI-format workflow', 'sub', { payload: UI_WORKFLOW }, 'UI_WORKFLOW', /Export \(API\)/, true],
-  ['submit: {prompt: "text"}', 'sub', { payload: { prompt: 'a cat' } }, 'BAD_WORKFLOW', /"prompt" must be an API-format workflow object, not the text "a cat"/, true],
+  [
+    'submit: {prompt: "text"}',
+    'sub',
+    { payload: { prompt: 'a cat' } },
+    'BAD_WORKFLOW',
+    /"prompt" must be an API-format workflow object, not the text "a cat"/,
+    true,
+  ],
   ['submit: an empty object', 'sub', { payload: {} }, 'BAD_WORKFLOW', /no nodes/, true],
   ['submit: no workflow at all', 'sub', { payload: 1732000000000 }, 'BAD_WORKFLOW', /No workflow/, true],
   ['submit: an entry that is not a node', 'sub', { payload: { 1: { inputs: {} } } }, 'BAD_WORKFLOW', /entry "1" is not a node/, true],
-  ['submit: a workflow with no output node', 'sub', { payload: { 1: saveImageWorkflow()['1'] } }, 'VALIDATION', /prompt_no_outputs.*Prompt has no outputs/, false],
-  ['submit: an unknown node class', 'sub', { payload: { 1: { class_type: 'NoSuchNode', inputs: {} } } }, 'VALIDATION', /NoSuchNode does not exist/, false],
-  ['submit: an override of an unknown node id', 'sub', { payload: saveImageWorkflow(), inputs: { 42: { width: 8 } } }, 'UNKNOWN_OVERRIDE', /No node "42".*#1 "Empty Image"/, true],
-  ['submit: an override of an unknown title', 'sub', { payload: saveImageWorkflow(), inputs: { 'Empty Imag.width': 8 } }, 'UNKNOWN_OVERRIDE', /No node "Empty Imag"/, true],
-  ['submit: an override of an unknown input', 'sub', { payload: saveImageWorkflow(), inputs: { 'Empty Image.depth': 8 } }, 'UNKNOWN_OVERRIDE', /has no input "depth"; its inputs are: width, height, batch_size, color/, true],
-  ['submit: an override of the wrong type (text into INT)', 'sub', { payload: saveImageWorkflow(), inputs: { 'Empty Image.width': 'wide' } }, 'VALIDATION', /"Empty Image" \(#1, EmptyImage\) input "width": Failed to convert an input value to a INT value/, false],
-  ['submit: msg.inputs that is not an object', 'sub', { payload: saveImageWorkflow(), inputs: 'width=8' }, 'BAD_INPUT', /msg.inputs must be an object/, true],
-  ['submit: an unknown msg.previews', 'sub', { payload: saveImageWorkflow(), previews: 'fast' }, 'BAD_INPUT', /msg.previews must be one of/, true],
-  ['submit: a workflow above the server\'s body limit (413)', 'sub', { payload: bigWorkflow() }, 'TOO_LARGE', /larger than this ComfyUI accepts/, false],
-  ['images: refs without a type', 'img', { payload: { images: [{ filename: 'a.png', subfolder: '' }] } }, 'BAD_INPUT', /no usable file refs/, true],
+  [
+    'submit: a workflow with no output node',
+    'sub',
+    { payload: { 1: saveImageWorkflow()['1'] } },
+    'VALIDATION',
+    /prompt_no_outputs.*Prompt has no outputs/,
+    false,
+  ],
+  [
+    'submit: an unknown node class',
+    'sub',
+    { payload: { 1: { class_type: 'NoSuchNode', inputs: {} } } },
+    'VALIDATION',
+    /NoSuchNode does not exist/,
+    false,
+  ],
+  [
+    'submit: an override of an unknown node id',
+    'sub',
+    { payload: saveImageWorkflow(), inputs: { 42: { width: 8 } } },
+    'UNKNOWN_OVERRIDE',
+    /No node "42".*#1 "Empty Image"/,
+    true,
+  ],
+  [
+    'submit: an override of an unknown title',
+    'sub',
+    { payload: saveImageWorkflow(), inputs: { 'Empty Imag.width': 8 } },
+    'UNKNOWN_OVERRIDE',
+    /No node "Empty Imag"/,
+    true,
+  ],
+  [
+    'submit: an override of an unknown input',
+    'sub',
+    { payload: saveImageWorkflow(), inputs: { 'Empty Image.depth': 8 } },
+    'UNKNOWN_OVERRIDE',
+    /has no input "depth"; its inputs are: width, height, batch_size, color/,
+    true,
+  ],
+  [
+    'submit: an override of the wrong type (text into INT)',
+    'sub',
+    { payload: saveImageWorkflow(), inputs: { 'Empty Image.width': 'wide' } },
+    'VALIDATION',
+    /"Empty Image" \(#1, EmptyImage\) input "width": Failed to convert an input value to a INT value/,
+    false,
+  ],
+  [
+    'submit: msg.inputs that is not an object',
+    'sub',
+    { payload: saveImageWorkflow(), inputs: 'width=8' },
+    'BAD_INPUT',
+    /msg.inputs must be an object/,
+    true,
+  ],
+  [
+    'submit: an unknown msg.previews',
+    'sub',
+    { payload: saveImageWorkflow(), previews: 'fast' },
+    'BAD_INPUT',
+    /msg.previews must be one of/,
+    true,
+  ],
+  [
+    "submit: a workflow above the server's body limit (413)",
+    'sub',
+    { payload: bigWorkflow() },
+    'TOO_LARGE',
+    /larger than this ComfyUI accepts/,
+    false,
+  ],
+  [
+    'images: refs without a type',
+    'img',
+    { payload: { images: [{ filename: 'a.png', subfolder: '' }] } },
+    'BAD_INPUT',
+    /no usable file refs/,
+    true,
+  ],
   ['images: refs that are not objects', 'img', { payload: { images: ['a.png'] } }, 'BAD_INPUT', /no usable file refs/, true],
   ['images: nothing to fetch', 'img', { payload: 'hello' }, 'BAD_INPUT', /No images to fetch/, true],
-  ['images: an unknown msg.prompt_id', 'img', { prompt_id: '00000000-0000-4000-8000-000000000000' }, 'BAD_INPUT', /no history for prompt/, false],
+  [
+    'images: an unknown msg.prompt_id',
+    'img',
+    { prompt_id: '00000000-0000-4000-8000-000000000000' },
+    'BAD_INPUT',
+    /no history for prompt/,
+    false,
+  ],
   ['upload: a number', 'up', { payload: 42 }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: an object', 'up', { payload: { image: 'x' } }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: a string that is neither base64 nor a data URL', 'up', { payload: 'not an image!' }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: an empty Buffer', 'up', { payload: Buffer.alloc(0) }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: bytes above max_upload_size', 'up', { payload: Buffer.alloc(5000, 1) }, 'TOO_LARGE', /at most 4000 bytes/, false],
-  ['history: delete with a number', 'hist', { action: 'delete', payload: 7 }, 'BAD_INPUT', /msg.payload must be a prompt id or an array of prompt ids; got number 7/, true],
-  ['history: delete with an object', 'hist', { action: 'delete', payload: { id: 'x' } }, 'BAD_INPUT', /To delete history entries, msg.payload must be .*; got an object/, true],
+  [
+    'history: delete with a number',
+    'hist',
+    { action: 'delete', payload: 7 },
+    'BAD_INPUT',
+    /msg.payload must be a prompt id or an array of prompt ids; got number 7/,
+    true,
+  ],
+  [
+    'history: delete with an object',
+    'hist',
+    { action: 'delete', payload: { id: 'x' } },
+    'BAD_INPUT',
+    /To delete history entries, msg.payload must be .*; got an object/,
+    true,
+  ],
   ['history: a negative msg.max_items', 'hist', { max_items: -1 }, 'BAD_INPUT', /msg.max_items must be a whole number of 0 or more/, true],
-  ['queue: delete with an object', 'queue', { action: 'delete', payload: { id: 'x' } }, 'BAD_INPUT', /To delete from the queue, msg.payload must be .*; got an object/, true],
-  ['queue: an unknown msg.action', 'queue', { action: 'flush' }, 'BAD_INPUT', /msg.action must be one of get, clear, delete; got the string "flush"/, true],
-  ['interrupt: a msg.prompt_id that is not text', 'intr', { prompt_id: 12 }, 'BAD_INPUT', /msg.prompt_id must be a prompt id \(a string\)/, true],
-  ['free: a flag that is not a boolean', 'free', { payload: { free_memory: 'yes' } }, 'BAD_INPUT', /msg.payload.free_memory must be true or false; got the string "yes"/, true],
-  ['queue: an Action read from msg.cmd that is no action', 'qsrc', { cmd: 'flush', action: 'get' }, 'BAD_INPUT', /^msg\.cmd must be one of get, clear, delete; got the string "flush"$/, true],
-  ['history: a Max items JSONata expression that cannot run', 'hsrc', { payload: 1 }, 'BAD_INPUT', /^Max items \(JSONata \$nope\(payload\)\) could not be read: /, true],
+  [
+    'queue: delete with an object',
+    'queue',
+    { action: 'delete', payload: { id: 'x' } },
+    'BAD_INPUT',
+    /To delete from the queue, msg.payload must be .*; got an object/,
+    true,
+  ],
+  [
+    'queue: an unknown msg.action',
+    'queue',
+    { action: 'flush' },
+    'BAD_INPUT',
+    /msg.action must be one of get, clear, delete; got the string "flush"/,
+    true,
+  ],
+  [
+    'interrupt: a msg.prompt_id that is not text',
+    'intr',
+    { prompt_id: 12 },
+    'BAD_INPUT',
+    /msg.prompt_id must be a prompt id \(a string\)/,
+    true,
+  ],
+  [
+    'free: a flag that is not a boolean',
+    'free',
+    { payload: { free_memory: 'yes' } },
+    'BAD_INPUT',
+    /msg.payload.free_memory must be true or false; got the string "yes"/,
+    true,
+  ],
+  [
+    'queue: an Action read from msg.cmd that is no action',
+    'qsrc',
+    { cmd: 'flush', action: 'get' },
+    'BAD_INPUT',
+    /^msg\.cmd must be one of get, clear, delete; got the string "flush"$/,
+    true,
+  ],
+  [
+    'history: a Max items JSONata expression that cannot run',
+    'hsrc',
+    { payload: 1 },
+    'BAD_INPUT',
+    /^Max items \(JSONata \$nope\(payload\)\) could not be read: /,
+    true,
+  ],
   ['info: an unknown node class', 'info', { info: 'object_info', class: 'KSamplr' }, 'NOT_FOUND', /no node class "KSamplr"/, false],
-  ['info: an unknown model folder', 'info', { info: 'models', folder: 'chekpoints' }, 'NOT_FOUND', /no model folder "chekpoints"; folders: .*checkpoints/, false],
+  [
+    'info: an unknown model folder',
+    'info',
+    { info: 'models', folder: 'chekpoints' },
+    'NOT_FOUND',
+    /no model folder "chekpoints"; folders: .*checkpoints/,
+    false,
+  ],
 ];
 
 function bigWorkflow() {
@@ -77,7 +222,17 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
       { id: 'srv', type: 'comfyui-server', url, timeout: 3 },
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires },
       { id: 'img', type: 'comfyui-images', server: 'srv', output: 'buffer', wires },
-      { id: 'up', type: 'comfyui-upload', server: 'srv', kind: 'image', folder: 'input', filename: 'x.png', target: 'Load Image', targetInput: 'image', wires },
+      {
+        id: 'up',
+        type: 'comfyui-upload',
+        server: 'srv',
+        kind: 'image',
+        folder: 'input',
+        filename: 'x.png',
+        target: 'Load Image',
+        targetInput: 'image',
+        wires,
+      },
       { id: 'hist', type: 'comfyui-history', server: 'srv', action: 'get', wires },
       { id: 'queue', type: 'comfyui-queue', server: 'srv', action: 'get', wires },
       { id: 'intr', type: 'comfyui-interrupt', server: 'srv', wires },
@@ -142,7 +297,10 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
     const arrived = collectMessages(helper.getNode('out'), 2);
     const failed = nextError(img);
     img.receive({ payload: { images: [refs[0], { filename: 'missing.png', subfolder: '', type: 'output' }, refs[1]] } });
-    assert.deepEqual((await arrived).map((m) => m.filename), refs.map((r) => r.filename));
+    assert.deepEqual(
+      (await arrived).map((m) => m.filename),
+      refs.map((r) => r.filename),
+    );
     assert.match((await failed).message, /1 of 3 files could not be downloaded: missing\.png/);
   });
 
@@ -152,7 +310,11 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
       ['a text frame that is JSON but no message', '[1, 2, 3]', false],
       ['an unknown event type', JSON.stringify({ type: 'crystools.monitor', data: { cpu_utilization: 3 } }), false],
       ['a truncated binary frame', Buffer.from([0, 0, 0]), true],
-      ['a binary preview with its metadata length past the end', Buffer.concat([Buffer.from([0, 0, 0, 4, 0, 0, 1, 0]), Buffer.from('{}')]), true],
+      [
+        'a binary preview with its metadata length past the end',
+        Buffer.concat([Buffer.from([0, 0, 0, 4, 0, 0, 1, 0]), Buffer.from('{}')]),
+        true,
+      ],
       ['an unknown binary event type', Buffer.from([0, 0, 0, 9, 1, 2, 3]), true],
       ['a text frame over 4 MiB', JSON.stringify({ type: 'custom.blob', data: 'x'.repeat(4.5 * 1024 * 1024) }), false],
     ];
@@ -168,7 +330,11 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
         helper.getNode('sub').receive({ payload: saveImageWorkflow({ prefix: 'survived' }) });
         assert.match((await got).payload.images[0].filename, /^survived_/);
         assert.equal(sim.connectionLog.length, 1, 'no reconnect was needed');
-        if (/malformed|no message|truncated|past the end/.test(name)) assert.ok(problems.some((p) => /malformed frame/.test(p)), problems.join('; '));
+        if (/malformed|no message|truncated|past the end/.test(name))
+          assert.ok(
+            problems.some((p) => /malformed frame/.test(p)),
+            problems.join('; '),
+          );
       });
     }
 

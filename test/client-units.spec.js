@@ -92,7 +92,11 @@ describe('workflow: input formats, overrides and seeds', function () {
       [42, 'BAD_WORKFLOW', /not a number/],
     ];
     for (const [input, code, message] of cases) {
-      assert.throws(() => normalizeWorkflow(input), (err) => err.code === code && message.test(err.message), JSON.stringify(input));
+      assert.throws(
+        () => normalizeWorkflow(input),
+        (err) => err.code === code && message.test(err.message),
+        JSON.stringify(input),
+      );
     }
   });
 
@@ -136,7 +140,11 @@ describe('endpoint: URLs under a base path', function () {
 
   it('refuses URLs that are not http(s) with a host', function () {
     for (const bad of ['ftp://h/', 'http://', '', 'localhost:8188']) {
-      assert.throws(() => new Endpoint({ url: bad }), (err) => err.code === 'INVALID_URL', bad);
+      assert.throws(
+        () => new Endpoint({ url: bad }),
+        (err) => err.code === 'INVALID_URL',
+        bad,
+      );
     }
   });
 });

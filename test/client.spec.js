@@ -39,9 +39,16 @@ describe('ComfyClient against the simulator', function () {
     assert.equal(typeof flags.max_upload_size, 'number');
   });
 
-  it('turns a proxy\'s HTML 502 page into a clear HTTP error carrying status and body', async function () {
+  it("turns a proxy's HTML 502 page into a clear HTTP error carrying status and body", async function () {
     connect();
-    sim.faults.failRoute('GET', '/queue', 502, '<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>', 'text/html', 1);
+    sim.faults.failRoute(
+      'GET',
+      '/queue',
+      502,
+      '<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>',
+      'text/html',
+      1,
+    );
     await assert.rejects(client.http.queue(), (err) => {
       assert.equal(err.code, 'HTTP');
       assert.equal(err.status, 502);
@@ -54,7 +61,10 @@ describe('ComfyClient against the simulator', function () {
   it('says so when a 200 answer is an HTML page instead of JSON', async function () {
     connect();
     sim.faults.failRoute('GET', '/queue', 200, '<!DOCTYPE html><html><title>Sign in</title></html>', 'text/html', 1);
-    await assert.rejects(client.http.queue(), (err) => err.code === 'BAD_RESPONSE' && /HTML page \("Sign in"\) instead of JSON/.test(err.message));
+    await assert.rejects(
+      client.http.queue(),
+      (err) => err.code === 'BAD_RESPONSE' && /HTML page \("Sign in"\) instead of JSON/.test(err.message),
+    );
   });
 
   it('times out a request that does not answer', async function () {
@@ -134,7 +144,10 @@ describe('ComfySocket liveness against misbehaving peers on 127.0.0.1', function
     client.on('problem', (p) => problems.push(p));
     client.connect();
     await waitFor(() => connections >= 2, 'a second connection after the missed pong', 3000);
-    assert.ok(problems.some((p) => /no answer to ping/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /no answer to ping/.test(p)),
+      problems.join('\n'),
+    );
   });
 
   it('gives up a handshake that never completes, and retries', async function () {
@@ -149,7 +162,10 @@ describe('ComfySocket liveness against misbehaving peers on 127.0.0.1', function
     client.on('problem', (p) => problems.push(p));
     client.connect();
     await waitFor(() => sockets.length >= 2, 'a second attempt after the handshake timeout', 3000);
-    assert.ok(problems.some((p) => /timed out/i.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /timed out/i.test(p)),
+      problems.join('\n'),
+    );
     await client.close();
     client = undefined;
     sockets.forEach((s) => s.destroy());

@@ -5,9 +5,7 @@
 const assert = require('node:assert/strict');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, statusesOf,
-} = require('./support');
+const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, isPng, statusesOf } = require('./support');
 const { startFront } = require('./front');
 const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
 
@@ -15,10 +13,25 @@ const tlsFile = (name) => readFileSync(join(__dirname, 'fixtures', 'tls', name),
 const SECRET = 'S3cr3t-v4lue-9f2c';
 
 const MODES = [
-  { name: 'basic', front: { type: 'basic', user: 'artist', password: SECRET }, settings: { auth: 'basic' }, credentials: { user: 'artist', password: SECRET } },
+  {
+    name: 'basic',
+    front: { type: 'basic', user: 'artist', password: SECRET },
+    settings: { auth: 'basic' },
+    credentials: { user: 'artist', password: SECRET },
+  },
   { name: 'bearer', front: { type: 'bearer', token: SECRET }, settings: { auth: 'bearer' }, credentials: { token: SECRET } },
-  { name: 'custom header', front: { type: 'header', name: 'X-Api-Key', value: SECRET }, settings: { auth: 'none' }, credentials: { headers: JSON.stringify({ 'X-Api-Key': SECRET }) } },
-  { name: 'query token', front: { type: 'query', name: 'token', value: SECRET }, settings: { auth: 'query', queryParam: 'token' }, credentials: { token: SECRET } },
+  {
+    name: 'custom header',
+    front: { type: 'header', name: 'X-Api-Key', value: SECRET },
+    settings: { auth: 'none' },
+    credentials: { headers: JSON.stringify({ 'X-Api-Key': SECRET }) },
+  },
+  {
+    name: 'query token',
+    front: { type: 'query', name: 'token', value: SECRET },
+    settings: { auth: 'query', queryParam: 'token' },
+    credentials: { token: SECRET },
+  },
 ];
 
 describe('deployments: auth on every channel, TLS, reverse proxies, secrets', function () {
@@ -44,7 +57,17 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['img']] },
       { id: 'img', type: 'comfyui-images', server: 'srv', output: 'buffer', wires },
       { id: 'refimg', type: 'comfyui-images', server: 'srv', output: 'refs', wires },
-      { id: 'up', type: 'comfyui-upload', server: 'srv', kind: 'image', folder: 'input', filename: 'auth.png', target: 'Load Image', targetInput: 'image', wires },
+      {
+        id: 'up',
+        type: 'comfyui-upload',
+        server: 'srv',
+        kind: 'image',
+        folder: 'input',
+        filename: 'auth.png',
+        target: 'Load Image',
+        targetInput: 'image',
+        wires,
+      },
       { id: 'out', type: 'helper' },
       ...extra,
     ];
@@ -63,7 +86,8 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
     for (const msg of messages) seen.push(JSON.stringify(msg, replacer));
     return seen.filter((text) => text.includes(SECRET) || text.includes(Buffer.from(`artist:${SECRET}`).toString('base64')));
   }
-  const replacer = (key, value) => (value && value.type === 'Buffer' ? '<bytes>' : value instanceof Error ? { message: value.message, ...value } : value);
+  const replacer = (key, value) =>
+    value && value.type === 'Buffer' ? '<bytes>' : value instanceof Error ? { message: value.message, ...value } : value;
 
   for (const mode of MODES) {
     it(`${mode.name}: REST, the WebSocket upgrade, /view and uploads all carry the credentials`, async function () {
@@ -82,8 +106,13 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       const ref = await refs;
 
       const channels = new Set(front.log.map((r) => (r.channel === 'ws' ? 'ws' : r.url.split('?')[0].split('/')[1])));
-      for (const channel of ['ws', 'prompt', 'history', 'view', 'upload', 'features']) assert.ok(channels.has(channel), `${channel} went through the front`);
-      assert.deepEqual(front.log.filter((r) => !r.authorized), [], 'every request carried the credentials');
+      for (const channel of ['ws', 'prompt', 'history', 'view', 'upload', 'features'])
+        assert.ok(channels.has(channel), `${channel} went through the front`);
+      assert.deepEqual(
+        front.log.filter((r) => !r.authorized),
+        [],
+        'every request carried the credentials',
+      );
       assert.equal(sim.connectionLog.length, 1, 'one socket');
       assert.ok(!ref.payload.url.includes(SECRET), 'a URL in a msg carries no credentials');
       assert.deepEqual(leaks(['srv', 'sub', 'img', 'refimg', 'up'], [image, ref]), []);
@@ -101,8 +130,14 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
     assert.equal(err.code, 'AUTH');
     assert.match(err.message, /server refused \(401\).*check credentials/);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.ok(front.log.filter((r) => r.channel === 'ws').length <= 2, `${front.log.filter((r) => r.channel === 'ws').length} upgrade attempts`);
-    const warnings = helper.getNode('srv').warn.getCalls().filter((c) => c.thisValue === helper.getNode('srv'));
+    assert.ok(
+      front.log.filter((r) => r.channel === 'ws').length <= 2,
+      `${front.log.filter((r) => r.channel === 'ws').length} upgrade attempts`,
+    );
+    const warnings = helper
+      .getNode('srv')
+      .warn.getCalls()
+      .filter((c) => c.thisValue === helper.getNode('srv'));
     assert.equal(warnings.length, 1, 'one log line, not one per retry');
     assert.match(warnings[0].args[0], /server refused \(401\) for the WebSocket upgrade: check credentials/);
     assert.deepEqual(leaks(['srv', 'sub'], []), []);
@@ -118,7 +153,10 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
     const posts = front.log.filter((r) => r.method === 'POST' && r.url.startsWith('/prompt'));
     assert.equal(posts.length, 1);
     assert.equal(JSON.parse(posts[0].body).extra_data.api_key_comfy_org, key);
-    assert.ok(front.log.filter((r) => r !== posts[0]).every((r) => !JSON.stringify(r).includes(key)), 'only in the prompt body');
+    assert.ok(
+      front.log.filter((r) => r !== posts[0]).every((r) => !JSON.stringify(r).includes(key)),
+      'only in the prompt body',
+    );
     const history = await (await fetch(`${sim.url}/history/${msg.prompt_id}`)).json();
     assert.ok(!JSON.stringify(history).includes(key));
     assert.ok(!JSON.stringify(msg, replacer).includes(key));
@@ -153,8 +191,14 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       const sub = helper.getNode('sub');
       // Whichever comes first; the other wait is dropped quietly.
       const outcome = Promise.race([
-        nextMessage(helper.getNode('out'), 8000).then((msg) => ({ msg }), () => new Promise(() => undefined)),
-        nextError(sub, 8000).then((err) => ({ err }), () => new Promise(() => undefined)),
+        nextMessage(helper.getNode('out'), 8000).then(
+          (msg) => ({ msg }),
+          () => new Promise(() => undefined),
+        ),
+        nextError(sub, 8000).then(
+          (err) => ({ err }),
+          () => new Promise(() => undefined),
+        ),
       ]);
       sub.receive({ payload: saveImageWorkflow({ prefix: 'tls' }) });
       return outcome;
@@ -174,7 +218,10 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       const { msg, err } = await run(front.url, { tls: 'tls' }, [tlsConfig()], { tls: { cadata: tlsFile('ca.pem') } });
       assert.equal(err, undefined, err && err.message);
       assert.ok(isPng(msg.payload));
-      assert.ok(front.log.some((r) => r.channel === 'ws'), 'wss went through');
+      assert.ok(
+        front.log.some((r) => r.channel === 'ws'),
+        'wss went through',
+      );
     });
 
     it('still refuses with the wrong CA, and accepts anything only when verification is turned off', async function () {
@@ -209,7 +256,10 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       await helper.load(allNodes, flow(sim.url));
       const res = await helper.request().get('/comfyui/servers/srv/test').expect(200);
       assert.equal(res.body.ok, true);
-      assert.deepEqual(res.body.steps.map((s) => s.step), ['reachability', 'http', 'websocket', 'feature_flags', 'object_info']);
+      assert.deepEqual(
+        res.body.steps.map((s) => s.step),
+        ['reachability', 'http', 'websocket', 'feature_flags', 'object_info'],
+      );
       assert.ok(res.body.steps.every((s) => s.ok));
     });
 
@@ -220,7 +270,13 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       await helper.load(allNodes, flow(`http://127.0.0.1:${port}`));
       const res = await helper.request().get('/comfyui/servers/srv/test').expect(200);
       assert.equal(res.body.ok, false);
-      assert.deepEqual(res.body.steps, [{ step: 'reachability', ok: false, message: `connection refused by 127.0.0.1:${port}: is ComfyUI running, and listening on that address (--listen)?` }]);
+      assert.deepEqual(res.body.steps, [
+        {
+          step: 'reachability',
+          ok: false,
+          message: `connection refused by 127.0.0.1:${port}: is ComfyUI running, and listening on that address (--listen)?`,
+        },
+      ]);
     });
 
     it('names the failing step: a 401 from a proxy, a wrong base path, an Origin/Host 403, a TLS error', async function () {
@@ -228,7 +284,13 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       const test = async (settings, credentials) =>
         (await helper.request().post('/comfyui/test').send({ settings, credentials }).expect(200)).body;
       let body = await test({ url: front.url, auth: 'bearer' }, { token: 'nope-nope' });
-      assert.deepEqual(body.steps.map((s) => [s.step, s.ok]), [['reachability', true], ['http', false]]);
+      assert.deepEqual(
+        body.steps.map((s) => [s.step, s.ok]),
+        [
+          ['reachability', true],
+          ['http', false],
+        ],
+      );
       assert.match(body.steps[1].message, /server refused \(401\).*check credentials/);
       body = await test({ url: front.url.replace('/comfy/', '/'), auth: 'bearer' }, { token: SECRET });
       assert.match(body.steps[1].message, /404|not a ComfyUI endpoint/);
@@ -246,7 +308,8 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
     it('tests dialog values with the stored secret when the password field is unchanged', async function () {
       front = await startFront({ target: sim.url, auth: { type: 'bearer', token: SECRET } });
       await helper.load(allNodes, flow(front.url, { auth: 'bearer' }), { srv: { token: SECRET } });
-      const res = await helper.request()
+      const res = await helper
+        .request()
         .post('/comfyui/test')
         .send({ id: 'srv', settings: { url: front.url, auth: 'bearer' }, credentials: { token: '__PWRD__' } })
         .expect(200);

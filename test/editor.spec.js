@@ -7,7 +7,17 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { request, FormData } = require('undici');
 const { events, util } = require('@node-red/util');
-const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, textToImageWorkflow, isPng, makePng } = require('./support');
+const {
+  helper,
+  startSimulator,
+  allNodes,
+  nextMessage,
+  nextError,
+  saveImageWorkflow,
+  textToImageWorkflow,
+  isPng,
+  makePng,
+} = require('./support');
 
 /** Random RGB pixels: a PNG of them does not compress, so it is about width × height × 3 bytes. */
 const noise = () => [0, 0, 0].map(() => Math.floor(Math.random() * 256));
@@ -60,7 +70,16 @@ describe('editor features, runtime side', function () {
       const flow = [
         { id: 'tab', type: 'tab', label: 'editor spec' },
         { id: 'srv', type: 'comfyui-server', url: sim.url, timeout: 5 },
-        { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: JSON.stringify(saveImageWorkflow()), mode: 'wait', wires: [['out']], ...submitProps },
+        {
+          id: 'sub',
+          z: 'tab',
+          type: 'comfyui-submit',
+          server: 'srv',
+          workflow: JSON.stringify(saveImageWorkflow()),
+          mode: 'wait',
+          wires: [['out']],
+          ...submitProps,
+        },
         { id: 'out', z: 'tab', type: 'helper' },
       ];
       await helper.load(allNodes, flow);
@@ -168,11 +187,27 @@ describe('editor features, runtime side', function () {
     });
 
     const broken = [
-      ['JSON that does not parse', { value: '{"a":', valueType: 'json' }, /Override row 2 \(Empty Image → height = json \{"a":\) could not be evaluated: /],
-      ['a number row that is not a number', { value: 'wide', valueType: 'num' }, /Override row 2 \(Empty Image → height = num wide\) could not be evaluated: "wide" is not a number/],
+      [
+        'JSON that does not parse',
+        { value: '{"a":', valueType: 'json' },
+        /Override row 2 \(Empty Image → height = json \{"a":\) could not be evaluated: /,
+      ],
+      [
+        'a number row that is not a number',
+        { value: 'wide', valueType: 'num' },
+        /Override row 2 \(Empty Image → height = num wide\) could not be evaluated: "wide" is not a number/,
+      ],
       ['an empty number row', { value: '', valueType: 'num' }, /Override row 2 .* is not a number/],
-      ['a JSONata expression that fails', { value: '$error("no height")', valueType: 'jsonata' }, /Override row 2 .*could not be evaluated: no height/],
-      ['a msg property expression that does not parse', { value: 'a..b', valueType: 'msg' }, /Override row 2 \(Empty Image → height = msg a\.\.b\) could not be evaluated/],
+      [
+        'a JSONata expression that fails',
+        { value: '$error("no height")', valueType: 'jsonata' },
+        /Override row 2 .*could not be evaluated: no height/,
+      ],
+      [
+        'a msg property expression that does not parse',
+        { value: 'a..b', valueType: 'msg' },
+        /Override row 2 \(Empty Image → height = msg a\.\.b\) could not be evaluated/,
+      ],
     ];
     for (const [what, row, message] of broken) {
       it(`fails with BAD_INPUT naming the row for ${what}, and sends nothing`, async function () {
@@ -193,12 +228,17 @@ describe('editor features, runtime side', function () {
     }
 
     it('fails with UNKNOWN_OVERRIDE when a row names a node the workflow does not have', async function () {
-      const { sub } = await load({ overrides: [{ node: 'Load Checkpoint', input: 'ckpt_name', value: 'x.safetensors', valueType: 'str' }] });
+      const { sub } = await load({
+        overrides: [{ node: 'Load Checkpoint', input: 'ckpt_name', value: 'x.safetensors', valueType: 'str' }],
+      });
       const failed = nextError(sub);
       sub.receive({ payload: 'go' });
       const err = await failed;
       assert.equal(err.code, 'UNKNOWN_OVERRIDE');
-      assert.match(err.message, /No node "Load Checkpoint" in the workflow; the nodes are: #1 "Empty Image" \(EmptyImage\), #2 "Save Image" \(SaveImage\)/);
+      assert.match(
+        err.message,
+        /No node "Load Checkpoint" in the workflow; the nodes are: #1 "Empty Image" \(EmptyImage\), #2 "Save Image" \(SaveImage\)/,
+      );
     });
   });
 
@@ -219,7 +259,14 @@ describe('editor features, runtime side', function () {
         const flow = [
           { id: 'tab2', type: 'tab', label: 'maker' },
           { id: 'srv2', type: 'comfyui-server', url: sim.url, timeout: 5 },
-          { id: 'sub2', z: 'tab2', type: 'comfyui-submit', server: 'srv2', workflow: JSON.stringify(saveImageWorkflow({ batch: count, width: 48, height: 32 })), wires: [['out2']] },
+          {
+            id: 'sub2',
+            z: 'tab2',
+            type: 'comfyui-submit',
+            server: 'srv2',
+            workflow: JSON.stringify(saveImageWorkflow({ batch: count, width: 48, height: 32 })),
+            wires: [['out2']],
+          },
           { id: 'out2', z: 'tab2', type: 'helper' },
         ];
         await helper.load(allNodes, flow);
@@ -317,7 +364,9 @@ describe('editor features, runtime side', function () {
       const jpeg = Buffer.from(match[1], 'base64');
       assert.deepEqual([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'JPEG bytes');
       assert.ok(jpeg.length <= 256 * 1024, `the thumbnail is ${jpeg.length} bytes`);
-      const asked = sim.requestLog.filter((r) => r.url.startsWith('/view?')).map((r) => new URL(r.url, sim.url).searchParams.get('preview'));
+      const asked = sim.requestLog
+        .filter((r) => r.url.startsWith('/view?'))
+        .map((r) => new URL(r.url, sim.url).searchParams.get('preview'));
       assert.deepEqual(asked, [null, 'jpeg;60'], 'the file once, then its preview');
     });
   });
@@ -330,7 +379,11 @@ describe('editor features, runtime side', function () {
       assert.match(html, /overrides: \{\s*value: \[\],\s*validate:/);
       assert.match(html, /if \(v === undefined \|\| v === null\) \{\s*return true;/);
       for (const field of ['node', 'input', 'value', 'valueType']) assert.ok(html.includes(`${field}: `), `a row has ${field}`);
-      assert.match(html, /comfyui\/servers\/" \+ encodeURIComponent\(serverId\)/, 'lookups go through the admin routes of the deployed server');
+      assert.match(
+        html,
+        /comfyui\/servers\/" \+ encodeURIComponent\(serverId\)/,
+        'lookups go through the admin routes of the deployed server',
+      );
       assert.match(html, /"object_info\/" \+ encodeURIComponent\(nodeClass\)/);
       assert.match(html, /own\(SAMPLER_INPUTS, input\) \? "KSampler"/);
     });

@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
+const { helper, allNodes, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
 
 describe('comfyui-free', function () {
   const env = useSimulator({ testControls: true });
@@ -41,7 +41,10 @@ describe('comfyui-free', function () {
     const { free, out } = await load({ unloadModels: false, freeMemory: false });
     assert.deepEqual((await run(free, out, { payload: { free_memory: true } })).payload, { unload_models: false, free_memory: true });
     assert.deepEqual((await run(free, out, { payload: { unload_models: true } })).payload, { unload_models: true, free_memory: false });
-    assert.deepEqual((await run(free, out, { payload: { unload_models: true, free_memory: true } })).payload, { unload_models: true, free_memory: true });
+    assert.deepEqual((await run(free, out, { payload: { unload_models: true, free_memory: true } })).payload, {
+      unload_models: true,
+      free_memory: true,
+    });
     assert.deepEqual((await run(free, out, { payload: {} })).payload, { unload_models: false, free_memory: false });
     assert.equal(lastStatus(free).text, 'comfyui-free.status.nothing');
     assert.equal(freeRequests().length, 4, 'a request is sent every time, even with both flags off');

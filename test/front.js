@@ -120,7 +120,16 @@ async function startFront(options) {
   };
 
   const server = options.tls
-    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: !!options.tls.requestCert, rejectUnauthorized: false }, onRequest)
+    ? https.createServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ca: options.tls.ca,
+          requestCert: !!options.tls.requestCert,
+          rejectUnauthorized: false,
+        },
+        onRequest,
+      )
     : http.createServer(onRequest);
   server.on('upgrade', onUpgrade);
   server.on('connection', (socket) => {

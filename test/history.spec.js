@@ -2,7 +2,18 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, lastStatus, useSimulator } = require('./support');
+const {
+  helper,
+  allNodes,
+  waitFor,
+  nextMessage,
+  nextError,
+  collectMessages,
+  saveImageWorkflow,
+  isPng,
+  lastStatus,
+  useSimulator,
+} = require('./support');
 
 /** The submit node's result without the fields only a submission has. */
 function asSummary(result) {
@@ -58,7 +69,7 @@ describe('comfyui-history', function () {
     return res.body.json();
   }
 
-  it('gets the whole history as an array of summaries in the submit node\'s shape, oldest first', async function () {
+  it("gets the whole history as an array of summaries in the submit node's shape, oldest first", async function () {
     const { sub, subOut, hist, out } = await load();
     const results = await threePrompts(sub, subOut);
     const msg = await run(hist, out, { topic: 'keep-me' });
@@ -80,16 +91,29 @@ describe('comfyui-history', function () {
     assert.deepEqual(idsOf(await run(hist, out, { offset: '1' })), [ids[1], ids[2]]);
     assert.deepEqual(idsOf(await run(hist, out, { offset: 2 })), [ids[2]]);
     const query = env.sim.requestLog.filter((r) => r.url.startsWith('/history?')).map((r) => r.url);
-    assert.deepEqual(query, ['/history?max_items=2', '/history?max_items=1', '/history?max_items=1&offset=0', '/history?max_items=2&offset=1', '/history?max_items=2&offset=2']);
+    assert.deepEqual(query, [
+      '/history?max_items=2',
+      '/history?max_items=1',
+      '/history?max_items=1&offset=0',
+      '/history?max_items=2&offset=1',
+      '/history?max_items=2&offset=2',
+    ]);
   });
 
   it('uses the offset setting without a limit', async function () {
     const { sub, subOut, hist, out } = await load({ maxItems: '', offset: '2' });
     const ids = (await threePrompts(sub, subOut)).map((r) => r.prompt_id);
-    assert.deepEqual((await run(hist, out, {})).payload.map((s) => s.prompt_id), [ids[2]]);
+    assert.deepEqual(
+      (await run(hist, out, {})).payload.map((s) => s.prompt_id),
+      [ids[2]],
+    );
   });
 
-  for (const [what, value, shown] of [['negative', -1, 'number -1'], ['fractional', 1.5, 'number 1.5'], ['text', 'ten', 'the string "ten"']]) {
+  for (const [what, value, shown] of [
+    ['negative', -1, 'number -1'],
+    ['fractional', 1.5, 'number 1.5'],
+    ['text', 'ten', 'the string "ten"'],
+  ]) {
     it(`rejects a ${what} msg.max_items with BAD_INPUT before asking ComfyUI`, async function () {
       const { hist } = await load();
       const failed = nextError(hist);
@@ -155,7 +179,11 @@ describe('comfyui-history', function () {
     assert.deepEqual(await rawHistory(), {});
   });
 
-  for (const [what, payload, shown] of [['an object', { ids: [] }, 'an object'], ['an array holding null', ['a', null], 'an array with null at index 1'], ['an empty string', '', 'an empty string']]) {
+  for (const [what, payload, shown] of [
+    ['an object', { ids: [] }, 'an object'],
+    ['an array holding null', ['a', null], 'an array with null at index 1'],
+    ['an empty string', '', 'an empty string'],
+  ]) {
     it(`rejects a delete payload that is ${what} with BAD_INPUT and sends nothing`, async function () {
       const { hist } = await load({ action: 'delete' });
       const failed = nextError(hist);
@@ -185,9 +213,15 @@ describe('comfyui-history', function () {
     const got = collectMessages(files, 2);
     img.receive({ payload: summary });
     const msgs = await got;
-    assert.deepEqual(msgs.map((m) => m.filename), results[1].images.map((i) => i.filename));
+    assert.deepEqual(
+      msgs.map((m) => m.filename),
+      results[1].images.map((i) => i.filename),
+    );
     assert.ok(msgs.every((m) => isPng(m.payload)));
-    assert.ok(msgs.every((m) => m.prompt_id === undefined), 'the refs came from msg.payload.images, not from a prompt id');
+    assert.ok(
+      msgs.every((m) => m.prompt_id === undefined),
+      'the refs came from msg.payload.images, not from a prompt id',
+    );
   });
 
   it('wires a history entry (get with msg.prompt_id) straight into the images node', async function () {
@@ -196,7 +230,10 @@ describe('comfyui-history', function () {
     const got = collectMessages(files, 2);
     histToImg.receive({ prompt_id: results[0].prompt_id });
     const msgs = await got;
-    assert.deepEqual(msgs.map((m) => m.filename), results[0].images.map((i) => i.filename));
+    assert.deepEqual(
+      msgs.map((m) => m.filename),
+      results[0].images.map((i) => i.filename),
+    );
     assert.ok(msgs.every((m) => isPng(m.payload) && m.prompt_id === results[0].prompt_id));
   });
 });

@@ -1,7 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const {
-  helper, startSimulator, allNodes, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, pngSize, useSimulator } = require('./support');
+const { helper, allNodes, nextMessage, nextError, collectMessages, saveImageWorkflow, isPng, pngSize, useSimulator } = require('./support');
 const joinNode = require('@node-red/nodes/core/sequence/17-split.js');
 
 describe('comfyui-images', function () {
@@ -88,7 +87,10 @@ describe('comfyui-images', function () {
     const failed = nextError(img);
     img.receive({ payload: { images: [refs[0], { filename: 'gone.png', subfolder: '', type: 'output' }, refs[1]] } });
     const msgs = await got;
-    assert.deepEqual(msgs.map((m) => m.parts.index), [0, 2]);
+    assert.deepEqual(
+      msgs.map((m) => m.parts.index),
+      [0, 2],
+    );
     const err = await failed;
     assert.match(err.message, /1 of 3 files could not be downloaded: gone\.png: .*404/);
   });

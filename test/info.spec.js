@@ -66,13 +66,18 @@ describe('comfyui-info', function () {
   it('reports an unknown class as NOT_FOUND instead of an empty answer', async function () {
     const { info, out } = await load({ info: 'object_info' });
     let sent = false;
-    out.on('input', () => { sent = true; });
+    out.on('input', () => {
+      sent = true;
+    });
     const failed = nextError(info);
     info.receive({ class: 'KSamplerr' });
     const err = await failed;
     assert.equal(err.code, 'NOT_FOUND');
     assert.match(err.message, /no node class "KSamplerr"/);
-    assert.ok(env.sim.requestLog.some((r) => r.url === '/object_info/KSamplerr'), 'it did ask ComfyUI');
+    assert.ok(
+      env.sim.requestLog.some((r) => r.url === '/object_info/KSamplerr'),
+      'it did ask ComfyUI',
+    );
     assert.deepEqual(lastStatus(info), { fill: 'red', shape: 'ring', text: 'comfyui-info.status.error' });
     assert.equal(sent, false);
   });
@@ -112,13 +117,20 @@ describe('comfyui-info', function () {
     assert.match(err.message, /no model folder "checkpoint"; folders: .*checkpoints.*loras/);
   });
 
-  for (const [kind, route] of [['embeddings', '/embeddings'], ['features', '/features'], ['extensions', '/extensions']]) {
+  for (const [kind, route] of [
+    ['embeddings', '/embeddings'],
+    ['features', '/features'],
+    ['extensions', '/extensions'],
+  ]) {
     it(`answers ${kind} from ${route}`, async function () {
       const { info, out } = await load({ info: kind });
       const msg = await ask(info, out, {});
       assert.equal(msg.topic, kind);
       assert.deepEqual(msg.payload, await direct(route));
-      assert.ok(env.sim.requestLog.some((r) => r.method === 'GET' && r.url === route), `asked ${route}`);
+      assert.ok(
+        env.sim.requestLog.some((r) => r.method === 'GET' && r.url === route),
+        `asked ${route}`,
+      );
       assert.deepEqual(lastStatus(info), { fill: 'green', shape: 'dot', text: 'comfyui-info.status.done' });
     });
   }
@@ -137,7 +149,10 @@ describe('comfyui-info', function () {
     info.receive({ info: 'queue' });
     let err = await failed;
     assert.equal(err.code, 'BAD_INPUT');
-    assert.match(err.message, /msg\.info must be one of system_stats, object_info, models, embeddings, features, extensions; got the string "queue"/);
+    assert.match(
+      err.message,
+      /msg\.info must be one of system_stats, object_info, models, embeddings, features, extensions; got the string "queue"/,
+    );
     failed = nextError(info);
     info.receive({ info: 'object_info', class: 42 });
     err = await failed;

@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
+const { helper, allNodes, waitFor, nextMessage, nextError, saveImageWorkflow, lastStatus, useSimulator } = require('./support');
 
 /** EmptyImage → ImageBlur → SaveImage: the blur is slow in these tests, so the prompt stays running. */
 function blurWorkflow(prefix) {

@@ -49,7 +49,8 @@ function checkKey(path, where, { prefixOnly = false } = {}) {
       continue;
     }
     const value = lookup(catalog(lang, type), path);
-    if (prefixOnly ? value === undefined : typeof value !== 'string') problems.push(`${where}: "${path}" is missing in ${lang}/${type}.json`);
+    if (prefixOnly ? value === undefined : typeof value !== 'string')
+      problems.push(`${where}: "${path}" is missing in ${lang}/${type}.json`);
   }
   return problems;
 }
@@ -75,7 +76,9 @@ const coreModules = (() => {
 })();
 
 const exampleDir = join(root, 'examples');
-const exampleFiles = readdirSync(exampleDir).filter((f) => f.endsWith('.json')).sort();
+const exampleFiles = readdirSync(exampleDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const loadExample = (file) => JSON.parse(readFileSync(join(exampleDir, file), 'utf8'));
 
 /** A 127.0.0.1 port nothing listens on. */
@@ -100,7 +103,11 @@ describe('package consistency', function () {
         it(`has nodes/${type}.html calling RED.nodes.registerType('${type}' exactly once, with its template`, function () {
           assert.ok(existsSync(editorFile(type)), `nodes/${type}.html is missing`);
           const html = readFileSync(editorFile(type), 'utf8');
-          assert.equal(html.split(`RED.nodes.registerType('${type}'`).length - 1, 1, `RED.nodes.registerType('${type}' must appear exactly once`);
+          assert.equal(
+            html.split(`RED.nodes.registerType('${type}'`).length - 1,
+            1,
+            `RED.nodes.registerType('${type}' must appear exactly once`,
+          );
           assert.equal((html.match(/registerType\(/g) ?? []).length, 1, 'one registerType call per editor file');
           assert.equal((html.match(/<script type="text\/javascript">/g) ?? []).length, 1, 'exactly one editor script');
           assert.ok(html.includes(`data-template-name="${type}"`), `a data-template-name="${type}" template`);
@@ -178,7 +185,9 @@ describe('package consistency', function () {
       const used = new Set();
       for (const file of sources) {
         const code = read('src', 'nodes', file);
-        for (const [, path, dynamic] of code.matchAll(/['"`](comfyui-[a-z]+(?:-[a-z]+)*\.[a-zA-Z_-]+(?:\.[a-zA-Z_-]+)*)(\.\$\{[^}]+\})?['"`]/g)) {
+        for (const [, path, dynamic] of code.matchAll(
+          /['"`](comfyui-[a-z]+(?:-[a-z]+)*\.[a-zA-Z_-]+(?:\.[a-zA-Z_-]+)*)(\.\$\{[^}]+\})?['"`]/g,
+        )) {
           if (!dynamic && !path.includes('.', path.indexOf('.') + 1)) continue; // `comfyui-x.js` and the like
           used.add(path);
           problems.push(...checkKey(path, `src/nodes/${file}`, { prefixOnly: Boolean(dynamic) }));
@@ -193,7 +202,10 @@ describe('package consistency', function () {
           problems.push(...checkKey(`comfyui-server.${rest}`, `src/nodes/${file}`, { prefixOnly: !rest.includes('.') }));
         }
       }
-      assert.ok([...used].some((k) => k.includes('.status.')), 'status keys were found');
+      assert.ok(
+        [...used].some((k) => k.includes('.status.')),
+        'status keys were found',
+      );
       assert.deepEqual(problems, []);
     });
   });
@@ -236,10 +248,12 @@ describe('package consistency', function () {
           seen.set(n.id, file);
           if (!n.id.startsWith(`${prefix}-`)) problems.push(`${file}: id ${n.id} does not share the prefix "${prefix}-"`);
           if (n.type === 'tab' || n.type === 'subflow' || 'z' in n) problems.push(`${file}: ${n.id} is a tab or has z`);
-          if (!types.includes(n.type) && !coreModules.has(n.type)) problems.push(`${file}: ${n.id} has type "${n.type}", neither core nor ours`);
+          if (!types.includes(n.type) && !coreModules.has(n.type))
+            problems.push(`${file}: ${n.id} has type "${n.type}", neither core nor ours`);
           if (n.type === 'comfyui-server' && n.url !== 'http://127.0.0.1:8188') problems.push(`${file}: ${n.id} url ${n.url}`);
           for (const port of n.wires ?? []) {
-            for (const target of port) if (!nodes.some((m) => m.id === target)) problems.push(`${file}: ${n.id} is wired to missing ${target}`);
+            for (const target of port)
+              if (!nodes.some((m) => m.id === target)) problems.push(`${file}: ${n.id} is wired to missing ${target}`);
           }
           if (typeof n.server === 'string' && !nodes.some((m) => m.id === n.server && m.type === 'comfyui-server')) {
             problems.push(`${file}: ${n.id} uses server ${n.server}, which is not in the example`);
@@ -284,7 +298,11 @@ describe('package consistency', function () {
     /** Errors the runtime logged (node.error, done(err), config problems). */
     function loggedErrors() {
       const log = helper.log();
-      return log.getCalls().map((c) => c.args[0]).filter((m) => m && m.level <= log.ERROR).map((m) => `${m.type} ${m.id}: ${m.msg}`);
+      return log
+        .getCalls()
+        .map((c) => c.args[0])
+        .filter((m) => m && m.level <= log.ERROR)
+        .map((m) => `${m.type} ${m.id}: ${m.msg}`);
     }
 
     for (const file of exampleFiles) {
@@ -298,7 +316,11 @@ describe('package consistency', function () {
     it('comfyui-info.json answers each of its three injects', async function () {
       await deploy('comfyui-info.json', { taps: ['info-node'] });
       const tap = helper.getNode('tap-info-node');
-      for (const [inject, topic] of [['info-inject-stats', 'system_stats'], ['info-inject-models', 'models/checkpoints'], ['info-inject-class', 'object_info/KSampler']]) {
+      for (const [inject, topic] of [
+        ['info-inject-stats', 'system_stats'],
+        ['info-inject-models', 'models/checkpoints'],
+        ['info-inject-class', 'object_info/KSampler'],
+      ]) {
         const got = nextMessage(tap);
         helper.getNode(inject).receive({});
         const msg = await got;

@@ -2,13 +2,32 @@
 const assert = require('node:assert/strict');
 const WebSocket = require('ws');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, isPng, statusesOf, lastStatus, useSimulator } = require('./support');
+  helper,
+  startSimulator,
+  allNodes,
+  waitFor,
+  nextMessage,
+  nextError,
+  textToImageWorkflow,
+  isPng,
+  statusesOf,
+  lastStatus,
+  useSimulator,
+} = require('./support');
 
 const ALL_EVENTS = [
-  'execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed',
-  'execution_success', 'execution_error', 'execution_interrupted', 'status', 'preview',
+  'execution_start',
+  'execution_cached',
+  'executing',
+  'progress',
+  'progress_state',
+  'executed',
+  'execution_success',
+  'execution_error',
+  'execution_interrupted',
+  'status',
+  'preview',
 ];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** EmptyImage → SaveImageWebsocket: the final images arrive only as PNG preview frames. */
 function websocketImageWorkflow(batch = 2) {
@@ -21,7 +40,6 @@ function websocketImageWorkflow(batch = 2) {
 function isJpeg(buffer) {
   return Buffer.isBuffer(buffer) && buffer.length > 4 && buffer[0] === 0xff && buffer[1] === 0xd8;
 }
-
 
 /** Every msg a helper node receives, in arrival order. */
 function record(node) {
@@ -52,7 +70,16 @@ describe('comfyui-progress', function () {
       { id: 'res', z: 'tab', type: 'helper' },
     ];
     for (const p of progressNodes) {
-      flow.push({ z: 'tab', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ALL_EVENTS, previewRate: 0, wires: [[`${p.id}-out`]], ...p });
+      flow.push({
+        z: 'tab',
+        type: 'comfyui-progress',
+        server: 'srv',
+        scope: 'own',
+        events: ALL_EVENTS,
+        previewRate: 0,
+        wires: [[`${p.id}-out`]],
+        ...p,
+      });
       flow.push({ id: `${p.id}-out`, z: 'tab', type: 'helper' });
     }
     await helper.load(allNodes, flow);
@@ -72,7 +99,11 @@ describe('comfyui-progress', function () {
   async function rawPrompt(prompt, clientId, extra = {}) {
     const body = { prompt, ...extra };
     if (clientId !== undefined) body.client_id = clientId;
-    const response = await fetch(`${env.sim.url}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${env.sim.url}/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     assert.equal(response.status, 200, await response.clone().text());
     return (await response.json()).prompt_id;
   }
@@ -104,13 +135,22 @@ describe('comfyui-progress', function () {
     // status: queued and dequeued (queue_remaining 1), finished (0); no prompt_id on them.
     const statuses = msgs.filter((m) => m.topic === 'status');
     // The first is the connect message (with the socket's sid), then queued, dequeued, finished.
-    assert.deepEqual(statuses.map((m) => m.payload.status.exec_info.queue_remaining), [0, 1, 1, 0]);
+    assert.deepEqual(
+      statuses.map((m) => m.payload.status.exec_info.queue_remaining),
+      [0, 1, 1, 0],
+    );
     assert.equal(typeof statuses[0].payload.sid, 'string');
     assert.ok(statuses.every((m) => !('prompt_id' in m)));
 
     const own = msgs.filter((m) => m.topic !== 'status');
-    assert.ok(own.every((m) => m.prompt_id === id), 'every non-status msg carries the prompt id');
-    assert.ok(own.every((m) => m.payload.prompt_id === id), 'payload is the event data');
+    assert.ok(
+      own.every((m) => m.prompt_id === id),
+      'every non-status msg carries the prompt id',
+    );
+    assert.ok(
+      own.every((m) => m.payload.prompt_id === id),
+      'payload is the event data',
+    );
 
     // The run order as ComfyUI executed the nodes; the recorded sequence is built from it.
     const order = own.filter((m) => m.topic === 'executing' && m.payload.node !== null).map((m) => m.node);
@@ -151,7 +191,10 @@ describe('comfyui-progress', function () {
     await waitFor(() => got.prog.length >= 4, 'four progress msgs');
     const msgs = got.prog;
     assert.equal(msgs.length, 4);
-    assert.deepEqual(msgs.map((m) => m.percent), [25, 50, 75, 100]);
+    assert.deepEqual(
+      msgs.map((m) => m.percent),
+      [25, 50, 75, 100],
+    );
     for (const [index, msg] of msgs.entries()) {
       assert.equal(msg.topic, 'progress');
       assert.equal(msg.prompt_id, id);
@@ -162,7 +205,11 @@ describe('comfyui-progress', function () {
       assert.ok(msg.overall > 0 && msg.overall < 100, `overall ${msg.overall}`);
     }
     const overall = msgs.map((m) => m.overall);
-    assert.deepEqual([...overall].sort((a, b) => a - b), overall, 'overall only grows');
+    assert.deepEqual(
+      [...overall].sort((a, b) => a - b),
+      overall,
+      'overall only grows',
+    );
     assert.ok(overall[3] > overall[0]);
   });
 
@@ -174,7 +221,13 @@ describe('comfyui-progress', function () {
     const { prompt_id: id } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2 }) });
     await waitFor(() => got.some.length >= 2, 'two msgs');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.deepEqual(got.some.map((m) => [m.topic, m.prompt_id]), [['execution_start', id], ['execution_success', id]]);
+    assert.deepEqual(
+      got.some.map((m) => [m.topic, m.prompt_id]),
+      [
+        ['execution_start', id],
+        ['execution_success', id],
+      ],
+    );
     assert.deepEqual(got.none, []);
   });
 
@@ -183,7 +236,15 @@ describe('comfyui-progress', function () {
     const { prompt_id: id } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2 }) });
     await waitFor(() => got.prog.some(isEnd(id)), 'the final executing');
     const topics = new Set(got.prog.map((m) => m.topic));
-    assert.deepEqual([...topics].sort(), ['executed', 'executing', 'execution_cached', 'execution_start', 'execution_success', 'progress', 'status']);
+    assert.deepEqual([...topics].sort(), [
+      'executed',
+      'executing',
+      'execution_cached',
+      'execution_start',
+      'execution_success',
+      'progress',
+      'status',
+    ]);
   });
 
   it('scope own: ignores prompts of another client and broadcast prompts without client_id; scope all sees the broadcast', async function () {
@@ -195,25 +256,40 @@ describe('comfyui-progress', function () {
     const other = await rawSocket('someone-else');
     try {
       const otherId = await rawPrompt(textToImageWorkflow({ steps: 2, seed: 7 }), 'someone-else');
-      await waitFor(() => other.texts.some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === otherId), 'the other client\'s prompt to finish');
-      assert.ok(other.texts.some((m) => m.type === 'progress' && m.data.prompt_id === otherId), 'the other client got its progress');
+      await waitFor(
+        () => other.texts.some((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === otherId),
+        "the other client's prompt to finish",
+      );
+      assert.ok(
+        other.texts.some((m) => m.type === 'progress' && m.data.prompt_id === otherId),
+        'the other client got its progress',
+      );
     } finally {
       other.ws.close();
     }
     // No client_id: ComfyUI broadcasts its progress to every socket, ours included.
     const anonymousId = await rawPrompt(textToImageWorkflow({ steps: 3, seed: 8 }));
     await waitFor(async () => (await historyOf(anonymousId)) !== undefined, 'the anonymous prompt to finish');
-    await waitFor(() => got.wide.filter((m) => m.topic === 'progress' && m.prompt_id === anonymousId).length === 3, 'broadcast progress in scope all');
+    await waitFor(
+      () => got.wide.filter((m) => m.topic === 'progress' && m.prompt_id === anonymousId).length === 3,
+      'broadcast progress in scope all',
+    );
 
     const { prompt_id: ownId } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 2, seed: 9 }) });
     await waitFor(() => got.mine.some(isEnd(ownId)), 'our prompt to finish');
 
     const ids = new Set(got.mine.filter((m) => m.prompt_id !== undefined).map((m) => m.prompt_id));
     assert.deepEqual([...ids], [ownId]);
-    assert.ok(got.mine.some((m) => m.topic === 'status'), 'status changes belong to no prompt and are delivered');
+    assert.ok(
+      got.mine.some((m) => m.topic === 'status'),
+      'status changes belong to no prompt and are delivered',
+    );
     const anonymous = got.wide.filter((m) => m.prompt_id === anonymousId);
     assert.deepEqual([...new Set(anonymous.map((m) => m.topic))].sort(), ['progress', 'progress_state']);
-    assert.ok(anonymous.every((m) => m.title === undefined), 'no titles for a prompt we did not submit');
+    assert.ok(
+      anonymous.every((m) => m.title === undefined),
+      'no titles for a prompt we did not submit',
+    );
     assert.ok(anonymous.filter((m) => m.topic === 'progress').every((m) => m.node === '3'));
     assert.ok(got.wide.some(isEnd(ownId)));
   });
@@ -247,11 +323,17 @@ describe('comfyui-progress', function () {
     const later = got.prog.slice(before);
     assert.deepEqual([...new Set(later.map((m) => m.prompt_id))], [e]);
     assert.ok(!later.some((m) => m.topic === 'status'), 'no status msgs in scope ids');
-    assert.deepEqual(later.filter((m) => m.topic === 'progress').map((m) => m.percent), [50, 100]);
+    assert.deepEqual(
+      later.filter((m) => m.topic === 'progress').map((m) => m.percent),
+      [50, 100],
+    );
   });
 
   it('scope ids: an input without ids fails with BAD_INPUT; other scopes ignore input', async function () {
-    await load([{ id: 'prog', scope: 'ids' }, { id: 'mine', scope: 'own' }]);
+    await load([
+      { id: 'prog', scope: 'ids' },
+      { id: 'mine', scope: 'own' },
+    ]);
     const prog = helper.getNode('prog');
     const failed = nextError(prog);
     prog.receive({ payload: 12 });
@@ -287,7 +369,10 @@ describe('comfyui-progress', function () {
     assert.equal((await historyOf(id)).prompt[3].preview_method, 'auto');
     await waitFor(() => got.prog.length >= 6, 'three previews and three progress msgs');
     // ComfyUI sends the type-4 frame of a step before its progress message.
-    assert.deepEqual(got.prog.map((m) => m.topic), ['preview', 'progress', 'preview', 'progress', 'preview', 'progress']);
+    assert.deepEqual(
+      got.prog.map((m) => m.topic),
+      ['preview', 'progress', 'preview', 'progress', 'preview', 'progress'],
+    );
     for (const msg of got.prog.filter((m) => m.topic === 'preview')) {
       assert.ok(isJpeg(msg.payload), 'a JPEG Buffer');
       assert.equal(msg.contentType, 'image/jpeg');
@@ -315,7 +400,10 @@ describe('comfyui-progress', function () {
 
   it('decodes broadcast type-1 previews (JPEG and PNG) of a prompt without client_id in scope all', async function () {
     await restartSimulator({ previewMethod: 'auto' });
-    const { got } = await load([{ id: 'wide', scope: 'all', events: ['preview', 'progress'] }, { id: 'mine', scope: 'own', events: ['preview', 'progress'] }]);
+    const { got } = await load([
+      { id: 'wide', scope: 'all', events: ['preview', 'progress'] },
+      { id: 'mine', scope: 'own', events: ['preview', 'progress'] },
+    ]);
     // The progress node connects lazily; wait for its socket before anything is broadcast.
     await waitFor(() => helper.getNode('srv').client.state === 'connected', 'the socket');
     const latentId = await rawPrompt(textToImageWorkflow({ steps: 2 }));
@@ -337,21 +425,31 @@ describe('comfyui-progress', function () {
     assert.equal(previews[2].prompt_id, pngId);
     assert.equal(previews[2].node, '2');
     // Type-1 frames follow their progress message.
-    assert.deepEqual(got.wide.slice(0, 4).map((m) => m.topic), ['progress', 'preview', 'progress', 'preview']);
+    assert.deepEqual(
+      got.wide.slice(0, 4).map((m) => m.topic),
+      ['progress', 'preview', 'progress', 'preview'],
+    );
     assert.deepEqual(got.mine, []);
   });
 
   it('throttles previews to N per second, dropping the excess but always sending the last one', async function () {
     await restartSimulator({ stepMs: 10 });
-    const { sub, res, got } = await load([
-      { id: 'slow', events: ['preview'], previewRate: 2 },
-      { id: 'every', events: ['preview'], previewRate: 0 },
-    ], { previews: 'auto' });
+    const { sub, res, got } = await load(
+      [
+        { id: 'slow', events: ['preview'], previewRate: 2 },
+        { id: 'every', events: ['preview'], previewRate: 0 },
+      ],
+      { previews: 'auto' },
+    );
     const started = Date.now();
     await submit(sub, res, { payload: textToImageWorkflow({ steps: 60 }) });
     await waitFor(() => got.every.length === 60, 'every preview at the unthrottled node');
     const last = got.every[59].payload;
-    await waitFor(() => got.slow.length > 0 && got.slow[got.slow.length - 1].payload.equals(last), 'the last preview after the interval', 3000);
+    await waitFor(
+      () => got.slow.length > 0 && got.slow[got.slow.length - 1].payload.equals(last),
+      'the last preview after the interval',
+      3000,
+    );
     const elapsed = Date.now() - started;
     assert.ok(got.slow.length >= 2, `${got.slow.length} previews`);
     assert.ok(got.slow.length <= Math.ceil(elapsed / 500) + 1, `${got.slow.length} previews in ${elapsed} ms`);
@@ -376,7 +474,7 @@ describe('comfyui-progress', function () {
   });
 
   it('shows a failed prompt as a red ring', async function () {
-    const { sub, res } = await load([{ id: 'prog', events: ['execution_error'] }]);
+    const { sub } = await load([{ id: 'prog', events: ['execution_error'] }]);
     const prog = helper.getNode('prog');
     const got = nextMessage(helper.getNode('prog-out'));
     // LoadImage of a file that is not an image fails at run time.

@@ -2,7 +2,7 @@
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextMessage, nextError, lastStatus, useSimulator } = require('./support');
+const { helper, allNodes, waitFor, nextMessage, nextError, lastStatus, useSimulator } = require('./support');
 
 /** EmptyImage → ImageBlur → SaveImage: the blur is slow in these tests, so the prompt stays running. */
 function blurWorkflow(prefix) {
@@ -76,7 +76,11 @@ describe('comfyui-queue', function () {
     assert.equal(msg.topic, 'keep-me', 'the input msg travels on');
     assert.deepEqual(msg.payload, {
       running: [{ ...a, own: true }],
-      pending: [{ ...d, own: false }, { ...b, own: true }, { ...c, own: false }],
+      pending: [
+        { ...d, own: false },
+        { ...b, own: true },
+        { ...c, own: false },
+      ],
       queue_remaining: 4,
     });
     assert.equal(lastStatus(q).text, '4');
@@ -126,7 +130,10 @@ describe('comfyui-queue', function () {
     const finished = await aDone;
     assert.equal(finished.prompt_id, a.prompt_id);
     assert.equal(finished.payload.status, 'success');
-    assert.deepEqual((await rawQueue()).queue_pending.map((item) => item[1]), [d.prompt_id]);
+    assert.deepEqual(
+      (await rawQueue()).queue_pending.map((item) => item[1]),
+      [d.prompt_id],
+    );
   });
 
   it('deletes a single id given as a string', async function () {
@@ -137,7 +144,10 @@ describe('comfyui-queue', function () {
     const msg = await got;
     assert.deepEqual(msg.payload.deleted, [c.prompt_id]);
     assert.deepEqual(msg.payload.ignored, []);
-    assert.deepEqual(msg.payload.pending.map((e) => e.prompt_id), [d.prompt_id, b.prompt_id]);
+    assert.deepEqual(
+      msg.payload.pending.map((e) => e.prompt_id),
+      [d.prompt_id, b.prompt_id],
+    );
   });
 
   for (const [what, payload, expected] of [

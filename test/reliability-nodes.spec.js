@@ -3,7 +3,16 @@
 const assert = require('node:assert/strict');
 const { request } = require('undici');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, textToImageWorkflow, statusesOf, lastStatus, useSimulator } = require('./support');
+  helper,
+  allNodes,
+  waitFor,
+  nextMessage,
+  nextError,
+  textToImageWorkflow,
+  statusesOf,
+  lastStatus,
+  useSimulator,
+} = require('./support');
 
 describe('submit node under redeploys and timeouts', function () {
   const env = useSimulator({ testControls: true, stepMs: 25 });
@@ -33,7 +42,7 @@ describe('submit node under redeploys and timeouts', function () {
     assert.equal(env.sim.connectionLog.length, 1, 'the shared socket stayed up');
   });
 
-  it('fails with TIMEOUT after the node\'s timeout and interrupts the prompt when asked', async function () {
+  it("fails with TIMEOUT after the node's timeout and interrupts the prompt when asked", async function () {
     await helper.load(allNodes, flow({ timeout: '0.4', cancelOnTimeout: true }));
     const sub = helper.getNode('sub');
     const failed = nextError(sub);
@@ -71,6 +80,6 @@ describe('submit node under redeploys and timeouts', function () {
     await helper.setFlows(flow({}, { timeout: 6 }), 'nodes');
     const err = await failed;
     assert.equal(err.code, 'CLOSED');
-    await waitFor(() => env.sim.openSocketCount() === 1, 'one socket again (the new config\'s)', 3000);
+    await waitFor(() => env.sim.openSocketCount() === 1, "one socket again (the new config's)", 3000);
   });
 });

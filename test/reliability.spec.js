@@ -44,7 +44,10 @@ describe('reliability of the client under faults', function () {
     sim.faults.pauseWorker();
     const submission = await client.submit(saveImageWorkflow({ prefix: 'queued' }), { wait: true });
     let settled = 0;
-    submission.result.then(() => (settled += 1), () => (settled += 1));
+    submission.result.then(
+      () => (settled += 1),
+      () => (settled += 1),
+    );
     sim.faults.dropSockets();
     await waitFor(() => sim.connectionLog.length === 2 && client.state === 'connected', 'the reconnect');
     await new Promise((resolve) => setTimeout(resolve, 400)); // well past the LOST grace period

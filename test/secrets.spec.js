@@ -51,15 +51,29 @@ describe('secrets and permissions in a Node-RED with adminAuth', function () {
     const res = await request(`${base}auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: 'admin-password' }),
+      body: JSON.stringify({
+        client_id: 'node-red-admin',
+        grant_type: 'password',
+        scope: '*',
+        username: 'admin',
+        password: 'admin-password',
+      }),
     });
     assert.equal(res.statusCode, 200);
     return (await res.body.json()).access_token;
   }
 
   it('refuses the editor routes without a token (401)', async function () {
-    for (const [method, path] of [['GET', 'comfyui/servers/srv/test'], ['GET', 'comfyui/servers/srv/models'], ['POST', 'comfyui/test']]) {
-      const res = await request(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+    for (const [method, path] of [
+      ['GET', 'comfyui/servers/srv/test'],
+      ['GET', 'comfyui/servers/srv/models'],
+      ['POST', 'comfyui/test'],
+    ]) {
+      const res = await request(`${base}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'POST' ? '{}' : undefined,
+      });
       await res.body.dump();
       assert.equal(res.statusCode, 401, `${method} ${path}`);
     }
@@ -70,7 +84,10 @@ describe('secrets and permissions in a Node-RED with adminAuth', function () {
     const body = await res.body.json();
     assert.equal(res.statusCode, 200);
     assert.equal(body.ok, true, JSON.stringify(body));
-    assert.ok(front.log.some((r) => r.authorized && r.headers['x-extra'] === EXTRA), 'the extra header reached the front');
+    assert.ok(
+      front.log.some((r) => r.authorized && r.headers['x-extra'] === EXTRA),
+      'the extra header reached the front',
+    );
     for (const secret of [TOKEN, EXTRA, API_KEY]) assert.ok(!JSON.stringify(body).includes(secret));
   });
 

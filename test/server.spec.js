@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, waitFor, nextError, nextMessage, saveImageWorkflow, statusesOf, useSimulator } = require('./support');
+const { helper, allNodes, waitFor, nextError, nextMessage, saveImageWorkflow, statusesOf, useSimulator } = require('./support');
 
 const CONNECTED = 'node-red:common.status.connected';
 const DISCONNECTED = 'node-red:common.status.disconnected';
@@ -39,13 +39,21 @@ describe('comfyui-server (config node, one shared WebSocket)', function () {
   });
 
   it('reconnects with the same clientId after the server drops the socket, and says so on every user', async function () {
-    await helper.load(allNodes, [server(env.sim.url), { ...submit('s1'), wires: [['sink']] }, { id: 'sink', type: 'helper' }, images('i1')]);
+    await helper.load(allNodes, [
+      server(env.sim.url),
+      { ...submit('s1'), wires: [['sink']] },
+      { id: 'sink', type: 'helper' },
+      images('i1'),
+    ]);
     const users = [helper.getNode('s1'), helper.getNode('i1')];
     await waitFor(() => env.sim.openSocketCount() === 1, 'the first socket');
     await waitFor(() => users.every((node) => statusTexts(node).includes(CONNECTED)), 'connected');
     const before = users.map((node) => statusTexts(node).length);
     env.sim.faults.dropSockets();
-    await waitFor(() => users.every((node, i) => statusTexts(node).slice(before[i]).includes(DISCONNECTED)), 'disconnected status on every user');
+    await waitFor(
+      () => users.every((node, i) => statusTexts(node).slice(before[i]).includes(DISCONNECTED)),
+      'disconnected status on every user',
+    );
     await waitFor(() => env.sim.connectionLog.length === 2 && env.sim.openSocketCount() === 1, 'a second connection', 8000);
     await waitFor(() => users.every((node) => statusTexts(node).slice(-1)[0] === CONNECTED), 'connected again');
     assert.equal(env.sim.connectionLog[1].url, env.sim.connectionLog[0].url, 'the clientId stays stable');

@@ -26,9 +26,22 @@ const { makePng, multipart } = require('./support');
 
 const DIR = path.join(__dirname, 'fixtures', 'transcripts');
 const SCENARIOS = [
-  'a_ws_connect', 'b_save_image', 'c_preview_image', 'd_cached_twice', 'e_invalid_prompts', 'f_non_json_body', 'h_queue',
-  'i_history', 'j_view', 'k_upload_loadimage', 'l_free', 'm_info_endpoints', 'n_api_prefix', 'o_runtime_error',
-  'p_binary_preview_frames', 'r_prompt_options',
+  'a_ws_connect',
+  'b_save_image',
+  'c_preview_image',
+  'd_cached_twice',
+  'e_invalid_prompts',
+  'f_non_json_body',
+  'h_queue',
+  'i_history',
+  'j_view',
+  'k_upload_loadimage',
+  'l_free',
+  'm_info_endpoints',
+  'n_api_prefix',
+  'o_runtime_error',
+  'p_binary_preview_frames',
+  'r_prompt_options',
 ];
 /** queue numbers used by the unrecorded scenarios g (24, 25) and q (40, 41) */
 const UNRECORDED_NUMBERS = [24, 25, 40, 41];
@@ -55,7 +68,7 @@ function parseRaw(text) {
       i++;
       const out = {};
       ws();
-      if (text[i] === '}') return i++, out;
+      if (text[i] === '}') return (i++, out);
       for (;;) {
         ws();
         const k = value();
@@ -70,7 +83,7 @@ function parseRaw(text) {
       i++;
       const out = [];
       ws();
-      if (text[i] === ']') return i++, out;
+      if (text[i] === ']') return (i++, out);
       for (;;) {
         out.push(value());
         ws();
@@ -84,8 +97,12 @@ function parseRaw(text) {
       i = j + 1;
       return s;
     }
-    for (const [lit, v] of [['true', true], ['false', false], ['null', null]]) {
-      if (text.startsWith(lit, i)) return (i += lit.length), v;
+    for (const [lit, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ]) {
+      if (text.startsWith(lit, i)) return ((i += lit.length), v);
     }
     const m = /^(-?(?:Infinity|NaN|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))/.exec(text.slice(i, i + 64)) || /^NaN/.exec(text.slice(i));
     if (!m) throw new Error(`bad JSON at ${i}: ${text.slice(i, i + 20)}`);
@@ -119,7 +136,13 @@ function canon(v, ctx, side, key) {
   if (Array.isArray(v)) {
     const isQueueItem = v.length === 5 && typeof v[1] === 'string' && v[2] && typeof v[2] === 'object' && !Array.isArray(v[2]);
     if (isQueueItem) {
-      return [canon(v[0], ctx, side, 'number'), canon(v[1], ctx, side), canon(v[2], ctx, side), canon(v[3], ctx, side), v[4].map((x) => canon(x, ctx, side)).sort()];
+      return [
+        canon(v[0], ctx, side, 'number'),
+        canon(v[1], ctx, side),
+        canon(v[2], ctx, side),
+        canon(v[3], ctx, side),
+        v[4].map((x) => canon(x, ctx, side)).sort(),
+      ];
     }
     const items = v.map((x) => canon(x, ctx, side, key));
     return SET_KEYS.has(key) ? items.sort() : items;
@@ -130,7 +153,7 @@ function canon(v, ctx, side, key) {
 }
 
 function canonString(s, ctx, side) {
-  if (UUID.test(s)) return side === 'rec' ? ctx.ids.get(s) ?? `<unmapped ${s}>` : s;
+  if (UUID.test(s)) return side === 'rec' ? (ctx.ids.get(s) ?? `<unmapped ${s}>`) : s;
   if (/^[0-9a-f]{32}$/.test(s)) return '<generated sid>';
   s = s.replace(/ComfyUI_temp_[a-z]{5}_/g, 'ComfyUI_temp_?????_');
   if (side === 'act') s = s.split(ctx.dataDir).join('/opt/ComfyUI');
@@ -164,10 +187,26 @@ const REBUILT_BODIES = {
   'k_upload_loadimage#3': () => multipart([{ name: 'image', filename: 'peer_upload.png', value: UPLOAD_A }]),
   'k_upload_loadimage#4': () => multipart([{ name: 'image', filename: 'peer_upload.png', value: UPLOAD_A }]),
   'k_upload_loadimage#5': () => multipart([{ name: 'image', filename: 'peer_upload.png', value: UPLOAD_B }]),
-  'k_upload_loadimage#6': () => multipart([{ name: 'image', filename: 'peer_upload.png', value: UPLOAD_A }, { name: 'overwrite', value: 'true' }]),
-  'k_upload_loadimage#7': () => multipart([{ name: 'image', filename: 'sub.png', value: UPLOAD_A }, { name: 'subfolder', value: 'peer_sub' }]),
-  'k_upload_loadimage#8': () => multipart([{ name: 'image', filename: 'tmpup.png', value: UPLOAD_B }, { name: 'type', value: 'temp' }]),
-  'k_upload_loadimage#9': () => multipart([{ name: 'image', filename: 'escape.png', value: UPLOAD_A }, { name: 'subfolder', value: '../../escape' }]),
+  'k_upload_loadimage#6': () =>
+    multipart([
+      { name: 'image', filename: 'peer_upload.png', value: UPLOAD_A },
+      { name: 'overwrite', value: 'true' },
+    ]),
+  'k_upload_loadimage#7': () =>
+    multipart([
+      { name: 'image', filename: 'sub.png', value: UPLOAD_A },
+      { name: 'subfolder', value: 'peer_sub' },
+    ]),
+  'k_upload_loadimage#8': () =>
+    multipart([
+      { name: 'image', filename: 'tmpup.png', value: UPLOAD_B },
+      { name: 'type', value: 'temp' },
+    ]),
+  'k_upload_loadimage#9': () =>
+    multipart([
+      { name: 'image', filename: 'escape.png', value: UPLOAD_A },
+      { name: 'subfolder', value: '../../escape' },
+    ]),
 };
 
 /**
@@ -249,10 +288,9 @@ async function replay(name, sim, ctx) {
   ctx.explicitNumbers = new Set();
 
   // timeline in recorded order; every recorded frame belongs to the socket last opened with that client id
-  const timeline = [
-    ...rec.http.map((h) => ({ seq: num(h.seq), http: h })),
-    ...rec.ws.map((w) => ({ seq: num(w.seq), ws: w })),
-  ].sort((a, b) => a.seq - b.seq);
+  const timeline = [...rec.http.map((h) => ({ seq: num(h.seq), http: h })), ...rec.ws.map((w) => ({ seq: num(w.seq), ws: w }))].sort(
+    (a, b) => a.seq - b.seq,
+  );
   const sockets = []; // { key, expected: [{seq, frame}], got: [], ws }
   const current = new Map();
   for (const ev of timeline) {
@@ -302,7 +340,12 @@ async function replay(name, sim, ctx) {
     // frames recorded after the NEXT request cannot legitimately be here yet
     const nextHttp = httpSeqs.find((q) => q > ev.seq) ?? Infinity;
     for (const s of sockets.filter((x) => x.ws)) {
-      check(`${id} (${h.label}) frames before sending`, () => assert.ok(s.got.length <= expectedBefore(s, nextHttp), `socket ${s.key} already has ${s.got.length} frames, recording had at most ${expectedBefore(s, nextHttp)}`));
+      check(`${id} (${h.label}) frames before sending`, () =>
+        assert.ok(
+          s.got.length <= expectedBefore(s, nextHttp),
+          `socket ${s.key} already has ${s.got.length} frames, recording had at most ${expectedBefore(s, nextHttp)}`,
+        ),
+      );
     }
     learnTempNames(sockets, ctx);
     const res = await send(sim, h, id, ctx);
@@ -367,7 +410,10 @@ async function send(sim, h, id, ctx) {
 function rawJson(v) {
   if (isNum(v)) return v.$num;
   if (Array.isArray(v)) return `[${v.map(rawJson).join(', ')}]`;
-  if (v && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${rawJson(x)}`).join(', ')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}: ${rawJson(x)}`)
+      .join(', ')}}`;
   return JSON.stringify(v);
 }
 
@@ -380,7 +426,12 @@ function compareHttp(id, h, res, ctx, check) {
   check(`${what} content-type`, () => assert.equal(res.headers.get('content-type'), wantType ?? null));
   check(`${what} server header`, () => assert.equal(res.headers.get('server'), want.headers.server));
   if (want.headers['content-disposition']) {
-    check(`${what} content-disposition`, () => assert.equal(canonString(res.headers.get('content-disposition') ?? '', ctx, 'act'), canonString(want.headers['content-disposition'], ctx, 'rec')));
+    check(`${what} content-disposition`, () =>
+      assert.equal(
+        canonString(res.headers.get('content-disposition') ?? '', ctx, 'act'),
+        canonString(want.headers['content-disposition'], ctx, 'rec'),
+      ),
+    );
   }
   const body = want.body;
   if (body.length !== undefined && num(body.length) === 0) {
@@ -391,10 +442,15 @@ function compareHttp(id, h, res, ctx, check) {
   if (body.binary) {
     const magic = res.body.subarray(0, 8).toString('hex');
     const wantMagic = body.first8bytes_hex;
-    if (wantType === 'image/webp') check(`${what} RIFF/WEBP`, () => assert.equal(magic.slice(0, 8) + res.body.subarray(8, 12).toString('latin1'), wantMagic.slice(0, 8) + 'WEBP'));
+    if (wantType === 'image/webp')
+      check(`${what} RIFF/WEBP`, () =>
+        assert.equal(magic.slice(0, 8) + res.body.subarray(8, 12).toString('latin1'), wantMagic.slice(0, 8) + 'WEBP'),
+      );
     else check(`${what} magic`, () => assert.equal(magic, wantMagic));
     if (rule === 'same-bytes') {
-      check(`${what} bytes`, () => assert.equal(crypto.createHash('sha256').update(res.body).digest('hex'), body.sha256, 'the PNG differs from the real server\'s'));
+      check(`${what} bytes`, () =>
+        assert.equal(crypto.createHash('sha256').update(res.body).digest('hex'), body.sha256, "the PNG differs from the real server's"),
+      );
     }
     return;
   }
@@ -411,7 +467,13 @@ function compareHttp(id, h, res, ctx, check) {
     return;
   }
   // learn the ids the simulator gave each recorded prompt from the POST /prompt answers
-  if (h.request.path.endsWith('/prompt') && h.request.method === 'POST' && body.json && typeof body.json.prompt_id === 'string' && actual.prompt_id) {
+  if (
+    h.request.path.endsWith('/prompt') &&
+    h.request.method === 'POST' &&
+    body.json &&
+    typeof body.json.prompt_id === 'string' &&
+    actual.prompt_id
+  ) {
     ctx.ids.set(body.json.prompt_id, actual.prompt_id);
   }
   if (rule === 'types') {
@@ -480,7 +542,12 @@ function compareFrames(name, s, ctx, check) {
   const what = `${name} socket ${s.key ?? '(no clientId)'}`;
   const got = s.got.map((f) => describeFrame(f, ctx, 'act'));
   const want = s.expected.map(({ frame }) => describeFrame(frame, ctx, 'rec'));
-  check(`${what} frame types in order`, () => assert.deepStrictEqual(got.map((f) => f.label), want.map((f) => f.label)));
+  check(`${what} frame types in order`, () =>
+    assert.deepStrictEqual(
+      got.map((f) => f.label),
+      want.map((f) => f.label),
+    ),
+  );
   for (let i = 0; i < Math.min(got.length, want.length); i++) {
     check(`${what} frame ${i} (${want[i].label}, recorded seq ${s.expected[i].seq})`, () => sameCanon(got[i].body, want[i].body, 'frame'));
   }
@@ -541,7 +608,10 @@ describe('simulator vs recorded ComfyUI v0.8.0 traffic', function () {
   }
 
   it('covers every recorded scenario file', function () {
-    const files = fs.readdirSync(DIR).filter((f) => /^[a-z]_.*\.json$/.test(f)).map((f) => f.replace(/\.json$/, ''));
+    const files = fs
+      .readdirSync(DIR)
+      .filter((f) => /^[a-z]_.*\.json$/.test(f))
+      .map((f) => f.replace(/\.json$/, ''));
     assert.deepEqual(files.sort(), [...SCENARIOS].sort());
   });
 

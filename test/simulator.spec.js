@@ -67,7 +67,10 @@ async function connect(sim, clientId, { flags } = {}) {
       });
     },
     done(promptId) {
-      return client.waitFor((f) => f.type === 'executing' && f.data.node === null && f.data.prompt_id === promptId, `the end of ${promptId}`);
+      return client.waitFor(
+        (f) => f.type === 'executing' && f.data.node === null && f.data.prompt_id === promptId,
+        `the end of ${promptId}`,
+      );
     },
     async close() {
       if (ws.readyState === WebSocket.CLOSED) return;
@@ -107,7 +110,18 @@ function textToImage({ seed = 1, steps = 3, width = 64, height = 48, prefix = 't
     7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
     3: {
       class_type: 'KSampler',
-      inputs: { seed, steps, cfg: 7, sampler_name: sampler, scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] },
+      inputs: {
+        seed,
+        steps,
+        cfg: 7,
+        sampler_name: sampler,
+        scheduler: 'normal',
+        denoise: 1,
+        model: ['4', 0],
+        positive: ['6', 0],
+        negative: ['7', 0],
+        latent_image: ['5', 0],
+      },
     },
     8: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
     9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: prefix } },
@@ -156,12 +170,22 @@ function readPng(buf) {
       const b = y > 0 ? px[(y - 1) * stride + x] : 0;
       const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels] : 0;
       const p = a + b - c;
-      const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][f];
+      const pred = [
+        0,
+        a,
+        b,
+        (a + b) >> 1,
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c,
+      ][f];
       assert.ok(pred !== undefined, `filter ${f}`);
       px[y * stride + x] = (v + pred) & 0xff;
     }
   }
-  const texts = Object.fromEntries(chunks.filter((c) => c.type === 'tEXt').map((c) => [c.data.toString('latin1', 0, c.data.indexOf(0)), c.data.toString('latin1', c.data.indexOf(0) + 1)]));
+  const texts = Object.fromEntries(
+    chunks
+      .filter((c) => c.type === 'tEXt')
+      .map((c) => [c.data.toString('latin1', 0, c.data.indexOf(0)), c.data.toString('latin1', c.data.indexOf(0) + 1)]),
+  );
   return { width, height, channels, px, texts };
 }
 
@@ -218,7 +242,10 @@ describe('simulator', function () {
       const id3 = await submit(sim, prompt, { client_id: 'png' });
       await c.done(id3);
       const again = await call(sim, 'GET', `/history/${id3}`);
-      assert.deepEqual(again.json[id3].outputs['2'].images.map((i) => i.filename), ['pic_00003_.png', 'pic_00004_.png']);
+      assert.deepEqual(
+        again.json[id3].outputs['2'].images.map((i) => i.filename),
+        ['pic_00003_.png', 'pic_00004_.png'],
+      );
       await c.close();
     });
 
@@ -228,7 +255,11 @@ describe('simulator', function () {
       await c.done(id);
       const mine = c.frames.filter((f) => f.data && f.data.prompt_id === id);
       const ticks = mine.filter((f) => f.type === 'progress').map((f) => [f.data.value, f.data.max, f.data.node]);
-      assert.deepEqual(ticks, [[1, 3, '3'], [2, 3, '3'], [3, 3, '3']]);
+      assert.deepEqual(ticks, [
+        [1, 3, '3'],
+        [2, 3, '3'],
+        [3, 3, '3'],
+      ]);
       // per tick: progress_state with the step, then progress
       const kinds = mine.map((f) => (f.type === 'progress_state' ? `ps:${f.data.nodes['3'] ? f.data.nodes['3'].value : '-'}` : f.type));
       const start = kinds.indexOf('progress');
@@ -283,7 +314,14 @@ describe('simulator', function () {
         assert.equal(f.binary.readUInt32BE(0), 4, 'PREVIEW_IMAGE_WITH_METADATA');
         const len = f.binary.readUInt32BE(4);
         const m = JSON.parse(f.binary.subarray(8, 8 + len).toString());
-        assert.deepEqual(m, { node_id: '3', prompt_id: b, display_node_id: '3', parent_node_id: null, real_node_id: '3', image_type: 'image/jpeg' });
+        assert.deepEqual(m, {
+          node_id: '3',
+          prompt_id: b,
+          display_node_id: '3',
+          parent_node_id: null,
+          real_node_id: '3',
+          image_type: 'image/jpeg',
+        });
         assert.deepEqual(jpegSize(f.binary.subarray(8 + len)), { width: 64, height: 48 }, 'taesd previews at full size');
       }
       // order within a tick: progress_state, type 4, progress
@@ -308,7 +346,18 @@ describe('simulator', function () {
         7: { class_type: 'CLIPTextEncode', inputs: { text: 'x', clip: ['5', 1] } },
         8: {
           class_type: 'KSampler',
-          inputs: { seed: '18446744073709551615', steps: 2, cfg: 1.5, sampler_name: 'dpmpp_2m', scheduler: 'karras', denoise: 0.5, model: ['5', 0], positive: ['7', 0], negative: ['7', 0], latent_image: ['6', 0] },
+          inputs: {
+            seed: '18446744073709551615',
+            steps: 2,
+            cfg: 1.5,
+            sampler_name: 'dpmpp_2m',
+            scheduler: 'karras',
+            denoise: 0.5,
+            model: ['5', 0],
+            positive: ['7', 0],
+            negative: ['7', 0],
+            latent_image: ['6', 0],
+          },
         },
         9: { class_type: 'VAEDecode', inputs: { samples: ['8', 0], vae: ['5', 2] } },
         10: { class_type: 'PreviewImage', inputs: { images: ['9', 0] } },
@@ -324,7 +373,7 @@ describe('simulator', function () {
       await c.done(id);
       const h = (await call(sim, 'GET', `/history/${id}`)).json[id];
       assert.equal(h.status.status_str, 'success', JSON.stringify(h.status.messages.at(-1)));
-      assert.deepEqual(h.prompt[2]['8'].inputs.seed, 18446744073709551615, 'INT coercion of a 64-bit seed string');
+      assert.deepEqual(h.prompt[2]['8'].inputs.seed, 2 ** 64, 'INT coercion of a 64-bit seed string');
       assert.match((await call(sim, 'GET', `/history/${id}`)).text, /"seed": 18446744073709551615,/);
       const preview = h.outputs['10'].images[0];
       assert.match(preview.filename, /^ComfyUI_temp_[a-z]{5}_00001_\.png$/);
@@ -377,7 +426,10 @@ describe('simulator', function () {
       const after = c.frames.slice(c.frames.indexOf(stop) + 1).map((f) => f.type);
       assert.deepEqual(after, ['status', 'executing']);
       const h = (await call(sim, 'GET', `/history/${id}`)).json[id];
-      assert.deepEqual([h.status.status_str, h.status.completed, h.status.messages.map((m) => m[0])], ['error', false, ['execution_start', 'execution_cached', 'execution_interrupted']]);
+      assert.deepEqual(
+        [h.status.status_str, h.status.completed, h.status.messages.map((m) => m[0])],
+        ['error', false, ['execution_start', 'execution_cached', 'execution_interrupted']],
+      );
       // idle: an interrupt now does not affect the next prompt (the flag resets when a prompt starts)
       await call(sim, 'POST', '/interrupt', '');
       const next = await submit(sim, textToImage({ steps: 1, seed: 5 }), { client_id: 'int' });
@@ -398,7 +450,8 @@ describe('simulator', function () {
         await c.waitFor((f) => f.type === 'status' && f.data.status.exec_info.queue_remaining === 0, 'the final status', 5000, 3);
         const types = new Set(c.frames.map((f) => f.type));
         assert.ok(types.has('progress') && types.has('progress_state'), 'progress is broadcast');
-        for (const t of ['execution_start', 'execution_cached', 'executing', 'executed', 'execution_success']) assert.ok(!types.has(t), `${t} goes to nobody`);
+        for (const t of ['execution_start', 'execution_cached', 'executing', 'executed', 'execution_success'])
+          assert.ok(!types.has(t), `${t} goes to nobody`);
       }
       await a.close();
       await b.close();
@@ -412,7 +465,10 @@ describe('simulator', function () {
       const second = await submit(sim, saveImage({ prefix: 'cache' }), { client_id: 'cache' });
       await c.done(second);
       const run = c.frames.slice(from).filter((f) => f.data && f.data.prompt_id === second);
-      assert.deepEqual(run.map((f) => f.type), ['execution_start', 'execution_cached', 'executed', 'progress_state', 'execution_success', 'executing']);
+      assert.deepEqual(
+        run.map((f) => f.type),
+        ['execution_start', 'execution_cached', 'executed', 'progress_state', 'execution_success', 'executing'],
+      );
       assert.deepEqual(run[1].data.nodes, ['1', '2']);
       assert.equal(run[2].data.output.images[0].filename, 'cache_00001_.png');
       await call(sim, 'POST', '/free', { free_memory: true });
@@ -450,10 +506,17 @@ describe('simulator', function () {
       bad['4'].inputs.ckpt_name = 'missing.safetensors';
       const res = await call(sim, 'POST', '/prompt', { prompt: bad });
       assert.equal(res.status, 400);
-      const errors = Object.fromEntries(Object.values(res.json.node_errors).flatMap((n) => n.errors).map((e) => [e.extra_info.input_name, e]));
+      const errors = Object.fromEntries(
+        Object.values(res.json.node_errors)
+          .flatMap((n) => n.errors)
+          .map((e) => [e.extra_info.input_name, e]),
+      );
       assert.match(errors.sampler_name.details, /^sampler_name: 'nope' not in \(list of length \d\d\)$/);
       assert.equal(errors.sampler_name.extra_info.input_config, null);
-      assert.equal(errors.scheduler.details, "scheduler: 'sometimes' not in ['simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', 'normal', 'linear_quadratic', 'kl_optimal']");
+      assert.equal(
+        errors.scheduler.details,
+        "scheduler: 'sometimes' not in ['simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', 'normal', 'linear_quadratic', 'kl_optimal']",
+      );
       assert.match(errors.ckpt_name.details, /^ckpt_name: 'missing\.safetensors' not in \['.*v1-5-pruned-emaonly\.safetensors'\]$/);
 
       const coerced = textToImage();
@@ -486,9 +549,27 @@ describe('simulator', function () {
       const c = await connect(sim, 'err');
       const up = multipart([{ name: 'image', filename: 'broken.png', value: 'not a png' }]);
       assert.equal((await call(sim, 'POST', '/upload/image', up.body, { 'Content-Type': up.contentType })).status, 200);
-      const id = await submit(sim, { 1: { class_type: 'LoadImage', inputs: { image: 'broken.png' } }, 2: { class_type: 'PreviewImage', inputs: { images: ['1', 0] } } }, { client_id: 'err' });
+      const id = await submit(
+        sim,
+        {
+          1: { class_type: 'LoadImage', inputs: { image: 'broken.png' } },
+          2: { class_type: 'PreviewImage', inputs: { images: ['1', 0] } },
+        },
+        { client_id: 'err' },
+      );
       const e = await c.waitFor((f) => f.type === 'execution_error', 'execution_error');
-      assert.deepEqual(Object.keys(e.data), ['prompt_id', 'node_id', 'node_type', 'executed', 'exception_message', 'exception_type', 'traceback', 'current_inputs', 'current_outputs', 'timestamp']);
+      assert.deepEqual(Object.keys(e.data), [
+        'prompt_id',
+        'node_id',
+        'node_type',
+        'executed',
+        'exception_message',
+        'exception_type',
+        'traceback',
+        'current_inputs',
+        'current_outputs',
+        'timestamp',
+      ]);
       assert.equal(e.data.exception_type, 'PIL.UnidentifiedImageError');
       assert.match(e.data.exception_message, /^cannot identify image file '.*broken\.png'\n$/);
       assert.deepEqual(e.data.current_inputs, { image: ['broken.png'] });
@@ -508,7 +589,11 @@ describe('simulator', function () {
       c.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
       c.ws.send(JSON.stringify({ type: 'feature_flags', data: {} }));
       const reply = await c.waitFor((f) => f.type === 'feature_flags', 'the reply');
-      assert.deepEqual(reply.data, { supports_preview_metadata: true, max_upload_size: 104857600, extension: { manager: { supports_v4: true } } });
+      assert.deepEqual(reply.data, {
+        supports_preview_metadata: true,
+        max_upload_size: 104857600,
+        extension: { manager: { supports_v4: true } },
+      });
       await sleep(100);
       assert.equal(c.frames.filter((f) => f.type === 'feature_flags').length, 1);
       assert.equal(pinged, false);
@@ -531,7 +616,7 @@ describe('simulator', function () {
       await young.close();
     });
 
-    it('tells a socket that reconnects with the running prompt\'s sid which node is executing', async function () {
+    it("tells a socket that reconnects with the running prompt's sid which node is executing", async function () {
       await sim.close();
       sim = await startSimulator({ testControls: true, stepMs: 50 });
       const first = await connect(sim, 'owner');
@@ -541,7 +626,10 @@ describe('simulator', function () {
       const again = await connect(sim, 'owner');
       const notice = await again.waitFor((f) => f.type === 'executing', 'the reconnect notice');
       assert.deepEqual(notice.data, { node: '3' });
-      assert.deepEqual(again.frames.slice(0, 2).map((f) => f.type), ['status', 'executing']);
+      assert.deepEqual(
+        again.frames.slice(0, 2).map((f) => f.type),
+        ['status', 'executing'],
+      );
       await call(sim, 'POST', '/interrupt', {});
       await again.done(id);
       await again.close();
@@ -603,11 +691,31 @@ describe('simulator', function () {
         const m = multipart(fields);
         return call(sim, 'POST', '/upload/image', m.body, { 'Content-Type': m.contentType });
       };
-      assert.deepEqual((await up([{ name: 'image', filename: 'x.png', value: red }])).json, { name: 'x.png', subfolder: '', type: 'input' });
+      assert.deepEqual((await up([{ name: 'image', filename: 'x.png', value: red }])).json, {
+        name: 'x.png',
+        subfolder: '',
+        type: 'input',
+      });
       assert.equal((await up([{ name: 'image', filename: 'x.png', value: red }])).json.name, 'x.png');
       assert.equal((await up([{ name: 'image', filename: 'x.png', value: blue }])).json.name, 'x (1).png');
-      assert.equal((await up([{ name: 'image', filename: 'x.png', value: blue }, { name: 'type', value: 'nope' }])).status, 500);
-      assert.equal((await up([{ name: 'image', filename: 'x.png', value: blue }, { name: 'subfolder', value: '../out' }])).status, 400);
+      assert.equal(
+        (
+          await up([
+            { name: 'image', filename: 'x.png', value: blue },
+            { name: 'type', value: 'nope' },
+          ])
+        ).status,
+        500,
+      );
+      assert.equal(
+        (
+          await up([
+            { name: 'image', filename: 'x.png', value: blue },
+            { name: 'subfolder', value: '../out' },
+          ])
+        ).status,
+        400,
+      );
       const info = (await call(sim, 'GET', '/object_info/LoadImage')).json;
       assert.deepEqual(info.LoadImage.input.required.image[0], ['x (1).png', 'x.png']);
 
@@ -622,7 +730,10 @@ describe('simulator', function () {
       assert.deepEqual([...merged.px.subarray(0, 8)], [255, 0, 0, 0, 255, 0, 0, 60]);
       // /view re-encodings
       const webp = await call(sim, 'GET', '/view?filename=x_mask.png&type=input&preview=webp;80');
-      assert.deepEqual([webp.headers.get('content-type'), webp.body.toString('latin1', 0, 4), webp.body.toString('latin1', 8, 16)], ['image/webp', 'RIFF', 'WEBPVP8L']);
+      assert.deepEqual(
+        [webp.headers.get('content-type'), webp.body.toString('latin1', 0, 4), webp.body.toString('latin1', 8, 16)],
+        ['image/webp', 'RIFF', 'WEBPVP8L'],
+      );
       const jpeg = await call(sim, 'GET', '/view?filename=x_mask.png&type=input&preview=jpeg;50');
       assert.deepEqual([jpeg.headers.get('content-type'), jpegSize(jpeg.body)], ['image/jpeg', { width: 4, height: 4 }]);
       const alpha = readPng((await call(sim, 'GET', '/view?filename=x_mask.png&type=input&channel=a')).body);
@@ -649,7 +760,10 @@ describe('simulator', function () {
       const from = c.frames.length;
       await call(sim, 'POST', '/queue', { delete: [pending] });
       await sleep(50);
-      assert.deepEqual(c.frames.slice(from).map((f) => f.data.status.exec_info.queue_remaining), [0, 0]);
+      assert.deepEqual(
+        c.frames.slice(from).map((f) => f.data.status.exec_info.queue_remaining),
+        [0, 0],
+      );
       sim.faults.resumeWorker();
       await c.close();
     });
@@ -689,7 +803,11 @@ describe('simulator', function () {
       sim.faults.failRoute('POST', '/prompt', 502, page, 'text/html', 1);
       const res = await call(sim, 'POST', '/prompt', { prompt: saveImage() });
       assert.deepEqual([res.status, res.headers.get('content-type'), res.text], [502, 'text/html', page]);
-      assert.equal((await call(sim, 'GET', '/queue')).json.queue_pending.length + (await call(sim, 'GET', '/history')).text.length, 2, 'nothing was queued');
+      assert.equal(
+        (await call(sim, 'GET', '/queue')).json.queue_pending.length + (await call(sim, 'GET', '/history')).text.length,
+        2,
+        'nothing was queued',
+      );
       assert.equal((await call(sim, 'POST', '/prompt', { prompt: saveImage() })).status, 200, 'times: 1');
       sim.faults.failRoute('GET', '/system_stats', 503);
       sim.faults.reset();

@@ -43,7 +43,11 @@ function random() {
 
 function workflow(i) {
   return {
-    1: { class_type: 'EmptyImage', inputs: { width: 16, height: 16, batch_size: 1 + (i % 2), color: i * 7919 % 0xffffff }, _meta: { title: 'Empty' } },
+    1: {
+      class_type: 'EmptyImage',
+      inputs: { width: 16, height: 16, batch_size: 1 + (i % 2), color: (i * 7919) % 0xffffff },
+      _meta: { title: 'Empty' },
+    },
     2: { class_type: 'ImageBlur', inputs: { image: ['1', 0], blur_radius: 1 + (i % 3), sigma: 1 }, _meta: { title: 'Blur' } },
     3: { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: `soak/${i}` }, _meta: { title: 'Save' } },
   };
@@ -158,10 +162,15 @@ async function main() {
       hung += 1;
       const promptId = submitted.get(i);
       const history = promptId ? (await (await request(`${sim.url}/history/${promptId}`)).body.json())[promptId] : undefined;
-      console.log(`hung #${i}: prompt ${promptId ?? '(never accepted)'}, server outcome ${sim.finished.get(promptId)}, ` +
-        `history ${history ? history.status.status_str : 'none'}, still tracked ${promptId ? client.tracker.has(promptId) : '-'}`);
+      console.log(
+        `hung #${i}: prompt ${promptId ?? '(never accepted)'}, server outcome ${sim.finished.get(promptId)}, ` +
+          `history ${history ? history.status.status_str : 'none'}, still tracked ${promptId ? client.tracker.has(promptId) : '-'}`,
+      );
       const job = promptId && client.tracker.jobs.get(promptId);
-      if (job) console.log(`  job: accepted ${job.accepted} started ${job.started} finishing ${job.finishing} checking ${job.checking} timers ${[...job.timers.keys()]}`);
+      if (job)
+        console.log(
+          `  job: accepted ${job.accepted} started ${job.started} finishing ${job.finishing} checking ${job.checking} timers ${[...job.timers.keys()]}`,
+        );
     }
     if (list.length > 1) duplicated += 1;
     if (list[0]?.kind === 'delivered') delivered += 1;
@@ -179,12 +188,16 @@ async function main() {
     }
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`faults injected: ${faults.drop} socket drops, ${faults.restart} restarts, ${faults.history500} /history 500s, ${faults.slowView} slow /view (${Object.values(faults).reduce((a, b) => a + b, 0)} in all)`);
+  console.log(
+    `faults injected: ${faults.drop} socket drops, ${faults.restart} restarts, ${faults.history500} /history 500s, ${faults.slowView} slow /view (${Object.values(faults).reduce((a, b) => a + b, 0)} in all)`,
+  );
   console.log(`error codes: ${JSON.stringify(codes)}; ${seconds} s; seed ${args.seed}`);
   await helper.unload();
   await helper.stopServer();
   await sim.close();
-  console.log(`submitted ${total}, delivered ${delivered}, failed-with-error ${failed}, lost ${lost}, duplicated ${duplicated}, hung ${hung}`);
+  console.log(
+    `submitted ${total}, delivered ${delivered}, failed-with-error ${failed}, lost ${lost}, duplicated ${duplicated}, hung ${hung}`,
+  );
   const ok = lost === 0 && duplicated === 0 && hung === 0 && delivered + failed === total;
   process.exit(ok ? 0 : 1);
 }

@@ -2,7 +2,18 @@
 const assert = require('node:assert/strict');
 const { request, FormData } = require('undici');
 const {
-  helper, startSimulator, allNodes, waitFor, nextMessage, nextError, nextCall, saveImageWorkflow, textToImageWorkflow, lastStatus, statusesOf, useSimulator } = require('./support');
+  helper,
+  allNodes,
+  waitFor,
+  nextMessage,
+  nextError,
+  nextCall,
+  saveImageWorkflow,
+  textToImageWorkflow,
+  lastStatus,
+  statusesOf,
+  useSimulator,
+} = require('./support');
 
 describe('comfyui-submit', function () {
   const env = useSimulator({ testControls: true, stepMs: 30 });
@@ -10,7 +21,16 @@ describe('comfyui-submit', function () {
   async function load(submitProps = {}) {
     const flow = [
       { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
-      { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['out']], ...submitProps },
+      {
+        id: 'sub',
+        type: 'comfyui-submit',
+        server: 'srv',
+        workflow: '',
+        mode: 'wait',
+        randomizeSeeds: false,
+        wires: [['out']],
+        ...submitProps,
+      },
       { id: 'out', type: 'helper' },
     ];
     await helper.load(allNodes, flow);
@@ -44,7 +64,7 @@ describe('comfyui-submit', function () {
     assert.equal(p.images[0].node, '2');
     assert.deepEqual(p.outputs['2'].images[0], { filename: p.images[0].filename, subfolder: '', type: 'output' });
     const entry = await history(msg.prompt_id);
-    assert.equal(entry.prompt[3].client_id, env.sim.connectionLog[0].url.split('clientId=')[1], 'submitted with our socket\'s clientId');
+    assert.equal(entry.prompt[3].client_id, env.sim.connectionLog[0].url.split('clientId=')[1], "submitted with our socket's clientId");
     const texts = statusesOf(sub).map((st) => st.text);
     assert.ok(texts.includes('comfyui-submit.status.queued'));
     assert.equal(texts[texts.length - 1], 'comfyui-submit.status.done');
@@ -147,7 +167,10 @@ describe('comfyui-submit', function () {
     sub.receive({ payload: textToImageWorkflow({ steps: 12 }) });
     await got;
     const texts = statusesOf(sub).map((st) => st.text);
-    assert.ok(texts.some((t) => /^\d\/7 KSampler \d+\/12$/.test(t)), `no KSampler step status in ${JSON.stringify(texts)}`);
+    assert.ok(
+      texts.some((t) => /^\d\/7 KSampler \d+\/12$/.test(t)),
+      `no KSampler step status in ${JSON.stringify(texts)}`,
+    );
   });
 
   it('rejects a UI-format workflow with the way to export the API format', async function () {

@@ -95,7 +95,10 @@ function useSimulator(options = { testControls: true }) {
 
 /** The status calls of one node (the test helper spies on the shared prototype, so filter by node). */
 function statusesOf(node) {
-  return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0]);
+  return node.status
+    .getCalls()
+    .filter((call) => call.thisValue === node)
+    .map((call) => call.args[0]);
 }
 
 /** The latest status a node set, or {} when it set none. */
@@ -115,15 +118,27 @@ function saveImageWorkflow({ width = 64, height = 64, batch = 1, color = 0xff000
 /** The standard text-to-image chain, with a KSampler that reports `steps` progress ticks. */
 function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
   return {
-    4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' }, _meta: { title: 'Load Checkpoint' } },
+    4: {
+      class_type: 'CheckpointLoaderSimple',
+      inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' },
+      _meta: { title: 'Load Checkpoint' },
+    },
     6: { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse', clip: ['4', 1] }, _meta: { title: 'Positive Prompt' } },
     7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] }, _meta: { title: 'Negative Prompt' } },
     5: { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 }, _meta: { title: 'Empty Latent Image' } },
     3: {
       class_type: 'KSampler',
       inputs: {
-        seed, steps, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1,
-        model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0],
+        seed,
+        steps,
+        cfg: 7,
+        sampler_name: 'euler',
+        scheduler: 'normal',
+        denoise: 1,
+        model: ['4', 0],
+        positive: ['6', 0],
+        negative: ['7', 0],
+        latent_image: ['5', 0],
       },
       _meta: { title: 'KSampler' },
     },

@@ -90,7 +90,10 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
       putEnv('COMFYUI_TEST_QUEUE_ACTION', 'clear');
       let { node, out } = await load('comfyui-queue', { action: 'COMFYUI_TEST_QUEUE_ACTION', actionType: 'env' });
       assert.equal(typeof (await run(node, out, {})).payload.queue_remaining, 'number');
-      assert.ok(env.sim.requestLog.some((r) => r.method === 'POST' && r.url === '/queue'), 'clear posted to /queue');
+      assert.ok(
+        env.sim.requestLog.some((r) => r.method === 'POST' && r.url === '/queue'),
+        'clear posted to /queue',
+      );
 
       await helper.unload();
       ({ node, out } = await load('comfyui-queue', { action: 'payload = "x" ? "delete" : "get"', actionType: 'jsonata' }));
@@ -113,7 +116,10 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
       const before = env.sim.requestLog.length;
       const err = await fails(node, {});
       assert.equal(err.code, 'BAD_INPUT');
-      assert.equal(err.message, 'Action (environment variable COMFYUI_TEST_QUEUE_ACTION) must be one of get, clear, delete; got the string "purge"');
+      assert.equal(
+        err.message,
+        'Action (environment variable COMFYUI_TEST_QUEUE_ACTION) must be one of get, clear, delete; got the string "purge"',
+      );
       assert.equal(env.sim.requestLog.length, before, 'nothing asked of ComfyUI');
       assert.deepEqual(lastStatus(node), { fill: 'red', shape: 'ring', text: 'comfyui-queue.status.error' });
     });
@@ -130,14 +136,22 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
     it('reads max items and offset from msg properties and global context', async function () {
       const ids = await submitThree();
       const { node, out } = await load('comfyui-history', {
-        action: 'get', maxItems: 'page.size', maxItemsType: 'msg', offset: 'historyOffset', offsetType: 'global',
-        promptId: 'prompt_id', promptIdType: 'msg',
+        action: 'get',
+        maxItems: 'page.size',
+        maxItemsType: 'msg',
+        offset: 'historyOffset',
+        offsetType: 'global',
+        promptId: 'prompt_id',
+        promptIdType: 'msg',
       });
       node.context().global.set('historyOffset', 1);
       const page = await run(node, out, { page: { size: 1 } });
       assert.equal(page.payload.length, 1);
       assert.ok(ids.includes(page.payload[0].prompt_id));
-      assert.ok(env.sim.requestLog.some((r) => r.url === '/history?max_items=1&offset=1'), 'asked /history?max_items=1&offset=1');
+      assert.ok(
+        env.sim.requestLog.some((r) => r.url === '/history?max_items=1&offset=1'),
+        'asked /history?max_items=1&offset=1',
+      );
     });
 
     it('reads the prompt id from flow context, or takes a typed-in one', async function () {
@@ -163,7 +177,10 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
       const { node } = await load('comfyui-history', { action: 'get', maxItems: 'COMFYUI_TEST_MAX', maxItemsType: 'env' });
       const err = await fails(node, {});
       assert.equal(err.code, 'BAD_INPUT');
-      assert.equal(err.message, 'Max items (environment variable COMFYUI_TEST_MAX) must be a whole number of 0 or more; got the string "ten"');
+      assert.equal(
+        err.message,
+        'Max items (environment variable COMFYUI_TEST_MAX) must be a whole number of 0 or more; got the string "ten"',
+      );
     });
 
     it('a msg source names the msg property in its error', async function () {
@@ -186,7 +203,12 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
   describe('info: Ask for, Node class, Folder', function () {
     it('reads the kind and the class from JSONata and msg; the source beats msg.info', async function () {
       const { node, out } = await load('comfyui-info', {
-        info: '"object_info"', infoType: 'jsonata', nodeClass: 'wanted', nodeClassType: 'msg', folder: '', folderType: 'str',
+        info: '"object_info"',
+        infoType: 'jsonata',
+        nodeClass: 'wanted',
+        nodeClassType: 'msg',
+        folder: '',
+        folderType: 'str',
       });
       const msg = await run(node, out, { wanted: 'KSampler', info: 'system_stats' });
       assert.equal(msg.topic, 'object_info/KSampler');
@@ -207,12 +229,19 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
       putEnv('COMFYUI_TEST_FOLDER', 'temp');
       putEnv('COMFYUI_TEST_OVERWRITE', 'true');
       const { node, out } = await load('comfyui-upload', {
-        kind: 'image', target: '', targetInput: 'image',
-        folder: 'COMFYUI_TEST_FOLDER', folderType: 'env',
-        subfolder: 'where', subfolderType: 'flow',
-        filename: '"shot-" & name & ".png"', filenameType: 'jsonata',
-        overwrite: 'COMFYUI_TEST_OVERWRITE', overwriteType: 'env',
-        original: '', originalType: 'str',
+        kind: 'image',
+        target: '',
+        targetInput: 'image',
+        folder: 'COMFYUI_TEST_FOLDER',
+        folderType: 'env',
+        subfolder: 'where',
+        subfolderType: 'flow',
+        filename: '"shot-" & name & ".png"',
+        filenameType: 'jsonata',
+        overwrite: 'COMFYUI_TEST_OVERWRITE',
+        overwriteType: 'env',
+        original: '',
+        originalType: 'str',
       });
       node.context().flow.set('where', 'cams');
       const first = await run(node, out, { payload: PIXEL, name: 'door', type: 'output', subfolder: 'ignored' });
@@ -226,7 +255,13 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
       const base = (await run(up.node, up.out, { payload: PIXEL })).payload;
       await helper.unload();
       const { node, out } = await load('comfyui-upload', {
-        kind: 'mask', folder: 'input', filename: 'mask.png', target: '', targetInput: 'image', original: 'photo', originalType: 'msg',
+        kind: 'mask',
+        folder: 'input',
+        filename: 'mask.png',
+        target: '',
+        targetInput: 'image',
+        original: 'photo',
+        originalType: 'msg',
       });
       const mask = await run(node, out, { payload: PIXEL, photo: base });
       assert.equal(mask.payload.type, 'input');
@@ -237,7 +272,13 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
 
     it('a boolean source giving something else is BAD_INPUT, nothing uploaded', async function () {
       const { node } = await load('comfyui-upload', {
-        kind: 'image', folder: 'input', filename: 'x.png', target: '', targetInput: 'image', overwrite: 'force', overwriteType: 'msg',
+        kind: 'image',
+        folder: 'input',
+        filename: 'x.png',
+        target: '',
+        targetInput: 'image',
+        overwrite: 'force',
+        overwriteType: 'msg',
       });
       const err = await fails(node, { payload: PIXEL, force: 'yes' });
       assert.equal(err.message, 'msg.force must be true or false; got the string "yes"');
@@ -248,10 +289,16 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
   describe('free: Unload models, Free memory', function () {
     it('reads each flag from its source; a picked source beats msg.payload; nothing there is false', async function () {
       const { node, out } = await load('comfyui-free', {
-        unloadModels: 'unload', unloadModelsType: 'flow', freeMemory: 'payload.deep', freeMemoryType: 'msg',
+        unloadModels: 'unload',
+        unloadModelsType: 'flow',
+        freeMemory: 'payload.deep',
+        freeMemoryType: 'msg',
       });
       node.context().flow.set('unload', true);
-      assert.deepEqual((await run(node, out, { payload: { deep: true, unload_models: false } })).payload, { unload_models: true, free_memory: true });
+      assert.deepEqual((await run(node, out, { payload: { deep: true, unload_models: false } })).payload, {
+        unload_models: true,
+        free_memory: true,
+      });
       node.context().flow.set('unload', undefined);
       assert.deepEqual((await run(node, out, { payload: {} })).payload, { unload_models: false, free_memory: false });
     });
@@ -266,7 +313,10 @@ describe('TypedInput settings (msg, flow, global, env, JSONata)', function () {
   describe('submit: Previews', function () {
     it('asks ComfyUI for the preview method a msg property names', async function () {
       const { node, out } = await load('comfyui-submit', {
-        workflow: JSON.stringify(saveImageWorkflow({ width: 8, height: 8 })), mode: 'wait', previews: 'dashboard.previews', previewsType: 'msg',
+        workflow: JSON.stringify(saveImageWorkflow({ width: 8, height: 8 })),
+        mode: 'wait',
+        previews: 'dashboard.previews',
+        previewsType: 'msg',
       });
       const done = await run(node, out, { dashboard: { previews: 'taesd' } });
       const res = await request(`${env.sim.url}/history/${done.prompt_id}`);

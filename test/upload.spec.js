@@ -1,13 +1,33 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { helper, startSimulator, allNodes, nextMessage, nextError, isPng, pngSize, lastStatus, useSimulator, makePng } = require('./support');
+const {
+  helper,
+  startSimulator,
+  allNodes,
+  nextMessage,
+  nextError,
+  isPng,
+  pngSize,
+  lastStatus,
+  useSimulator,
+  makePng,
+} = require('./support');
 // The simulator's decoder, to look at what ComfyUI's side stored and produced.
 const { decodePng } = require('../dist/simulator/png.js');
 
 describe('comfyui-upload', function () {
   const env = useSimulator({ testControls: true });
 
-  const defaults = { kind: 'image', folder: 'input', filename: '', subfolder: '', overwrite: false, original: '', target: 'Load Image', targetInput: 'image' };
+  const defaults = {
+    kind: 'image',
+    folder: 'input',
+    filename: '',
+    subfolder: '',
+    overwrite: false,
+    original: '',
+    target: 'Load Image',
+    targetInput: 'image',
+  };
 
   async function load(settings = {}, extra = []) {
     const flow = [
@@ -49,7 +69,10 @@ describe('comfyui-upload', function () {
     assert.deepEqual(msg.inputs, { 'Load Image': { image: msg.payload.name } });
     assert.equal(msg.keep, 'me');
     assert.deepEqual(await stored(msg.payload), png);
-    assert.deepEqual(uploads().map((r) => r.url), ['/upload/image']);
+    assert.deepEqual(
+      uploads().map((r) => r.url),
+      ['/upload/image'],
+    );
     assert.deepEqual(lastStatus(up), { fill: 'green', shape: 'dot', text: 'comfyui-upload.status.done' });
   });
 
@@ -127,7 +150,16 @@ describe('comfyui-upload', function () {
   it('uploads a mask onto an original uploaded first (msg.original_ref, or the Original setting)', async function () {
     const { up, out } = await load({ filename: 'photo.png' }, [
       { id: 'maskup', type: 'comfyui-upload', server: 'srv', ...defaults, kind: 'mask', filename: 'photo-mask.png', wires: [['mout']] },
-      { id: 'maskup2', type: 'comfyui-upload', server: 'srv', ...defaults, kind: 'mask', original: 'photo.png', filename: 'by-setting.png', wires: [['mout']] },
+      {
+        id: 'maskup2',
+        type: 'comfyui-upload',
+        server: 'srv',
+        ...defaults,
+        kind: 'mask',
+        original: 'photo.png',
+        filename: 'by-setting.png',
+        wires: [['mout']],
+      },
       { id: 'mout', type: 'helper' },
     ]);
     const original = await upload(up, out, { payload: makePng(4, 4, [200, 40, 10, 255]) });
@@ -139,7 +171,10 @@ describe('comfyui-upload', function () {
     assert.deepEqual(msg.inputs, { 'Load Image': { image: 'photo-mask.png' } });
     const merged = decodePng(await stored(msg.payload));
     assert.deepEqual([...merged.rgba.subarray(0, 4)], [200, 40, 10, 64], "the original's colour with the mask's alpha");
-    assert.deepEqual(uploads().map((r) => r.url), ['/upload/image', '/upload/mask']);
+    assert.deepEqual(
+      uploads().map((r) => r.url),
+      ['/upload/image', '/upload/mask'],
+    );
 
     const bySetting = await upload(helper.getNode('maskup2'), mout, { payload: makePng(4, 4, [0, 0, 0, 128]) });
     assert.equal(bySetting.payload.name, 'by-setting.png');
@@ -178,7 +213,9 @@ describe('comfyui-upload', function () {
     it(`refuses ${what} as BAD_INPUT and sends nothing`, async function () {
       const { up, out } = await load();
       let sent = false;
-      out.on('input', () => { sent = true; });
+      out.on('input', () => {
+        sent = true;
+      });
       const failed = nextError(up);
       up.receive({ payload });
       const err = await failed;
@@ -215,9 +252,9 @@ describe('comfyui-upload', function () {
     const { up, out } = await load({ filename: 'm.png' });
     const msg = await upload(up, out, {
       payload: makePng(2, 2),
-      inputs: { 'KSampler.seed': 5, 'Load Image.image': 'old.png', 'Load Image': { upload: 'image' }, '6': { text: 'a cat' } },
+      inputs: { 'KSampler.seed': 5, 'Load Image.image': 'old.png', 'Load Image': { upload: 'image' }, 6: { text: 'a cat' } },
     });
-    assert.deepEqual(msg.inputs, { 'KSampler.seed': 5, 'Load Image': { upload: 'image', image: 'm.png' }, '6': { text: 'a cat' } });
+    assert.deepEqual(msg.inputs, { 'KSampler.seed': 5, 'Load Image': { upload: 'image', image: 'm.png' }, 6: { text: 'a cat' } });
   });
 
   it('addresses another node and input, or leaves msg.inputs alone without a target', async function () {
@@ -241,12 +278,18 @@ describe('comfyui-upload', function () {
     const err = await failed;
     assert.equal(err.code, 'TOO_LARGE');
     assert.match(err.message, /big\.png is 2000 bytes; this ComfyUI accepts at most 1000 bytes/);
-    assert.ok(env.sim.requestLog.some((r) => r.method === 'GET' && r.url === '/features'), 'it read the limit');
+    assert.ok(
+      env.sim.requestLog.some((r) => r.method === 'GET' && r.url === '/features'),
+      'it read the limit',
+    );
     assert.deepEqual(uploads(), []);
     // Below the limit it goes through.
     const small = await upload(up, out, { payload: makePng(2, 2), filename: 'small.png' });
     assert.equal(small.payload.name, 'small.png');
-    assert.deepEqual(uploads().map((r) => r.url), ['/upload/image']);
+    assert.deepEqual(
+      uploads().map((r) => r.url),
+      ['/upload/image'],
+    );
   });
 
   it('upload → submit (LoadImage by title from msg.inputs) → images produces the processed PNG', async function () {
@@ -259,7 +302,16 @@ describe('comfyui-upload', function () {
       { id: 'tab', type: 'tab' },
       { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
       { id: 'up', z: 'tab', type: 'comfyui-upload', server: 'srv', ...defaults, filename: 'source.png', wires: [['sub']] },
-      { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: JSON.stringify(workflow), mode: 'wait', randomizeSeeds: false, wires: [['img']] },
+      {
+        id: 'sub',
+        z: 'tab',
+        type: 'comfyui-submit',
+        server: 'srv',
+        workflow: JSON.stringify(workflow),
+        mode: 'wait',
+        randomizeSeeds: false,
+        wires: [['img']],
+      },
       { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [['result']] },
       { id: 'result', z: 'tab', type: 'helper' },
     ]);

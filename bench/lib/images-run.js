@@ -53,14 +53,17 @@ async function measure(run) {
 
 async function ours() {
   const runtime = require('./runtime');
-  const helper = await runtime.load([
-    { id: 'tab', type: 'tab' },
-    { id: 'srv', type: 'comfyui-server', url, timeout: 60, stall: 60 },
-    { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [['sink']] },
-    { id: 'sink', z: 'tab', type: 'helper' },
-    { id: 'catcher', z: 'tab', type: 'catch', scope: ['img'], uncaught: false, wires: [['errors']] },
-    { id: 'errors', z: 'tab', type: 'helper' },
-  ], [runtime.coreNode('common/25-catch.js')]);
+  const helper = await runtime.load(
+    [
+      { id: 'tab', type: 'tab' },
+      { id: 'srv', type: 'comfyui-server', url, timeout: 60, stall: 60 },
+      { id: 'img', z: 'tab', type: 'comfyui-images', server: 'srv', output: 'buffer', wires: [['sink']] },
+      { id: 'sink', z: 'tab', type: 'helper' },
+      { id: 'catcher', z: 'tab', type: 'catch', scope: ['img'], uncaught: false, wires: [['errors']] },
+      { id: 'errors', z: 'tab', type: 'helper' },
+    ],
+    [runtime.coreNode('common/25-catch.js')],
+  );
   const images = helper.getNode('img');
   const sink = helper.getNode('sink');
   const errors = [];

@@ -39,7 +39,7 @@ function establishedTo(port) {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   let count = 0;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text;
     try {
       text = readFileSync(file, 'utf8');
     } catch {

@@ -20,7 +20,18 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import type { PromptSummary } from './outputs';
-import type { ApiPrompt, FeatureFlags, HistoryEntry, ObjectInfo, PromptRequest, QueueItem, QueueState, ResultItem, UploadResult, ViewPreview } from './types';
+import type {
+  ApiPrompt,
+  FeatureFlags,
+  HistoryEntry,
+  ObjectInfo,
+  PromptRequest,
+  QueueItem,
+  QueueState,
+  ResultItem,
+  UploadResult,
+  ViewPreview,
+} from './types';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
 
@@ -186,7 +197,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       ? this.tracker.register(promptId, prompt, options.callbacks, {
           totalMs: options.totalTimeoutMs,
           queueMs: options.queueTimeoutMs,
-          onTimeout: options.cancelOnTimeout ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`)) : undefined,
+          onTimeout: options.cancelOnTimeout
+            ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`))
+            : undefined,
         })
       : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
@@ -244,7 +257,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       own: item[3]?.client_id === this.clientId || this.submitted.has(item[1]),
     });
     // ComfyUI sends the pending heap unsorted; ties run in prompt_id order.
-    const byNumber = (a: QueueEntry, b: QueueEntry): number => a.number - b.number || (a.prompt_id < b.prompt_id ? -1 : a.prompt_id > b.prompt_id ? 1 : 0);
+    const byNumber = (a: QueueEntry, b: QueueEntry): number =>
+      a.number - b.number || (a.prompt_id < b.prompt_id ? -1 : a.prompt_id > b.prompt_id ? 1 : 0);
     const running = (state.queue_running ?? []).map(entry);
     const pending = (state.queue_pending ?? []).map(entry).sort(byNumber);
     return { running, pending, queue_remaining: running.length + pending.length };
@@ -295,7 +309,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   /** One node class; ComfyUI answers `{}` for unknown ones, which becomes NOT_FOUND here. */
   async nodeInfo(nodeClass: string): Promise<ObjectInfo> {
     const info = (await this.http.objectInfo(nodeClass))[nodeClass];
-    if (!info) throw new ComfyError('NOT_FOUND', `ComfyUI has no node class "${nodeClass}" (class names are case-sensitive, e.g. KSampler)`);
+    if (!info)
+      throw new ComfyError('NOT_FOUND', `ComfyUI has no node class "${nodeClass}" (class names are case-sensitive, e.g. KSampler)`);
     return info;
   }
 
@@ -306,13 +321,16 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     } catch (err) {
       if (!isComfyError(err, 'HTTP') || err.status !== 404) throw err;
       const folders = await this.http.models().catch(() => [] as string[]);
-      throw new ComfyError('NOT_FOUND', `ComfyUI has no model folder "${folder}"${folders.length ? `; folders: ${folders.join(', ')}` : ''}`);
+      throw new ComfyError(
+        'NOT_FOUND',
+        `ComfyUI has no model folder "${folder}"${folders.length ? `; folders: ${folders.join(', ')}` : ''}`,
+      );
     }
   }
 
   /** Uploads after checking the size against the server's advertised max_upload_size. */
   async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
-    const limit = (await this.features().catch(() => ({}) as FeatureFlags)).max_upload_size;
+    const limit = (await this.features().catch((): FeatureFlags => ({}))).max_upload_size;
     if (typeof limit === 'number' && upload.bytes.length > limit) {
       throw new ComfyError(
         'TOO_LARGE',

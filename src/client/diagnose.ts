@@ -103,7 +103,8 @@ async function httpCheck(http: ComfyHttp): Promise<string> {
 
 async function objectInfoCheck(http: ComfyHttp): Promise<string> {
   const info = await http.objectInfo('SaveImage');
-  if (!info || !info.SaveImage) throw new ComfyError('BAD_RESPONSE', 'GET /object_info/SaveImage did not describe SaveImage: this does not look like ComfyUI');
+  if (!info || !info.SaveImage)
+    throw new ComfyError('BAD_RESPONSE', 'GET /object_info/SaveImage did not describe SaveImage: this does not look like ComfyUI');
   return 'node definitions are readable (SaveImage found)';
 }
 
@@ -132,9 +133,14 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
       else ws.terminate();
       resolve(outcome);
     };
-    const failUpgrade = (message: string): void => finish({ upgrade: { ok: false, message: endpoint.redact(message) }, flags: { ok: false, message: '' } });
+    const failUpgrade = (message: string): void =>
+      finish({ upgrade: { ok: false, message: endpoint.redact(message) }, flags: { ok: false, message: '' } });
     const timer = setTimeout(() => {
-      if (opened) finish({ upgrade: { ok: true, message: 'the WebSocket upgrade works' }, flags: { ok: false, message: `no answer to feature_flags within ${timeoutMs} ms: this does not look like ComfyUI` } });
+      if (opened)
+        finish({
+          upgrade: { ok: true, message: 'the WebSocket upgrade works' },
+          flags: { ok: false, message: `no answer to feature_flags within ${timeoutMs} ms: this does not look like ComfyUI` },
+        });
       else failUpgrade(`the WebSocket upgrade got no answer within ${timeoutMs} ms (a proxy that does not forward WebSockets?)`);
     }, timeoutMs);
     ws.on('unexpected-response', (_req, res) => {
@@ -167,7 +173,10 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
         const limit = message.data?.max_upload_size;
         finish({
           upgrade: { ok: true, message: 'the WebSocket upgrade works' },
-          flags: { ok: true, message: `ComfyUI answered its feature flags${typeof limit === 'number' ? ` (uploads up to ${Math.round(limit / 1048576)} MB)` : ''}` },
+          flags: {
+            ok: true,
+            message: `ComfyUI answered its feature flags${typeof limit === 'number' ? ` (uploads up to ${Math.round(limit / 1048576)} MB)` : ''}`,
+          },
         });
       }
     });

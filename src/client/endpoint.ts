@@ -31,14 +31,20 @@ export class Endpoint {
   constructor(options: EndpointOptions) {
     const base = parseServerUrl(options.url);
     // user:password@ in the URL means basic auth; it is sent as a header, never left in a URL.
-    const fromUrl = base.username ? { mode: 'basic' as const, user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) } : undefined;
+    const fromUrl = base.username
+      ? { mode: 'basic' as const, user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) }
+      : undefined;
     base.username = '';
     base.password = '';
     this.base = base;
-    const auth = authParts(options.auth && options.auth.mode !== 'none' ? options.auth : { ...(fromUrl ?? { mode: 'none' }), headers: options.auth?.headers });
+    const auth = authParts(
+      options.auth && options.auth.mode !== 'none' ? options.auth : { ...(fromUrl ?? { mode: 'none' }), headers: options.auth?.headers },
+    );
     this.headers = { ...(options.headers ?? {}), ...auth.headers };
     this.query = { ...(options.query ?? {}), ...auth.query };
-    this.secrets = [...auth.secrets, ...Object.values(options.headers ?? {}), ...Object.values(options.query ?? {})].filter((s) => s.length >= 4);
+    this.secrets = [...auth.secrets, ...Object.values(options.headers ?? {}), ...Object.values(options.query ?? {})].filter(
+      (s) => s.length >= 4,
+    );
     this.tls = options.tls;
   }
 

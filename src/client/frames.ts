@@ -48,7 +48,7 @@ export function decodeTextFrame(text: string): MessageEvent | InvalidFrame {
   if (!isObject(parsed) || typeof parsed.type !== 'string') {
     return { kind: 'invalid', reason: 'text frame has no "type"' };
   }
-  return { kind: 'message', message: { type: parsed.type, data: parsed.data } as MessageEvent['message'] };
+  return { kind: 'message', message: { type: parsed.type, data: parsed.data } };
 }
 
 export function decodeBinaryFrame(frame: Buffer): FrameEvent {

@@ -114,7 +114,10 @@ export class ComfyHttp {
 
   /** All classes, or `{}` for one that does not exist (ComfyUI never answers 404 here). */
   objectInfo(nodeClass?: string): Promise<Record<string, ObjectInfo>> {
-    return this.json<Record<string, ObjectInfo>>('GET', nodeClass === undefined ? '/object_info' : `/object_info/${encodeURIComponent(nodeClass)}`);
+    return this.json<Record<string, ObjectInfo>>(
+      'GET',
+      nodeClass === undefined ? '/object_info' : `/object_info/${encodeURIComponent(nodeClass)}`,
+    );
   }
 
   /** The model folder names, or the files of one folder (404 for an unknown folder). */
@@ -154,7 +157,12 @@ export class ComfyHttp {
    * `withSecrets` the URL carries no query credentials, so it may go into a msg.
    */
   viewUrl(ref: ResultItem, withSecrets = false, preview?: ViewPreview): URL {
-    const query = { filename: ref.filename, subfolder: ref.subfolder ?? '', type: ref.type, ...(preview ? { preview: `${preview.format};${preview.quality}` } : {}) };
+    const query = {
+      filename: ref.filename,
+      subfolder: ref.subfolder ?? '',
+      type: ref.type,
+      ...(preview ? { preview: `${preview.format};${preview.quality}` } : {}),
+    };
     return this.endpoint.httpUrl('/view', query, withSecrets);
   }
 
@@ -245,7 +253,12 @@ export class ComfyHttp {
     await this.json<unknown>('POST', route, { body });
   }
 
-  private async send(method: Method, url: URL, body: string | FormData | undefined, wholeTimeout: boolean): Promise<Dispatcher.ResponseData> {
+  private async send(
+    method: Method,
+    url: URL,
+    body: string | FormData | undefined,
+    wholeTimeout: boolean,
+  ): Promise<Dispatcher.ResponseData> {
     const route = url.pathname;
     try {
       return await request(url, {
@@ -279,10 +292,14 @@ export class ComfyHttp {
     const refusal = response.statusCode === 404 && ordinary404 ? undefined : refusalOf(response.statusCode, `for ${method} ${route}`);
     if (refusal) throw refusalError(refusal, body);
     if (response.statusCode === 413) {
-      throw new ComfyError('TOO_LARGE', `${method} ${route}: the request is larger than this ComfyUI accepts (--max-upload-size): ${describeBody(type, text)}`, {
-        status: 413,
-        body,
-      });
+      throw new ComfyError(
+        'TOO_LARGE',
+        `${method} ${route}: the request is larger than this ComfyUI accepts (--max-upload-size): ${describeBody(type, text)}`,
+        {
+          status: 413,
+          body,
+        },
+      );
     }
     const shown = typeof body === 'string' ? describeBody(type, body) : JSON.stringify(body).slice(0, 500);
     throw new ComfyError('HTTP', `${method} ${route} failed: ComfyUI answered ${response.statusCode}${shown ? `: ${shown}` : ''}`, {
@@ -325,7 +342,7 @@ function errorText(err: unknown): string {
 function networkError(method: Method, route: string, err: unknown, timeoutMs: number, server: string): ComfyError {
   const name = err instanceof Error ? err.name : '';
   const code = (err as { code?: string } | null)?.code ?? '';
-  if (name === 'TimeoutError' || name === 'AbortError' || code.startsWith('UND_ERR_') && code.includes('TIMEOUT')) {
+  if (name === 'TimeoutError' || name === 'AbortError' || (code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
     return new ComfyError('TIMEOUT', `${method} ${route}: no answer from ${server} within ${timeoutMs} ms`, { cause: err });
   }
   const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;

@@ -345,8 +345,17 @@ export class JobTracker {
       this.settle(job, this.result(job, job.seenOutputs, job.cachedNodes, job.executedNodes.size === 0));
       return;
     }
-    const why = lastError === undefined ? 'ComfyUI has no history entry for it (was the server restarted?)' : `its history could not be read: ${String((lastError as Error)?.message ?? lastError)}`;
-    this.settle(job, new ComfyError(lastError === undefined ? 'LOST' : 'HTTP', `Prompt ${job.promptId} finished but ${why}`, { promptId: job.promptId, cause: lastError }));
+    const why =
+      lastError === undefined
+        ? 'ComfyUI has no history entry for it (was the server restarted?)'
+        : `its history could not be read: ${String((lastError as Error)?.message ?? lastError)}`;
+    this.settle(
+      job,
+      new ComfyError(lastError === undefined ? 'LOST' : 'HTTP', `Prompt ${job.promptId} finished but ${why}`, {
+        promptId: job.promptId,
+        cause: lastError,
+      }),
+    );
   }
 
   private finishFromEntry(job: Job, entry: HistoryEntry): void {

@@ -59,7 +59,7 @@ export function wasFullyCached(entry: HistoryEntry): boolean {
 export function failureOf(entry: HistoryEntry, prompt: ApiPrompt | undefined, promptId: string): ComfyError | undefined {
   const messages = entry.status?.messages ?? [];
   for (let i = messages.length - 1; i >= 0; i -= 1) {
-    const [type, data] = messages[i] as [string, Record<string, unknown>];
+    const [type, data] = messages[i];
     if (type === 'execution_error') return executionError(data, prompt, promptId);
     if (type === 'execution_interrupted') return interruptedError(data, prompt, promptId);
     if (type === 'execution_success') return undefined;
@@ -76,7 +76,15 @@ export function executionError(data: Record<string, unknown>, prompt: ApiPrompt 
   const reason = [data.exception_type, data.exception_message].filter((part) => typeof part === 'string' && part).join(': ');
   return new ComfyError('EXECUTION', `${describeNode(prompt, nodeId, type)} failed: ${reason || 'unknown error'}`, {
     promptId,
-    nodes: [{ id: nodeId, title: titleOf(prompt, nodeId), class_type: type, message: data.exception_message, exception_type: data.exception_type }],
+    nodes: [
+      {
+        id: nodeId,
+        title: titleOf(prompt, nodeId),
+        class_type: type,
+        message: data.exception_message,
+        exception_type: data.exception_type,
+      },
+    ],
     body: data,
   });
 }

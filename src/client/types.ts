@@ -110,12 +110,33 @@ export interface StatusData {
   /** only on the first message of a new socket */
   sid?: string;
 }
-export interface ExecutionStartData { prompt_id: string; timestamp: number }
-export interface ExecutionCachedData { nodes: NodeId[]; prompt_id: string; timestamp: number }
+export interface ExecutionStartData {
+  prompt_id: string;
+  timestamp: number;
+}
+export interface ExecutionCachedData {
+  nodes: NodeId[];
+  prompt_id: string;
+  timestamp: number;
+}
 /** `node: null` with a prompt_id ends the prompt; `node` alone (no prompt_id) is the reconnect notice. */
-export interface ExecutingData { node: NodeId | null; display_node?: NodeId; prompt_id?: string }
-export interface ExecutedData { node: NodeId; display_node: NodeId; output: NodeUiOutput | null; prompt_id: string }
-export interface ProgressData { value: number; max: number; prompt_id: string; node: NodeId | null }
+export interface ExecutingData {
+  node: NodeId | null;
+  display_node?: NodeId;
+  prompt_id?: string;
+}
+export interface ExecutedData {
+  node: NodeId;
+  display_node: NodeId;
+  output: NodeUiOutput | null;
+  prompt_id: string;
+}
+export interface ProgressData {
+  value: number;
+  max: number;
+  prompt_id: string;
+  node: NodeId | null;
+}
 export interface NodeProgressState {
   value: number;
   max: number;
@@ -126,8 +147,14 @@ export interface NodeProgressState {
   parent_node_id: NodeId | null;
   real_node_id: NodeId;
 }
-export interface ProgressStateData { prompt_id: string; nodes: Record<NodeId, NodeProgressState> }
-export interface ExecutionSuccessData { prompt_id: string; timestamp: number }
+export interface ProgressStateData {
+  prompt_id: string;
+  nodes: Record<NodeId, NodeProgressState>;
+}
+export interface ExecutionSuccessData {
+  prompt_id: string;
+  timestamp: number;
+}
 export interface ExecutionErrorData {
   prompt_id: string;
   node_id: NodeId;

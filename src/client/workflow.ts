@@ -109,7 +109,7 @@ export function randomizeSeeds(prompt: ApiPrompt): ApiPrompt {
 }
 
 function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unknown): void {
-  const node = prompt[nodeId] as PromptNode;
+  const node = prompt[nodeId];
   if (!(input in node.inputs)) {
     const known = Object.keys(node.inputs);
     throw new ComfyError(
@@ -132,10 +132,13 @@ function findNodeOrUndefined(prompt: ApiPrompt, key: string): NodeId | undefined
 function findNode(prompt: ApiPrompt, key: string): NodeId {
   if (Object.prototype.hasOwnProperty.call(prompt, key)) return key;
   for (const match of [(node: PromptNode) => node._meta?.title === key, (node: PromptNode) => node.class_type === key]) {
-    const ids = Object.keys(prompt).filter((id) => match(prompt[id] as PromptNode));
-    if (ids.length === 1) return ids[0] as NodeId;
+    const ids = Object.keys(prompt).filter((id) => match(prompt[id]));
+    if (ids.length === 1) return ids[0];
     if (ids.length > 1) {
-      throw new ComfyError('UNKNOWN_OVERRIDE', `"${key}" matches several nodes (${ids.map((id) => `#${id}`).join(', ')}): use the node id instead`);
+      throw new ComfyError(
+        'UNKNOWN_OVERRIDE',
+        `"${key}" matches several nodes (${ids.map((id) => `#${id}`).join(', ')}): use the node id instead`,
+      );
     }
   }
   throw new ComfyError('UNKNOWN_OVERRIDE', `No node "${key}" in the workflow; the nodes are: ${listNodes(prompt)}`);

@@ -33,7 +33,7 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     const node = deployed(req, res);
     if (!node) return;
     const settings = node.settings;
-    answer(res, () => diagnose(clientOptionsFrom(RED, settings, (node.credentials ?? {}) as ServerCredentials)));
+    answer(res, () => diagnose(clientOptionsFrom(RED, settings, (node.credentials ?? {}))));
   });
 
   /** Test connection of the values in an edit dialog (maybe never deployed). */

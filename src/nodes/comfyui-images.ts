@@ -131,10 +131,10 @@ export = function (RED: NodeAPI): void {
 
   /** The refs to fetch: msg.payload.images (or a bare list), else the history of msg.prompt_id. */
   async function refsOf(client: ComfyClient, msg: ImagesMsg): Promise<ImageRef[]> {
-    const payload = msg.payload as unknown;
+    const payload = msg.payload;
     const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
     if (list) {
-      const refs = list.filter(isFileRef).map((item) => ({ node: '', kind: 'images', ...item, subfolder: item.subfolder ?? '' }) as ImageRef);
+      const refs = list.filter(isFileRef).map((item) => ({ node: '', kind: 'images', ...item, subfolder: item.subfolder ?? '' }));
       if (refs.length > 0 || list.length === 0) return refs;
       if (!msg.prompt_id) {
         throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');

@@ -123,7 +123,7 @@ export = function (RED: NodeAPI): void {
     function remember(event: ComfyEvent): void {
       const now = Date.now();
       recent.push({ at: now, event });
-      while (recent.length > REPLAY_MAX || (recent.length > 0 && now - recent[0]!.at > REPLAY_MS)) recent.shift();
+      while (recent.length > REPLAY_MAX || (recent.length > 0 && now - recent[0].at > REPLAY_MS)) recent.shift();
     }
 
     function follow(promptId: string): void {
@@ -133,7 +133,7 @@ export = function (RED: NodeAPI): void {
       const now = Date.now();
       const replay = recent.filter((r) => r.event.promptId === promptId && now - r.at <= REPLAY_MS);
       if (replay.length === 0) return;
-      for (let i = recent.length - 1; i >= 0; i--) if (recent[i]!.event.promptId === promptId) recent.splice(i, 1);
+      for (let i = recent.length - 1; i >= 0; i--) if (recent[i].event.promptId === promptId) recent.splice(i, 1);
       let ended = false;
       for (const { event } of replay) {
         deliver(event);
@@ -225,7 +225,7 @@ function eventsOf(events: string[] | string | undefined): string[] {
 /** msg.prompt_id, else msg.payload as one id or a list of ids. */
 function promptIdsOf(msg: InputMsg): string[] {
   if (typeof msg.prompt_id === 'string' && msg.prompt_id !== '') return [msg.prompt_id];
-  const payload = msg.payload as unknown;
+  const payload = msg.payload;
   if (typeof payload === 'string') return payload.trim() === '' ? [] : [payload.trim()];
   if (Array.isArray(payload)) return payload.filter((id): id is string => typeof id === 'string' && id !== '');
   return [];

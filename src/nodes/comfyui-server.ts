@@ -10,7 +10,7 @@ import { ComfyError } from '../client/errors';
 import { registerAdminRoutes } from './admin';
 import type { ServerNode } from './server-api';
 import { clientOptionsFrom, SERVER_CREDENTIALS } from './server-options';
-import type { ServerCredentials, ServerSettings } from './server-options';
+import type { ServerSettings } from './server-options';
 import { connectionStatus, SERVER_CATALOG, Status } from './status';
 
 type ServerConfig = NodeDef & ServerSettings;
@@ -27,7 +27,7 @@ export = function (RED: NodeAPI): void {
 
     try {
       node.client = new ComfyClient({
-        ...clientOptionsFrom(RED, config, (node.credentials ?? {}) as ServerCredentials),
+        ...clientOptionsFrom(RED, config, (node.credentials ?? {})),
         // Stable for this config node's life, unique across Node-RED instances sharing one ComfyUI.
         clientId: `node-red-${node.id}-${randomUUID().slice(0, 8)}`,
       });

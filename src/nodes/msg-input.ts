@@ -71,6 +71,6 @@ export function promptIdOf(given: Given): string | undefined {
 /** Prompt ids from msg.payload: one string or an array of strings, duplicates dropped. */
 export function promptIdsOf(payload: unknown, purpose: string): string[] {
   if (typeof payload === 'string' && payload !== '') return [payload];
-  if (Array.isArray(payload) && payload.every((id) => typeof id === 'string')) return [...new Set(payload as string[])];
+  if (Array.isArray(payload) && payload.every((id) => typeof id === 'string')) return [...new Set(payload)];
   throw new ComfyError('BAD_INPUT', `${purpose}, msg.payload must be a prompt id or an array of prompt ids; got ${describeValue(payload)}`);
 }

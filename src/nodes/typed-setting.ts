@@ -81,7 +81,7 @@ export function evaluateProperty(RED: NodeAPI, node: Node, value: string, type: 
 
 export function reasonOf(err: unknown): string {
   if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err).message);
   return String(err);
 }
 

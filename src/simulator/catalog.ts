@@ -16,9 +16,27 @@ export const FAKE_CHECKPOINTS = ['sd_xl_base_1.0.safetensors', 'v1-5-pruned-emao
 
 /** The model folder keys of GET /models, in the recorded order. */
 export const MODEL_FOLDERS = [
-  'checkpoints', 'configs', 'loras', 'vae', 'text_encoders', 'diffusion_models', 'clip_vision', 'style_models', 'embeddings', 'diffusers',
-  'vae_approx', 'controlnet', 'gligen', 'upscale_models', 'latent_upscale_models', 'custom_nodes', 'hypernetworks', 'photomaker',
-  'classifiers', 'model_patches', 'audio_encoders',
+  'checkpoints',
+  'configs',
+  'loras',
+  'vae',
+  'text_encoders',
+  'diffusion_models',
+  'clip_vision',
+  'style_models',
+  'embeddings',
+  'diffusers',
+  'vae_approx',
+  'controlnet',
+  'gligen',
+  'upscale_models',
+  'latent_upscale_models',
+  'custom_nodes',
+  'hypernetworks',
+  'photomaker',
+  'classifiers',
+  'model_patches',
+  'audio_encoders',
 ];
 
 /** One input declaration: `[type_or_options, options?]`. */
@@ -79,7 +97,7 @@ export class Catalog {
       for (const [name, spec] of Object.entries(group)) {
         if (out.has(name)) continue;
         const arr = spec as PyValue[];
-        const extra = arr.length > 1 && isDict(arr[1]) ? (arr[1] as PyDict) : {};
+        const extra = arr.length > 1 && isDict(arr[1]) ? arr[1] : {};
         out.set(name, { type: arr[0] ?? null, extra, category });
       }
     }

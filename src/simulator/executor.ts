@@ -70,7 +70,16 @@ class Progress {
     const nodes: PyDict = {};
     for (const [id, e] of this.nodes) {
       if (e.state === 'pending') continue;
-      nodes[id] = { value: e.value, max: e.max, state: e.state, node_id: id, prompt_id: this.promptId, display_node_id: id, parent_node_id: null, real_node_id: id };
+      nodes[id] = {
+        value: e.value,
+        max: e.max,
+        state: e.state,
+        node_id: id,
+        prompt_id: this.promptId,
+        display_node_id: id,
+        parent_node_id: null,
+        real_node_id: id,
+      };
     }
     this.hub.send('progress_state', { prompt_id: this.promptId, nodes }, this.target);
   }
@@ -194,11 +203,14 @@ export class Executor {
     if (this.stopped) return Promise.reject(new Stopped());
     return new Promise<void>((resolve, reject) => {
       const entry = {
-        timer: setTimeout(() => {
-          this.timers.delete(entry);
-          if (this.stopped) reject(new Stopped());
-          else resolve();
-        }, Math.max(0, ms)),
+        timer: setTimeout(
+          () => {
+            this.timers.delete(entry);
+            if (this.stopped) reject(new Stopped());
+            else resolve();
+          },
+          Math.max(0, ms),
+        ),
         resolve: () => reject(new Stopped()),
       };
       this.timers.add(entry);
@@ -238,7 +250,7 @@ export class Executor {
       const node = prompt[id];
       if (!isDict(node) || visiting.has(id)) return `NaN:${id}:${Math.random()}`;
       visiting.add(id);
-      const cls = String(node.class_type);
+      const cls = classOf(node);
       const inputs = isDict(node.inputs) ? node.inputs : {};
       const impl = NODES[cls];
       const parts: PyValue[] = [cls, impl?.isChanged ? impl.isChanged(this.folders, inputs) : false];
@@ -269,7 +281,8 @@ export class Executor {
       if (target !== null || broadcast) this.hub.send(event, full, target);
     };
     const pm = extra.preview_method;
-    const previewMethod = typeof pm === 'string' && (PREVIEW_METHODS as string[]).includes(pm) ? (pm as PreviewMethod) : this.options.previewMethod;
+    const previewMethod =
+      typeof pm === 'string' && (PREVIEW_METHODS as string[]).includes(pm) ? (pm as PreviewMethod) : this.options.previewMethod;
 
     addMessage('execution_start', { prompt_id: promptId }, false);
     const progress = new Progress(promptId, this.hub, target);
@@ -278,12 +291,12 @@ export class Executor {
     const sigs = this.signatures(prompt);
     const wanted = new Set(sigs.values());
     for (const key of [...this.cache.keys()]) if (!wanted.has(key)) this.cache.delete(key);
-    const objectKeys = new Set(Object.keys(prompt).map((id) => `${id}|${String((prompt[id] as PyDict).class_type)}`));
+    const objectKeys = new Set(Object.keys(prompt).map((id) => `${id}|${classOf(prompt[id])}`));
     for (const key of [...this.objects.keys()]) if (!objectKeys.has(key)) this.objects.delete(key);
     const isCached = (id: string): boolean => this.cache.has(sigs.get(id) ?? '');
 
     addMessage('execution_cached', { nodes: Object.keys(prompt).filter(isCached), prompt_id: promptId }, false);
-    const list = new ExecutionList(prompt, isCached, (id) => this.catalog.isOutputNode(String((prompt[id] as PyDict).class_type)));
+    const list = new ExecutionList(prompt, isCached, (id) => this.catalog.isOutputNode(classOf(prompt[id])));
     const currentOutputs = Object.keys(prompt);
     for (const o of outputs) list.addNode(o);
 
@@ -296,7 +309,7 @@ export class Executor {
       const id = list.stage();
       if (id === undefined) break; // a cycle: validation rejects these before they are queued
       const node = prompt[id] as PyDict;
-      const cls = String(node.class_type);
+      const cls = classOf(node);
       const cached = this.cache.get(sigs.get(id)!);
       if (cached) {
         if (target !== null) {
@@ -324,7 +337,7 @@ export class Executor {
           this.hub.send('executing', { node: id, display_node: id, prompt_id: promptId }, target);
         }
         if (this.interruptFlag) throw new Interrupted();
-        const impl = NODES[cls]!;
+        const impl = NODES[cls];
         const stateKey = `${id}|${cls}`;
         if (!this.objects.has(stateKey)) this.objects.set(stateKey, {});
         const ctx: RunContext = {
@@ -338,7 +351,12 @@ export class Executor {
           nodeMs: this.options.nodeMsByClass[cls] ?? this.options.nodeMs,
           state: this.objects.get(stateKey)!,
           sleep: (ms) => this.sleep(ms),
-          progress: async (value, max, preview) => this.tick(progress, id, promptId, target, value, max, preview),
+          // The executor runs tick at once; a throw (interrupt, stop) becomes the rejection ComfyUI's node would see.
+          progress: (value, max, preview) =>
+            new Promise<void>((resolve) => {
+              this.tick(progress, id, promptId, target, value, max, preview);
+              resolve();
+            }),
         };
         const run = await impl.run(ctx, inputs);
         if (this.stopped) throw new Stopped();
@@ -396,7 +414,15 @@ export class Executor {
   }
 
   /** The ProgressBar hook of main.py: interrupt check, progress_state (+type 4), progress, (type 1). */
-  private tick(progress: Progress, id: string, promptId: string, target: Target, value: number, max: number, preview: Preview | null): void {
+  private tick(
+    progress: Progress,
+    id: string,
+    promptId: string,
+    target: Target,
+    value: number,
+    max: number,
+    preview: Preview | null,
+  ): void {
     if (this.stopped) throw new Stopped();
     if (this.interruptFlag) throw new Interrupted();
     progress.update(id, value, max);
@@ -404,10 +430,20 @@ export class Executor {
     let bytes: Buffer | undefined;
     if (preview) {
       const img = preview.maxSize !== null ? fitWithin(preview.image, preview.maxSize) : preview.image;
-      bytes = preview.format === 'JPEG' ? encodeJpeg(img.width, img.height, img.data, 95) : encodePng({ width: img.width, height: img.height, channels: 3, data: img.data }, { level: 1 });
+      bytes =
+        preview.format === 'JPEG'
+          ? encodeJpeg(img.width, img.height, img.data, 95)
+          : encodePng({ width: img.width, height: img.height, channels: 3, data: img.data }, { level: 1 });
       if (meta) {
         const json = Buffer.from(
-          dumpPyJson({ node_id: id, prompt_id: promptId, display_node_id: id, parent_node_id: null, real_node_id: id, image_type: preview.format === 'JPEG' ? 'image/jpeg' : 'image/png' }),
+          dumpPyJson({
+            node_id: id,
+            prompt_id: promptId,
+            display_node_id: id,
+            parent_node_id: null,
+            real_node_id: id,
+            image_type: preview.format === 'JPEG' ? 'image/jpeg' : 'image/png',
+          }),
           'utf8',
         );
         const len = Buffer.alloc(4);
@@ -422,4 +458,9 @@ export class Executor {
       this.hub.sendBinary(1, Buffer.concat([fmt, bytes]), target);
     }
   }
+}
+
+/** A queued node's class: validation admitted only nodes whose class_type is text. */
+function classOf(node: unknown): string {
+  return isDict(node) && typeof node.class_type === 'string' ? node.class_type : '';
 }

@@ -59,7 +59,10 @@ export class RouteRules {
   take(kind: RouteRule['kind'], method: string, path: string): RouteRule | undefined {
     const m = method.toUpperCase();
     const rule = this.rules.find(
-      (r) => r.kind === kind && (r.method === '*' || r.method === m || (r.method === 'GET' && m === 'HEAD')) && (path === r.path || path.startsWith(r.path === '/' ? '/' : `${r.path}/`)),
+      (r) =>
+        r.kind === kind &&
+        (r.method === '*' || r.method === m || (r.method === 'GET' && m === 'HEAD')) &&
+        (path === r.path || path.startsWith(r.path === '/' ? '/' : `${r.path}/`)),
     );
     if (!rule) return undefined;
     rule.remaining -= 1;

@@ -55,7 +55,7 @@ export class Folders {
 
   /** LoadImage's combo: top-level files of input/ that look like images, sorted (Python sort order). */
   inputImages(): string[] {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(this.input).filter((f) => {
         try {
@@ -76,7 +76,7 @@ export function pyCompare(a: string, b: string): number {
   const x = Array.from(a);
   const y = Array.from(b);
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
     if (d !== 0) return d;
   }
   return x.length - y.length;
@@ -145,7 +145,7 @@ function commonPath(a: string, b: string): string {
   const x = resolve(a).split(sep);
   const y = resolve(b).split(sep);
   const out: string[] = [];
-  for (let i = 0; i < Math.min(x.length, y.length) && x[i] === y[i]; i++) out.push(x[i]!);
+  for (let i = 0; i < Math.min(x.length, y.length) && x[i] === y[i]; i++) out.push(x[i]);
   return out.join(sep) || sep;
 }
 

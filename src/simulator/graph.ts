@@ -84,6 +84,6 @@ export class ExecutionList {
     for (const id of ready) if (this.isOutput(id)) return id;
     for (const id of ready) if (blockedBy(id).some((b) => this.isOutput(b))) return id;
     for (const id of ready) if (blockedBy(id).some((b) => blockedBy(b).some((c) => this.isOutput(c)))) return id;
-    return ready[0]!;
+    return ready[0];
   }
 }

@@ -7,10 +7,10 @@
 export type Less<T> = (a: T, b: T) => boolean;
 
 function siftDown<T>(heap: T[], startPos: number, pos: number, less: Less<T>): void {
-  const newItem = heap[pos]!;
+  const newItem = heap[pos];
   while (pos > startPos) {
     const parentPos = (pos - 1) >> 1;
-    const parent = heap[parentPos]!;
+    const parent = heap[parentPos];
     if (less(newItem, parent)) {
       heap[pos] = parent;
       pos = parentPos;
@@ -24,11 +24,11 @@ function siftDown<T>(heap: T[], startPos: number, pos: number, less: Less<T>): v
 function siftUp<T>(heap: T[], pos: number, less: Less<T>): void {
   const endPos = heap.length;
   const startPos = pos;
-  const newItem = heap[pos]!;
+  const newItem = heap[pos];
   let childPos = 2 * pos + 1;
   while (childPos < endPos) {
     const rightPos = childPos + 1;
-    if (rightPos < endPos && !less(heap[childPos]!, heap[rightPos]!)) childPos = rightPos;
+    if (rightPos < endPos && !less(heap[childPos], heap[rightPos])) childPos = rightPos;
     heap[pos] = heap[childPos]!;
     pos = childPos;
     childPos = 2 * pos + 1;
@@ -45,7 +45,7 @@ export function heapPush<T>(heap: T[], item: T, less: Less<T>): void {
 export function heapPop<T>(heap: T[], less: Less<T>): T | undefined {
   const last = heap.pop();
   if (last === undefined || heap.length === 0) return last;
-  const top = heap[0]!;
+  const top = heap[0];
   heap[0] = last;
   siftUp(heap, 0, less);
   return top;

@@ -49,12 +49,12 @@ export class Hub {
       if (isBinary) return; // binary frames from clients are ignored
       let msg: unknown;
       try {
-        msg = JSON.parse(data.toString());
+        msg = JSON.parse((data as Buffer).toString('utf8')); // ws hands text frames over as one Buffer
       } catch {
         return; // "Invalid JSON received" is only logged; it does not count as the first message
       }
       // data.get(...) on a non-object raises inside the try: logged, and still not "first"
-      if (!isDict(msg as PyValue)) return;
+      if (!isDict(msg)) return;
       const m = msg as Record<string, unknown>;
       if (first && m.type === 'feature_flags') {
         this.flags.set(sid, Object.hasOwn(m, 'data') ? m.data : {});
@@ -96,7 +96,7 @@ export class Hub {
   supportsPreviewMetadata(target: Target): boolean {
     if (typeof target !== 'string' || !this.flags.has(target)) return false;
     const f = this.flags.get(target);
-    return isDict(f as PyValue) && (f as Record<string, unknown>).supports_preview_metadata === true;
+    return isDict(f) && (f as Record<string, unknown>).supports_preview_metadata === true;
   }
 
   /** Abrupt end of every socket (test control "dropSockets", restart, close). */

@@ -34,7 +34,7 @@ export function colorFromInt(color: number): [number, number, number] {
 
 export function invertImage(img: RgbImage): RgbImage {
   const data = new Uint8Array(img.data.length);
-  for (let k = 0; k < data.length; k++) data[k] = 255 - img.data[k]!;
+  for (let k = 0; k < data.length; k++) data[k] = 255 - img.data[k];
   return { width: img.width, height: img.height, data };
 }
 
@@ -67,7 +67,7 @@ export function blurImage(img: RgbImage, radius: number, sigma: number): RgbImag
     for (let x = 0; x < w; x++) {
       for (let c = 0; c < 3; c++) {
         let acc = 0;
-        for (let i = 0; i < size; i++) acc += kern[i]! * img.data[(y * w + reflect(x + i - radius, w)) * 3 + c]!;
+        for (let i = 0; i < size; i++) acc += kern[i] * img.data[(y * w + reflect(x + i - radius, w)) * 3 + c];
         tmp[(y * w + x) * 3 + c] = acc;
       }
     }
@@ -77,7 +77,7 @@ export function blurImage(img: RgbImage, radius: number, sigma: number): RgbImag
     for (let x = 0; x < w; x++) {
       for (let c = 0; c < 3; c++) {
         let acc = 0;
-        for (let i = 0; i < size; i++) acc += kern[i]! * tmp[(reflect(y + i - radius, h) * w + x) * 3 + c]!;
+        for (let i = 0; i < size; i++) acc += kern[i] * tmp[(reflect(y + i - radius, h) * w + x) * 3 + c];
         data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(acc)));
       }
     }
@@ -124,7 +124,7 @@ export function scaleImage(img: RgbImage, width: number, height: number, method:
           const y1 = Math.min(img.height - 1, y0 + 1);
           const tx = Math.max(0, Math.min(1, fx - x0));
           const ty = Math.max(0, Math.min(1, fy - y0));
-          const at = (px: number, py: number): number => img.data[(py * img.width + px) * 3 + c]!;
+          const at = (px: number, py: number): number => img.data[(py * img.width + px) * 3 + c];
           v = (at(x0, y0) * (1 - tx) + at(x1, y0) * tx) * (1 - ty) + (at(x0, y1) * (1 - tx) + at(x1, y1) * tx) * ty;
         }
         data[(y * width + x) * 3 + c] = Math.round(v);
@@ -137,7 +137,7 @@ export function scaleImage(img: RgbImage, width: number, height: number, method:
 /** Per-pixel mix of two same-size images: t=0 gives a, t=1 gives b. */
 export function mixImages(a: RgbImage, b: RgbImage, t: number): RgbImage {
   const data = new Uint8Array(a.data.length);
-  for (let k = 0; k < data.length; k++) data[k] = Math.round(a.data[k]! * (1 - t) + b.data[k]! * t);
+  for (let k = 0; k < data.length; k++) data[k] = Math.round(a.data[k] * (1 - t) + b.data[k] * t);
   return { width: a.width, height: a.height, data };
 }
 
@@ -172,7 +172,7 @@ export function seededGradient(width: number, height: number, seed: number): Rgb
       const t = Math.min(1, Math.max(0, u));
       const wave = 0.12 * Math.sin(t * Math.PI * 2 * bands);
       for (let c = 0; c < 3; c++) {
-        const v = c0[c]! * (1 - t) + c1[c]! * t + 255 * wave;
+        const v = c0[c] * (1 - t) + c1[c] * t + 255 * wave;
         data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
       }
     }

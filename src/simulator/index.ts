@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { Faults, RouteRules } from './faults';
 import { Folders } from './files';
 import { PreviewMethod } from './nodes';
-import { HeaderMap, HttpFront } from './server';
+import { HttpFront } from './server';
 import { ComfyState } from './state';
 
 export type { Faults } from './faults';
@@ -87,7 +87,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const connectionLog: Simulator['connectionLog'] = [];
   let state = new ComfyState(folders, maxUploadSize, executorOptions);
   const makeFront = (): HttpFront =>
-    new HttpFront({ host, maxUploadSize, previewMethod, state: () => state, rules, requestLog: requestLog as Array<{ method: string; url: string; headers: HeaderMap }>, connectionLog });
+    new HttpFront({ host, maxUploadSize, previewMethod, state: () => state, rules, requestLog: requestLog, connectionLog });
   let front = makeFront();
   let port: number;
   try {
@@ -119,9 +119,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         restarting = undefined;
       }
     },
-    delayRoute: (method, path, ms, times) => rules.add({ kind: 'delay', method, path, ms, remaining: times ?? Infinity, status: 0, body: '', contentType: '' }),
+    delayRoute: (method, path, ms, times) =>
+      rules.add({ kind: 'delay', method, path, ms, remaining: times ?? Infinity, status: 0, body: '', contentType: '' }),
     failRoute: (method, path, status, body = '', contentType = '', times) =>
-      rules.add({ kind: 'fail', method, path, ms: 0, remaining: times ?? Infinity, status, body, contentType: body && !contentType ? 'text/plain; charset=utf-8' : contentType }),
+      rules.add({
+        kind: 'fail',
+        method,
+        path,
+        ms: 0,
+        remaining: times ?? Infinity,
+        status,
+        body,
+        contentType: body && !contentType ? 'text/plain; charset=utf-8' : contentType,
+      }),
     pauseWorker: () => state.executor.pause(),
     resumeWorker: () => state.executor.resume(),
     reset: () => rules.reset(),

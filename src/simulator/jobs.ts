@@ -25,7 +25,7 @@ function metadata(extra: PyValue): { createTime: PyValue | undefined; workflowId
 }
 
 function queueJob(item: PyValue[], status: string): PyDict {
-  const { createTime, workflowId } = metadata(item[3]!);
+  const { createTime, workflowId } = metadata(item[3]);
   return prune({ id: item[1], status, priority: item[0], create_time: createTime, outputs_count: 0, workflow_id: workflowId });
 }
 
@@ -61,7 +61,7 @@ function outputsSummary(outputs: PyDict): [number, PyDict | undefined] {
 
 function historyJob(id: string, h: HistoryEntry, full: boolean): PyDict {
   const [priority, , prompt, extra] = h.prompt;
-  const { createTime, workflowId } = metadata(extra!);
+  const { createTime, workflowId } = metadata(extra);
   const status = h.status?.status_str === 'error' ? 'failed' : 'completed';
   const [count, preview] = outputsSummary(h.outputs);
   let start: PyValue | undefined;
@@ -88,7 +88,7 @@ function historyJob(id: string, h: HistoryEntry, full: boolean): PyDict {
   });
   if (full) {
     job.outputs = h.outputs;
-    job.execution_status = h.status as unknown as PyDict;
+    job.execution_status = h.status;
     job.workflow = { prompt: prompt!, extra_data: extra! };
   }
   return job;
@@ -109,7 +109,10 @@ export function listJobs(queue: PromptQueue, q: URLSearchParams): { status: numb
   let statuses = ALL;
   const statusParam = q.get('status');
   if (statusParam) {
-    statuses = statusParam.split(',').map((s) => s.trim()).filter((s) => s);
+    statuses = statusParam
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s);
     const invalid = statuses.filter((s) => !ALL.includes(s));
     if (invalid.length) return bad(`Invalid status filter(s): ${invalid.join(', ')}. Valid statuses: ${ALL.join(', ')}`);
   }
@@ -154,7 +157,10 @@ export function listJobs(queue: PromptQueue, q: URLSearchParams): { status: numb
     return Number(j.create_time ?? 0);
   };
   // Python's sorted(reverse=True) is stable too: equal keys keep their order in both directions
-  jobs = jobs.map((j, i) => [j, i] as const).sort(([a], [b]) => (sortOrder === 'desc' ? key(b) - key(a) : key(a) - key(b))).map(([j]) => j);
+  jobs = jobs
+    .map((j, i) => [j, i] as const)
+    .sort(([a], [b]) => (sortOrder === 'desc' ? key(b) - key(a) : key(a) - key(b)))
+    .map(([j]) => j);
   const total = jobs.length;
   if (offset > 0) jobs = jobs.slice(offset);
   if (limit !== null) jobs = jobs.slice(0, limit);

@@ -47,14 +47,14 @@ function fdct(block: Float64Array): Float64Array {
   for (let y = 0; y < 8; y++) {
     for (let u = 0; u < 8; u++) {
       let s = 0;
-      for (let x = 0; x < 8; x++) s += block[y * 8 + x]! * COS[x * 8 + u]!;
+      for (let x = 0; x < 8; x++) s += block[y * 8 + x] * COS[x * 8 + u];
       tmp[y * 8 + u] = s * (u === 0 ? Math.SQRT1_2 : 1) * 0.5;
     }
   }
   for (let u = 0; u < 8; u++) {
     for (let v = 0; v < 8; v++) {
       let s = 0;
-      for (let y = 0; y < 8; y++) s += tmp[y * 8 + u]! * COS[y * 8 + v]!;
+      for (let y = 0; y < 8; y++) s += tmp[y * 8 + u] * COS[y * 8 + v];
       out[v * 8 + u] = s * (v === 0 ? Math.SQRT1_2 : 1) * 0.5;
     }
   }
@@ -81,46 +81,48 @@ function optimalTable(freqIn: number[]): { bits: number[]; vals: number[] } {
   for (;;) {
     let c1 = -1;
     let v = Infinity;
-    for (let i = 0; i <= 256; i++) if (freq[i]! > 0 && freq[i]! <= v) {
-      v = freq[i]!;
-      c1 = i;
-    }
+    for (let i = 0; i <= 256; i++)
+      if (freq[i] > 0 && freq[i] <= v) {
+        v = freq[i]!;
+        c1 = i;
+      }
     let c2 = -1;
     v = Infinity;
-    for (let i = 0; i <= 256; i++) if (freq[i]! > 0 && freq[i]! <= v && i !== c1) {
-      v = freq[i]!;
-      c2 = i;
-    }
+    for (let i = 0; i <= 256; i++)
+      if (freq[i] > 0 && freq[i] <= v && i !== c1) {
+        v = freq[i]!;
+        c2 = i;
+      }
     if (c2 < 0) break;
-    freq[c1] = freq[c1]! + freq[c2]!;
+    freq[c1] = freq[c1] + freq[c2];
     freq[c2] = 0;
-    codesize[c1]!++;
-    while (others[c1]! >= 0) {
+    codesize[c1]++;
+    while (others[c1] >= 0) {
       c1 = others[c1]!;
-      codesize[c1]!++;
+      codesize[c1]++;
     }
     others[c1] = c2;
-    codesize[c2]!++;
-    while (others[c2]! >= 0) {
+    codesize[c2]++;
+    while (others[c2] >= 0) {
       c2 = others[c2]!;
-      codesize[c2]!++;
+      codesize[c2]++;
     }
   }
   const bits = new Array<number>(33).fill(0);
-  for (let i = 0; i <= 256; i++) if (codesize[i]) bits[codesize[i]!]!++;
+  for (let i = 0; i <= 256; i++) if (codesize[i]) bits[codesize[i]]++;
   for (let i = 32; i > 16; i--) {
-    while (bits[i]! > 0) {
+    while (bits[i] > 0) {
       let j = i - 2;
       while (bits[j] === 0) j--;
-      bits[i] = bits[i]! - 2;
-      bits[i - 1]!++;
-      bits[j + 1] = bits[j + 1]! + 2;
-      bits[j]!--;
+      bits[i] = bits[i] - 2;
+      bits[i - 1]++;
+      bits[j + 1] = bits[j + 1] + 2;
+      bits[j]--;
     }
   }
   let i = 16;
   while (bits[i] === 0) i--;
-  bits[i]!--;
+  bits[i]--;
   const vals: number[] = [];
   for (let len = 1; len <= 32; len++) for (let s = 0; s < 256; s++) if (codesize[s] === len) vals.push(s);
   return { bits: bits.slice(1, 17), vals };
@@ -131,7 +133,7 @@ function codesFrom(table: { bits: number[]; vals: number[] }): Map<number, [numb
   let code = 0;
   let k = 0;
   for (let len = 1; len <= 16; len++) {
-    for (let n = 0; n < table.bits[len - 1]!; n++) map.set(table.vals[k++]!, [code++, len]);
+    for (let n = 0; n < table.bits[len - 1]; n++) map.set(table.vals[k++], [code++, len]);
     code <<= 1;
   }
   return map;
@@ -177,9 +179,9 @@ export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quali
             const px = Math.min(width - 1, bx * 8 + x);
             const py = Math.min(height - 1, by * 8 + y);
             const o = (py * width + px) * 3;
-            const r = rgb[o]!;
-            const g = rgb[o + 1]!;
-            const b = rgb[o + 2]!;
+            const r = rgb[o];
+            const g = rgb[o + 1];
+            const b = rgb[o + 2];
             const v =
               comp === 0
                 ? 0.299 * r + 0.587 * g + 0.114 * b
@@ -191,15 +193,15 @@ export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quali
         }
         const coef = fdct(block);
         const q = comp === 0 ? qY : qC;
-        const zz = ZIGZAG.map((nat) => Math.round(coef[nat]! / q[nat]!));
-        const dc = Math.max(-2047, Math.min(2047, zz[0]!));
-        const diff = dc - prevDc[comp]!;
+        const zz = ZIGZAG.map((nat) => Math.round(coef[nat] / q[nat]));
+        const dc = Math.max(-2047, Math.min(2047, zz[0]));
+        const diff = dc - prevDc[comp];
         prevDc[comp] = dc;
         const dcCat = category(diff);
         syms.push({ table: 'dc', sym: dcCat, extra: diff < 0 ? diff + (1 << dcCat) - 1 : diff, extraLen: dcCat });
         let run = 0;
         for (let k = 1; k < 64; k++) {
-          const v = Math.max(-1023, Math.min(1023, zz[k]!));
+          const v = Math.max(-1023, Math.min(1023, zz[k]));
           if (v === 0) {
             run++;
             continue;
@@ -218,7 +220,7 @@ export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quali
   }
   const dcFreq = new Array<number>(256).fill(0);
   const acFreq = new Array<number>(256).fill(0);
-  for (const s of syms) (s.table === 'dc' ? dcFreq : acFreq)[s.sym]!++;
+  for (const s of syms) (s.table === 'dc' ? dcFreq : acFreq)[s.sym]++;
   if (!acFreq.some((f) => f > 0)) acFreq[0] = 1;
   const dcTable = optimalTable(dcFreq);
   const acTable = optimalTable(acFreq);
@@ -241,7 +243,7 @@ export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quali
   };
   out.push(0xff, 0xd8); // SOI
   segment(0xe0, [0x4a, 0x46, 0x49, 0x46, 0x00, 1, 1, 0, 0, 1, 0, 1, 0, 0]); // JFIF 1.1, 1:1
-  segment(0xdb, [0x00, ...ZIGZAG.map((n) => qY[n]!), 0x01, ...ZIGZAG.map((n) => qC[n]!)]);
+  segment(0xdb, [0x00, ...ZIGZAG.map((n) => qY[n]), 0x01, ...ZIGZAG.map((n) => qC[n])]);
   segment(0xc0, [8, (height >> 8) & 0xff, height & 0xff, (width >> 8) & 0xff, width & 0xff, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1]);
   segment(0xc4, [0x00, ...dcTable.bits, ...dcTable.vals, 0x10, ...acTable.bits, ...acTable.vals]);
   segment(0xda, [3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]);

@@ -48,7 +48,7 @@ function param(header: string, key: string): string | undefined {
   const m = re.exec(header);
   if (!m) return undefined;
   if (m[1] !== undefined) return m[1].replace(/\\(.)/g, '$1');
-  return m[2]!.trim();
+  return m[2].trim();
 }
 
 function parseMultipart(body: Buffer, contentType: string): FormField[] {
@@ -79,13 +79,17 @@ function parseMultipart(body: Buffer, contentType: string): FormField[] {
     const star = param(disposition, 'filename\\*');
     if (star) {
       const m = /^[^']*'[^']*'(.*)$/.exec(star);
-      if (m) filename = decodeURIComponent(m[1]!);
+      if (m) filename = decodeURIComponent(m[1]);
     }
     const ct = headers.get('content-type');
     if (filename) {
       fields.push({ kind: 'file', name, filename, contentType: ct ?? 'application/octet-stream', data });
     } else if (ct === undefined || ct.toLowerCase().startsWith('text/')) {
-      fields.push({ kind: 'text', name, value: data.toString((param(ct ?? '', 'charset') ?? 'utf-8').toLowerCase() === 'latin-1' ? 'latin1' : 'utf8') });
+      fields.push({
+        kind: 'text',
+        name,
+        value: data.toString((param(ct ?? '', 'charset') ?? 'utf-8').toLowerCase() === 'latin-1' ? 'latin1' : 'utf8'),
+      });
     } else {
       fields.push({ kind: 'bytes', name, value: data });
     }
@@ -97,7 +101,7 @@ function parseMultipart(body: Buffer, contentType: string): FormField[] {
 /** `await request.post()`: parse a form body according to its Content-Type. */
 export function parseForm(body: Buffer, contentType: string | undefined): FormData {
   const ct = (contentType ?? '').trim();
-  const mime = ct.split(';')[0]!.trim().toLowerCase();
+  const mime = ct.split(';')[0].trim().toLowerCase();
   if (mime === 'multipart/form-data') return new FormData(parseMultipart(body, ct));
   if (mime === '' || mime === 'application/x-www-form-urlencoded') {
     const fields: FormField[] = [];

@@ -106,7 +106,7 @@ function otherImageSize(buf: Buffer): { width: number; height: number } | undefi
     let p = 2;
     while (p + 9 < buf.length) {
       if (buf[p] !== 0xff) return undefined;
-      const marker = buf[p + 1]!;
+      const marker = buf[p + 1];
       const len = buf.readUInt16BE(p + 2);
       if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
         return { height: buf.readUInt16BE(p + 5), width: buf.readUInt16BE(p + 7) };
@@ -125,7 +125,8 @@ function otherImageSize(buf: Buffer): { width: number; height: number } | undefi
     if (kind === 'VP8X') return { width: buf.readUIntLE(24, 3) + 1, height: buf.readUIntLE(27, 3) + 1 };
     return { width: buf.readUInt16LE(26) & 0x3fff, height: buf.readUInt16LE(28) & 0x3fff };
   }
-  if (buf.length > 26 && buf.toString('latin1', 0, 2) === 'BM') return { width: Math.abs(buf.readInt32LE(18)), height: Math.abs(buf.readInt32LE(22)) };
+  if (buf.length > 26 && buf.toString('latin1', 0, 2) === 'BM')
+    return { width: Math.abs(buf.readInt32LE(18)), height: Math.abs(buf.readInt32LE(22)) };
   return undefined;
 }
 
@@ -159,7 +160,7 @@ function loadImageFile(folders: Folders, name: string): { image: RgbImage; mask:
       rgb[p * 3] = png.rgba[p * 4]!;
       rgb[p * 3 + 1] = png.rgba[p * 4 + 1]!;
       rgb[p * 3 + 2] = png.rgba[p * 4 + 2]!;
-      if (png.hasAlpha) mask[p] = 1 - png.rgba[p * 4 + 3]! / 255;
+      if (png.hasAlpha) mask[p] = 1 - png.rgba[p * 4 + 3] / 255;
     }
     return {
       image: { width: png.width, height: png.height, data: rgb },
@@ -196,7 +197,10 @@ function saveImages(ctx: RunContext, batch: RgbImage[], prefix: string, type: 'o
   batch.forEach((img, index) => {
     const base = target.filename.replace(/%batch_num%/g, String(index));
     const file = `${base}_${String(counter).padStart(5, '0')}_.png`;
-    writeFileSync(join(target.folder, file), encodePng({ width: img.width, height: img.height, channels: 3, data: img.data }, { level, texts: pngMetadata(ctx) }));
+    writeFileSync(
+      join(target.folder, file),
+      encodePng({ width: img.width, height: img.height, channels: 3, data: img.data }, { level, texts: pngMetadata(ctx) }),
+    );
     results.push({ filename: file, subfolder: target.subfolder, type });
     counter++;
   });
@@ -236,11 +240,18 @@ export const NODES: Record<string, NodeImpl> = {
     async run(ctx, inputs) {
       await ctx.sleep(ctx.nodeMs);
       const { image, mask } = loadImageFile(ctx.folders, pyStr(inputs.image));
-      return { outputs: [{ kind: 'IMAGE', images: [image] }, { kind: 'MASK', masks: [mask] }] };
+      return {
+        outputs: [
+          { kind: 'IMAGE', images: [image] },
+          { kind: 'MASK', masks: [mask] },
+        ],
+      };
     },
     isChanged(folders, inputs) {
       try {
-        return createHash('sha256').update(readFileSync(folders.annotatedPath(pyStr(inputs.image)))).digest('hex');
+        return createHash('sha256')
+          .update(readFileSync(folders.annotatedPath(pyStr(inputs.image))))
+          .digest('hex');
       } catch {
         return 'missing';
       }
@@ -271,7 +282,8 @@ export const NODES: Record<string, NodeImpl> = {
     async run(ctx, inputs) {
       await ctx.sleep(ctx.nodeMs);
       const batch = images(inputs.images);
-      for (let step = 0; step < batch.length; step++) await ctx.progress(step, batch.length, { format: 'PNG', image: batch[step]!, maxSize: null });
+      for (let step = 0; step < batch.length; step++)
+        await ctx.progress(step, batch.length, { format: 'PNG', image: batch[step], maxSize: null });
       return { outputs: [], ui: {} };
     },
     // IS_CHANGED returns time.time(): never cached
@@ -308,7 +320,13 @@ export const NODES: Record<string, NodeImpl> = {
     async run(ctx, inputs) {
       await ctx.sleep(ctx.nodeMs);
       const ckpt = pyStr(inputs.ckpt_name);
-      return { outputs: [{ kind: 'MODEL', ckpt }, { kind: 'CLIP', ckpt }, { kind: 'VAE', ckpt }] };
+      return {
+        outputs: [
+          { kind: 'MODEL', ckpt },
+          { kind: 'CLIP', ckpt },
+          { kind: 'VAE', ckpt },
+        ],
+      };
     },
   },
 
@@ -363,14 +381,14 @@ export const NODES: Record<string, NodeImpl> = {
         let preview: Preview | null = null;
         if (ctx.previewMethod !== 'none') {
           const t = (denoise * (step + 1)) / steps;
-          const full = mixImages(latent.images[0]!, targets[0]!, t);
+          const full = mixImages(latent.images[0], targets[0], t);
           // latent2rgb (and auto without TAESD models) previews at latent resolution; taesd at full size
           const img = ctx.previewMethod === 'taesd' ? full : scaleImage(full, latent.width, latent.height, 'bilinear', 'disabled');
           preview = { format: 'JPEG', image: img, maxSize: 512 };
         }
         await ctx.progress(step + 1, steps, preview);
       }
-      const out = latent.images.map((img, i) => mixImages(img, targets[i]!, denoise));
+      const out = latent.images.map((img, i) => mixImages(img, targets[i], denoise));
       return { outputs: [{ kind: 'LATENT', width: latent.width, height: latent.height, images: out }] };
     },
   },

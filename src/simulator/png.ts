@@ -21,7 +21,7 @@ const CRC_TABLE = (() => {
 
 export function crc32(...parts: Uint8Array[]): number {
   let c = 0xffffffff;
-  for (const buf of parts) for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  for (const buf of parts) for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -63,10 +63,10 @@ export function encodePng(px: PngPixels, opts: EncodeOptions = {}): Buffer {
     const src = y * stride;
     if (y === 0) {
       raw[row] = 1; // Sub
-      for (let x = 0; x < stride; x++) raw[row + 1 + x] = (data[src + x]! - (x >= channels ? data[src + x - channels]! : 0)) & 0xff;
+      for (let x = 0; x < stride; x++) raw[row + 1 + x] = (data[src + x] - (x >= channels ? data[src + x - channels] : 0)) & 0xff;
     } else {
       raw[row] = 2; // Up
-      for (let x = 0; x < stride; x++) raw[row + 1 + x] = (data[src + x]! - data[src - stride + x]!) & 0xff;
+      for (let x = 0; x < stride; x++) raw[row + 1 + x] = (data[src + x] - data[src - stride + x]) & 0xff;
     }
   }
   const parts: Buffer[] = [PNG_SIGNATURE, chunk('IHDR', ihdr)];
@@ -140,7 +140,8 @@ export function decodePng(input: Uint8Array): DecodedPng {
     const type = buf.toString('latin1', pos + 4, pos + 8);
     if (pos + 12 + len > buf.length) throw new PngError(`truncated ${type} chunk`);
     const body = buf.subarray(pos + 8, pos + 8 + len);
-    if (crc32(buf.subarray(pos + 4, pos + 8), body) !== buf.readUInt32BE(pos + 8 + len)) throw new PngError(`broken PNG file (bad CRC in ${type})`);
+    if (crc32(buf.subarray(pos + 4, pos + 8), body) !== buf.readUInt32BE(pos + 8 + len))
+      throw new PngError(`broken PNG file (bad CRC in ${type})`);
     if (type === 'IHDR') {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
@@ -185,38 +186,46 @@ export function decodePng(input: Uint8Array): DecodedPng {
     let prev = new Uint8Array(stride);
     for (let r = 0; r < ph; r++) {
       if (rp + 1 + stride > raw.length) throw new PngError('image file is truncated');
-      const filter = raw[rp]!;
+      const filter = raw[rp];
       const line = new Uint8Array(raw.subarray(rp + 1, rp + 1 + stride));
       rp += 1 + stride;
       for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? line[i - bpp]! : 0;
-        const b = prev[i]!;
-        const c = i >= bpp ? prev[i - bpp]! : 0;
-        if (filter === 1) line[i] = (line[i]! + a) & 0xff;
-        else if (filter === 2) line[i] = (line[i]! + b) & 0xff;
-        else if (filter === 3) line[i] = (line[i]! + ((a + b) >> 1)) & 0xff;
-        else if (filter === 4) line[i] = (line[i]! + paeth(a, b, c)) & 0xff;
+        const a = i >= bpp ? line[i - bpp] : 0;
+        const b = prev[i];
+        const c = i >= bpp ? prev[i - bpp] : 0;
+        if (filter === 1) line[i] = (line[i] + a) & 0xff;
+        else if (filter === 2) line[i] = (line[i] + b) & 0xff;
+        else if (filter === 3) line[i] = (line[i] + ((a + b) >> 1)) & 0xff;
+        else if (filter === 4) line[i] = (line[i] + paeth(a, b, c)) & 0xff;
         else if (filter !== 0) throw new PngError('bad filter type');
       }
       prev = line;
       const sample = (idx: number): number => {
         // sample number idx within this line, scaled to 8 bits (palette indexes left raw)
-        if (depth === 8) return line[idx]!;
-        if (depth === 16) return line[idx * 2]!;
+        if (depth === 8) return line[idx];
+        if (depth === 16) return line[idx * 2];
         const bit = idx * depth;
-        const v = (line[bit >> 3]! >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
+        const v = (line[bit >> 3] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
         return colorType === 3 ? v : Math.round((v * 255) / ((1 << depth) - 1));
       };
-      const rawSample16 = (idx: number): number => (depth === 16 ? (line[idx * 2]! << 8) | line[idx * 2 + 1]! : -1);
+      const rawSample16 = (idx: number): number => (depth === 16 ? (line[idx * 2] << 8) | line[idx * 2 + 1] : -1);
       for (let k = 0; k < pw; k++) {
-        const o = (((y0 + r * dy) * width) + x0 + k * dx) * 4;
+        const o = ((y0 + r * dy) * width + x0 + k * dx) * 4;
         const s = k * channels;
-        let R: number, G: number, B: number, A = 255;
+        let R: number,
+          G: number,
+          B: number,
+          A = 255;
         if (colorType === 0) {
           R = G = B = sample(s);
           if (trns && trns.length >= 2) {
-            const key = (trns[0]! << 8) | trns[1]!;
-            const val = depth === 16 ? rawSample16(s) : depth === 8 ? line[s]! : (line[(s * depth) >> 3]! >> (8 - depth - ((s * depth) & 7))) & ((1 << depth) - 1);
+            const key = (trns[0] << 8) | trns[1];
+            const val =
+              depth === 16
+                ? rawSample16(s)
+                : depth === 8
+                  ? line[s]
+                  : (line[(s * depth) >> 3] >> (8 - depth - ((s * depth) & 7))) & ((1 << depth) - 1);
             if (val === key) A = 0;
           }
         } else if (colorType === 2) {
@@ -224,8 +233,8 @@ export function decodePng(input: Uint8Array): DecodedPng {
           G = sample(s + 1);
           B = sample(s + 2);
           if (trns && trns.length >= 6) {
-            const key = [(trns[0]! << 8) | trns[1]!, (trns[2]! << 8) | trns[3]!, (trns[4]! << 8) | trns[5]!];
-            const val = depth === 16 ? [rawSample16(s), rawSample16(s + 1), rawSample16(s + 2)] : [line[s]!, line[s + 1]!, line[s + 2]!];
+            const key = [(trns[0] << 8) | trns[1], (trns[2] << 8) | trns[3], (trns[4] << 8) | trns[5]];
+            const val = depth === 16 ? [rawSample16(s), rawSample16(s + 1), rawSample16(s + 2)] : [line[s], line[s + 1], line[s + 2]];
             if (val[0] === key[0] && val[1] === key[1] && val[2] === key[2]) A = 0;
           }
         } else if (colorType === 3) {

@@ -59,7 +59,7 @@ export function parsePyJson(text: string): PyValue {
     throw new PyJsonDecodeError(`${what}: char ${i}`);
   };
   const skip = (): void => {
-    while (i < text.length && WS.has(text[i]!)) i++;
+    while (i < text.length && WS.has(text[i])) i++;
   };
   const value = (): PyValue => {
     skip();
@@ -99,7 +99,7 @@ export function parsePyJson(text: string): PyValue {
     i += m[0].length;
     if (m[2] === undefined && m[3] === undefined) {
       const n = Number(m[1]);
-      return Number.isSafeInteger(n) ? n : BigInt(m[1]!);
+      return Number.isSafeInteger(n) ? n : BigInt(m[1]);
     }
     return new PyFloat(Number(m[0]));
   };
@@ -108,7 +108,7 @@ export function parsePyJson(text: string): PyValue {
     let out = '';
     for (;;) {
       if (i >= text.length) fail('Unterminated string starting at');
-      const c = text[i]!;
+      const c = text[i];
       if (c === '"') {
         i++;
         return out;
@@ -224,7 +224,7 @@ function quoteJson(s: string): string {
   // ensure_ascii=True: everything outside ' '..'~' is escaped, with lowercase hex.
   let out = '"';
   for (let k = 0; k < s.length; k++) {
-    const c = s[k]!;
+    const c = s[k];
     const code = c.charCodeAt(0);
     if (c === '"') out += '\\"';
     else if (c === '\\') out += '\\\\';

@@ -118,7 +118,7 @@ export function pyGetItem(container: unknown, key: string): PyValue {
     if (!hasKey(container, key)) throw new PyError('KeyError', pyRepr(key));
     return container[key]!;
   }
-  if (typeof container === 'string') throw new PyError('TypeError', 'string indices must be integers, not \'str\'');
+  if (typeof container === 'string') throw new PyError('TypeError', "string indices must be integers, not 'str'");
   if (Array.isArray(container)) throw new PyError('TypeError', 'list indices must be integers or slices, not str');
   throw new PyError('TypeError', `'${typeName(container)}' object is not subscriptable`);
 }
@@ -131,7 +131,7 @@ export function pyDictGet(container: unknown, key: string, fallback: PyValue): P
 
 /** `for x in value` over a JSON value: list items, str characters, dict keys. */
 export function pyIter(v: unknown): PyValue[] {
-  if (Array.isArray(v)) return v;
+  if (Array.isArray(v)) return v as PyValue[];
   if (typeof v === 'string') return Array.from(v);
   if (isDict(v)) return Object.keys(v);
   throw new PyError('TypeError', `'${typeName(v)}' object is not iterable`);
@@ -158,7 +158,14 @@ export function reprStr(s: string): string {
 export function pyRepr(v: unknown): string {
   if (typeof v === 'string') return reprStr(v);
   if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
-  if (isDict(v)) return '{' + Object.entries(v).map(([k, x]) => `${reprStr(k)}: ${pyRepr(x)}`).join(', ') + '}';
+  if (isDict(v))
+    return (
+      '{' +
+      Object.entries(v)
+        .map(([k, x]) => `${reprStr(k)}: ${pyRepr(x)}`)
+        .join(', ') +
+      '}'
+    );
   return pyStr(v);
 }
 

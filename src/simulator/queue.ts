@@ -56,7 +56,7 @@ export class PromptQueue {
     if (!item) return;
     if (this.history.size > MAXIMUM_HISTORY_SIZE) this.history.delete(this.history.keys().next().value!);
     // remove_sensitive: prompt[:5]; a reused prompt_id overwrites in place (dict keeps its position)
-    this.history.set(item[1], { prompt: item.slice(0, 5) as PyValue[], outputs: result.outputs, status, meta: result.meta });
+    this.history.set(item[1], { prompt: item.slice(0, 5), outputs: result.outputs, status, meta: result.meta });
     this.onChange();
   }
 
@@ -77,7 +77,7 @@ export class PromptQueue {
 
   deleteWhere(match: (item: QueueItem) => boolean): boolean {
     for (let x = 0; x < this.pending.length; x++) {
-      if (!match(this.pending[x]!)) continue;
+      if (!match(this.pending[x])) continue;
       if (this.pending.length === 1) this.wipe();
       else {
         this.pending.splice(x, 1);

@@ -99,7 +99,7 @@ async function postPrompt(ctx: RouteContext): Promise<Reply> {
   }
   if (!isDict(extra)) throw new PyError('TypeError', 'object does not support item assignment');
   setKey(extra, 'create_time', Date.now());
-  state.queue.put([number as number, promptId, prompt as PyDict, extra, valid.outputs, sensitive]);
+  state.queue.put([number, promptId, prompt as PyDict, extra, valid.outputs, sensitive]);
   state.executor.kick();
   return json({ prompt_id: promptId, number, node_errors: valid.nodeErrors });
 }
@@ -198,9 +198,9 @@ function view(ctx: RouteContext): Reply {
   if (q.has('preview')) {
     const info = q.get('preview')!.split(';');
     const channel = q.get('channel') ?? '';
-    let format = info[0]!;
+    let format = info[0];
     if (!['webp', 'jpeg'].includes(format) || channel.includes('a')) format = 'webp';
-    const last = info[info.length - 1]!;
+    const last = info[info.length - 1];
     const quality = /^\d+$/.test(last) ? Number(last) : 90;
     const img = readImage(file);
     const rgb = format === 'jpeg' || channel === 'rgb';
@@ -208,7 +208,8 @@ function view(ctx: RouteContext): Reply {
     const px = new Uint8Array(n * (rgb ? 3 : 4));
     for (let p = 0; p < n; p++) for (let c = 0; c < (rgb ? 3 : 4); c++) px[p * (rgb ? 3 : 4) + c] = img.rgba[p * 4 + c]!;
     // PIL writes lossy WebP at `quality`; the simulator writes lossless WebP (same type, real image)
-    const body = format === 'jpeg' ? encodeJpeg(img.width, img.height, px, quality) : encodeWebpLossless(img.width, img.height, px, rgb ? 3 : 4);
+    const body =
+      format === 'jpeg' ? encodeJpeg(img.width, img.height, px, quality) : encodeWebpLossless(img.width, img.height, px, rgb ? 3 : 4);
     return binary(body, `image/${format}`, disposition);
   }
 
@@ -222,14 +223,15 @@ function view(ctx: RouteContext): Reply {
       return binary(encodePng({ width: img.width, height: img.height, channels: 3, data: px }, { level: 6 }), 'image/png', disposition);
     }
     const px = new Uint8Array(n * 4);
-    for (let p = 0; p < n; p++) px[p * 4 + 3] = img.hasAlpha ? img.rgba[p * 4 + 3]! : 255;
+    for (let p = 0; p < n; p++) px[p * 4 + 3] = img.hasAlpha ? img.rgba[p * 4 + 3] : 255;
     return binary(encodePng({ width: img.width, height: img.height, channels: 4, data: px }, { level: 6 }), 'image/png', disposition);
   }
 
   // web.FileResponse: the raw file, with conditional requests and byte ranges
   let type = guessMimeType(name) ?? 'application/octet-stream';
-  if (['text/html', 'text/html-sandboxed', 'application/xhtml+xml', 'text/javascript', 'text/css'].includes(type)) type = 'application/octet-stream';
-  const etag = `"${(BigInt(Math.trunc(st.mtimeMs * 1e6))).toString(16)}-${st.size.toString(16)}"`;
+  if (['text/html', 'text/html-sandboxed', 'application/xhtml+xml', 'text/javascript', 'text/css'].includes(type))
+    type = 'application/octet-stream';
+  const etag = `"${BigInt(Math.trunc(st.mtimeMs * 1e6)).toString(16)}-${st.size.toString(16)}"`;
   const headers: Record<string, string> = {
     ...disposition,
     'Accept-Ranges': 'bytes',
@@ -237,7 +239,14 @@ function view(ctx: RouteContext): Reply {
     'Last-Modified': st.mtime.toUTCString(),
   };
   const inm = ctx.req.headers['if-none-match'];
-  if (inm && inm.split(',').map((s) => s.trim()).includes(etag)) return { status: 304, headers, body: Buffer.alloc(0) };
+  if (
+    inm &&
+    inm
+      .split(',')
+      .map((s) => s.trim())
+      .includes(etag)
+  )
+    return { status: 304, headers, body: Buffer.alloc(0) };
   const ims = ctx.req.headers['if-modified-since'];
   if (!inm && ims && !Number.isNaN(Date.parse(ims)) && Math.floor(st.mtimeMs / 1000) <= Date.parse(ims) / 1000) {
     return { status: 304, headers, body: Buffer.alloc(0) };
@@ -286,7 +295,10 @@ function mergeMask(ctx: RouteContext, originalRefText: string | undefined, image
   if (mask.width !== original.width || mask.height !== original.height) throw new PyError('ValueError', 'images do not match');
   const px = Buffer.from(original.rgba);
   for (let p = 0; p < original.width * original.height; p++) px[p * 4 + 3] = mask.rgba[p * 4 + 3]!;
-  writeFileSync(filepath, encodePng({ width: original.width, height: original.height, channels: 4, data: px }, { level: 4, texts: original.texts }));
+  writeFileSync(
+    filepath,
+    encodePng({ width: original.width, height: original.height, channels: 4, data: px }, { level: 4, texts: original.texts }),
+  );
 }
 
 async function upload(ctx: RouteContext, mask: boolean): Promise<Reply> {
@@ -366,7 +378,7 @@ function folderPaths(ctx: RouteContext): PyDict {
 }
 
 function internalFiles(ctx: RouteContext): Reply {
-  const dir = ctx.state.folders.byType(ctx.params.type!);
+  const dir = ctx.state.folders.byType(ctx.params.type);
   if (!dir) return json({ error: 'Invalid directory type' }, 400);
   const files = readdirSync(dir)
     .filter((f) => !f.startsWith('.'))
@@ -388,15 +400,28 @@ async function postSettings(ctx: RouteContext): Promise<Reply> {
 /* --------------------------------------------------------------- table */
 
 export const ROUTES: Route[] = [
-  { method: 'GET', pattern: '/', handler: () => { const r = text(INDEX_HTML, 200, 'text/html'); r.headers['Cache-Control'] = 'no-cache'; return r; } },
+  {
+    method: 'GET',
+    pattern: '/',
+    handler: () => {
+      const r = text(INDEX_HTML, 200, 'text/html');
+      r.headers['Cache-Control'] = 'no-cache';
+      return r;
+    },
+  },
   { method: 'GET', pattern: '/index.html', handler: () => text(INDEX_HTML, 200, 'text/html') },
-  { method: 'GET', pattern: '/ws', handler: (ctx) => text(`No WebSocket UPGRADE hdr: ${ctx.req.headers.upgrade ?? 'None'}\n Can "Upgrade" only to "WebSocket".`, 400) },
+  {
+    method: 'GET',
+    pattern: '/ws',
+    handler: (ctx) => text(`No WebSocket UPGRADE hdr: ${ctx.req.headers.upgrade ?? 'None'}\n Can "Upgrade" only to "WebSocket".`, 400),
+  },
   { method: 'GET', pattern: '/embeddings', handler: () => json([]) },
   { method: 'GET', pattern: '/models', handler: () => json(MODEL_FOLDERS) },
   {
     method: 'GET',
     pattern: '/models/{folder}',
-    handler: (ctx) => (MODEL_FOLDERS.includes(ctx.params.folder!) ? json(ctx.params.folder === 'checkpoints' ? FAKE_CHECKPOINTS : []) : empty(404)),
+    handler: (ctx) =>
+      MODEL_FOLDERS.includes(ctx.params.folder) ? json(ctx.params.folder === 'checkpoints' ? FAKE_CHECKPOINTS : []) : empty(404),
   },
   { method: 'GET', pattern: '/extensions', handler: () => json([]) },
   { method: 'POST', pattern: '/upload/image', handler: (ctx) => upload(ctx, false) },
@@ -412,12 +437,12 @@ export const ROUTES: Route[] = [
     method: 'GET',
     pattern: '/object_info/{node_class}',
     handler: (ctx) => {
-      const cls = ctx.params.node_class!;
+      const cls = ctx.params.node_class;
       return json(ctx.state.catalog.has(cls) ? { [cls]: ctx.state.catalog.info(cls) } : {});
     },
   },
   { method: 'GET', pattern: '/history', handler: getHistory },
-  { method: 'GET', pattern: '/history/{prompt_id}', handler: (ctx) => json(ctx.state.queue.historyItem(ctx.params.prompt_id!)) },
+  { method: 'GET', pattern: '/history/{prompt_id}', handler: (ctx) => json(ctx.state.queue.historyItem(ctx.params.prompt_id)) },
   { method: 'POST', pattern: '/history', handler: postHistory },
   {
     method: 'GET',
@@ -431,7 +456,11 @@ export const ROUTES: Route[] = [
   { method: 'POST', pattern: '/interrupt', handler: postInterrupt },
   { method: 'POST', pattern: '/free', handler: postFree },
   { method: 'GET', pattern: '/settings', handler: (ctx) => json(ctx.state.settings) },
-  { method: 'GET', pattern: '/settings/{id}', handler: (ctx) => json(hasKey(ctx.state.settings, ctx.params.id!) ? ctx.state.settings[ctx.params.id!]! : null) },
+  {
+    method: 'GET',
+    pattern: '/settings/{id}',
+    handler: (ctx) => json(hasKey(ctx.state.settings, ctx.params.id) ? ctx.state.settings[ctx.params.id]! : null),
+  },
   { method: 'POST', pattern: '/settings', handler: postSettings },
   { method: 'POST', pattern: '/settings/{id}', handler: postSettings },
   { method: 'GET', pattern: '/users', handler: () => json({ storage: 'server', migrated: true }) },
@@ -456,7 +485,11 @@ export const ROUTES: Route[] = [
 /** `/internal/*`: only without the /api prefix. */
 export const INTERNAL_ROUTES: Route[] = [
   { method: 'GET', pattern: '/internal/logs', handler: (ctx) => json(ctx.state.logs.map((l) => `${l.t} - ${l.m}`).join('')) },
-  { method: 'GET', pattern: '/internal/logs/raw', handler: (ctx) => json({ entries: ctx.state.logs.map((l) => ({ t: l.t, m: l.m })), size: { cols: 80, rows: 24 } }) },
+  {
+    method: 'GET',
+    pattern: '/internal/logs/raw',
+    handler: (ctx) => json({ entries: ctx.state.logs.map((l) => ({ t: l.t, m: l.m })), size: { cols: 80, rows: 24 } }),
+  },
   { method: 'PATCH', pattern: '/internal/logs/subscribe', handler: () => empty() },
   { method: 'GET', pattern: '/internal/folder_paths', handler: (ctx) => json(folderPaths(ctx)) },
   { method: 'GET', pattern: '/internal/files/{type}', handler: internalFiles },
@@ -476,9 +509,8 @@ export const JOBS_ROUTES: Route[] = [
     method: 'GET',
     pattern: '/api/jobs/{job_id}',
     handler: (ctx) => {
-      const job = getJob(ctx.state.queue, ctx.params.job_id!);
+      const job = getJob(ctx.state.queue, ctx.params.job_id);
       return job ? json(job) : json({ error: 'Job not found' }, 404);
     },
   },
 ];
-

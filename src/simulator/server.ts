@@ -55,7 +55,7 @@ function parseNetloc(netloc: string): UrlParts {
 
 function urlparse(origin: string): UrlParts {
   const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(origin);
-  return parseNetloc(m ? m[1]! : '');
+  return parseNetloc(m ? m[1] : '');
 }
 
 /**
@@ -95,8 +95,8 @@ function matchPattern(pattern: string, path: string): Record<string, string> | u
   if (ps.length !== xs.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < ps.length; i++) {
-    const p = ps[i]!;
-    const x = xs[i]!;
+    const p = ps[i];
+    const x = xs[i];
     if (p.startsWith('{')) {
       if (!x) return undefined;
       try {
@@ -224,7 +224,9 @@ export class HttpFront {
     let delay = 0;
     const state = this.opts.state();
     if (!originAllowed(req.headers)) {
-      state.log(`WARNING: request with non matching host and origin ${String(req.headers.host)} != ${String(req.headers.origin)}, returning 403`);
+      state.log(
+        `WARNING: request with non matching host and origin ${String(req.headers.host)} != ${String(req.headers.origin)}, returning 403`,
+      );
       reply = empty(403);
     } else if (method === 'OPTIONS') {
       reply = empty(200);
@@ -280,11 +282,12 @@ export class HttpFront {
     const rawUrl = req.url ?? '/';
     remember(this.opts.connectionLog, { url: rawUrl, headers: { ...req.headers } });
     socket.on('error', () => undefined);
-    const path = rawUrl.split('?')[0]!;
+    const path = rawUrl.split('?')[0];
     const raw = (status: number, reason: string, body = '', contentType = 'application/octet-stream'): void => {
       const buf = Buffer.from(body, 'utf8');
       socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${buf.length}\r\nServer: ${SERVER_HEADER}\r\nConnection: close\r\n\r\n` + body,
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${buf.length}\r\nServer: ${SERVER_HEADER}\r\nConnection: close\r\n\r\n` +
+          body,
       );
     };
     if (!originAllowed(req.headers)) return raw(403, 'Forbidden');
@@ -294,9 +297,15 @@ export class HttpFront {
     const delayRule = this.opts.rules.take('delay', 'GET', rulePath);
     if (fail) return raw(fail.status, 'Error', fail.body, fail.contentType || 'text/plain; charset=utf-8');
     if (delayRule) await sleep(delayRule.ms);
-    if (!route || route.table !== ROUTES || route.path !== '/ws') return raw(404, 'Not Found', '404: Not Found', 'text/plain; charset=utf-8');
+    if (!route || route.table !== ROUTES || route.path !== '/ws')
+      return raw(404, 'Not Found', '404: Not Found', 'text/plain; charset=utf-8');
     if (String(req.headers.upgrade).toLowerCase() !== 'websocket') {
-      return raw(400, 'Bad Request', `No WebSocket UPGRADE hdr: ${String(req.headers.upgrade)}\n Can "Upgrade" only to "WebSocket".`, 'text/plain; charset=utf-8');
+      return raw(
+        400,
+        'Bad Request',
+        `No WebSocket UPGRADE hdr: ${String(req.headers.upgrade)}\n Can "Upgrade" only to "WebSocket".`,
+        'text/plain; charset=utf-8',
+      );
     }
     if (socket.destroyed) return;
     const state = this.opts.state();

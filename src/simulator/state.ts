@@ -37,7 +37,9 @@ export class ComfyState {
       () => this.queue.remaining(),
       () => ({ clientId: this.executor.clientId, lastNodeId: this.executor.lastNodeId }),
     );
-    this.queue = new PromptQueue(() => this.hub.send('status', { status: { exec_info: { queue_remaining: this.queue.remaining() } } }, null));
+    this.queue = new PromptQueue(() =>
+      this.hub.send('status', { status: { exec_info: { queue_remaining: this.queue.remaining() } } }, null),
+    );
     this.executor = new Executor(this.queue, this.hub, this.catalog, folders, executorOptions, (m) => this.log(m));
     this.log(`Setting output directory to: ${folders.output}`);
     this.log(`Setting input directory to: ${folders.input}`);

@@ -54,14 +54,14 @@ export type ValidationResult =
 const FRAME_VALIDATE_PROMPT =
   '  File "/opt/ComfyUI/execution.py", line 1043, in validate_prompt\n    m = await validate_inputs(prompt_id, prompt, o, validated)\n        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n';
 const FRAME_LINK_NODE =
-  "  File \"/opt/ComfyUI/execution.py\", line 818, in validate_inputs\n    o_class_type = prompt[o_id]['class_type']\n                   ~~~~~~^^^^^^\n";
+  '  File "/opt/ComfyUI/execution.py", line 818, in validate_inputs\n    o_class_type = prompt[o_id][\'class_type\']\n                   ~~~~~~^^^^^^\n';
 const FRAME_LINK_SLOT =
   '  File "/opt/ComfyUI/execution.py", line 820, in validate_inputs\n    received_type = r[val[1]]\n                    ~^^^^^^^^\n';
 /** Line number not in the recordings; estimated from the surrounding recorded lines. */
 const FRAME_INNER_CALL =
   '  File "/opt/ComfyUI/execution.py", line 840, in validate_inputs\n    r = await validate_inputs(prompt_id, prompt, o_id, validated)\n        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n';
 const FRAME_INPUTS =
-  "  File \"/opt/ComfyUI/execution.py\", line 782, in validate_inputs\n    inputs = prompt[unique_id]['inputs']\n             ~~~~~~~~~~~~~~~~~^^^^^^^^^^\n";
+  '  File "/opt/ComfyUI/execution.py", line 782, in validate_inputs\n    inputs = prompt[unique_id][\'inputs\']\n             ~~~~~~~~~~~~~~~~~^^^^^^^^^^\n';
 
 function err(type: string, message: string, details: string, extra: PyDict): ValidationError {
   return { type, message, details, extra_info: extra };
@@ -169,9 +169,9 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
             );
             continue;
           }
-          const oNode = promptLookup(p, val[0]!);
+          const oNode = promptLookup(p, val[0]);
           const oClass = pyGetItem(oNode, 'class_type') as string;
-          const receivedType = tupleIndex(catalog.returnTypes(oClass), val[1]!);
+          const receivedType = tupleIndex(catalog.returnTypes(oClass), val[1]);
           if (!validateArgs.includes('input_types') && !typesMatch(receivedType, spec.type)) {
             errors.push(
               err(
@@ -218,17 +218,22 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
         } catch (e) {
           if (!(e instanceof PyError)) throw e;
           errors.push(
-            err('invalid_input_type', `Failed to convert an input value to a ${pyStr(spec.type)} value`, `${x}, ${pyStr(val)}, ${e.message}`, {
-              input_name: x,
-              input_config: info,
-              received_value: val,
-              exception_message: e.message,
-            }),
+            err(
+              'invalid_input_type',
+              `Failed to convert an input value to a ${pyStr(spec.type)} value`,
+              `${x}, ${pyStr(val)}, ${e.message}`,
+              {
+                input_name: x,
+                input_config: info,
+                received_value: val,
+                exception_message: e.message,
+              },
+            ),
           );
           continue;
         }
         if (validateArgs.includes(x)) continue;
-        if (hasKey(spec.extra, 'min') && pyLess(val, spec.extra.min!)) {
+        if (hasKey(spec.extra, 'min') && pyLess(val, spec.extra.min)) {
           errors.push(
             err('value_smaller_than_min', `Value ${pyStr(val)} smaller than min of ${pyStr(spec.extra.min)}`, x, {
               input_name: x,
@@ -238,7 +243,7 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
           );
           continue;
         }
-        if (hasKey(spec.extra, 'max') && pyLess(spec.extra.max!, val)) {
+        if (hasKey(spec.extra, 'max') && pyLess(spec.extra.max, val)) {
           errors.push(
             err('value_bigger_than_max', `Value ${pyStr(val)} bigger than max of ${pyStr(spec.extra.max)}`, x, {
               input_name: x,
@@ -253,11 +258,16 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
           if (!pyIn(val, options)) {
             const long = options.length > 20;
             errors.push(
-              err('value_not_in_list', 'Value not in list', `${x}: '${pyStr(val)}' not in ${long ? `(list of length ${options.length})` : pyStr(options)}`, {
-                input_name: x,
-                input_config: long ? null : info,
-                received_value: val,
-              }),
+              err(
+                'value_not_in_list',
+                'Value not in list',
+                `${x}: '${pyStr(val)}' not in ${long ? `(list of length ${options.length})` : pyStr(options)}`,
+                {
+                  input_name: x,
+                  input_config: long ? null : info,
+                  received_value: val,
+                },
+              ),
             );
             continue;
           }
@@ -272,7 +282,11 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
           const path = folders.annotatedPath(name);
           const exists = isInside(folders.root, path) && existsSync(path);
           if (!exists) {
-            errors.push(err('custom_validation_failed', 'Custom validation failed for node', `image - Invalid image file: ${name}`, { input_name: 'image' }));
+            errors.push(
+              err('custom_validation_failed', 'Custom validation failed for node', `image - Invalid image file: ${name}`, {
+                input_name: 'image',
+              }),
+            );
           }
         }
       }
@@ -313,12 +327,16 @@ export function validatePrompt(catalog: Catalog, folders: Folders, prompt: PyVal
     for (const [id, [ok, reasons]] of validated) {
       if (ok || reasons.length === 0) continue;
       if (!nodeErrors[id]) nodeErrors[id] = { errors: reasons, dependent_outputs: [], class_type: (p[id] as PyDict).class_type! };
-      nodeErrors[id]!.dependent_outputs.push(o);
+      nodeErrors[id].dependent_outputs.push(o);
     }
   }
   if (good.length === 0) {
     const lines = failed.flatMap(([, reasons]) => reasons.map((r) => `${r.message}: ${r.details}`));
-    return { ok: false, error: err('prompt_outputs_failed_validation', 'Prompt outputs failed validation', lines.join('\n'), {}), nodeErrors };
+    return {
+      ok: false,
+      error: err('prompt_outputs_failed_validation', 'Prompt outputs failed validation', lines.join('\n'), {}),
+      nodeErrors,
+    };
   }
   return { ok: true, outputs: good.reverse(), nodeErrors };
 }

@@ -35,7 +35,7 @@ function codeLengths(freq: number[], limit: number): number[] {
   const lengths = new Array<number>(freq.length).fill(0);
   if (used.length === 0) return lengths;
   if (used.length === 1) {
-    lengths[used[0]![1]] = 1;
+    lengths[used[0][1]] = 1;
     return lengths;
   }
   for (let flatten = 0; ; flatten++) {
@@ -45,7 +45,7 @@ function codeLengths(freq: number[], limit: number): number[] {
     const depth = new Map<number, number>();
     while (nodes.length > 1) {
       nodes.sort((a, b) => a.w - b.w);
-      const [a, b] = [nodes[0]!, nodes[1]!];
+      const [a, b] = [nodes[0], nodes[1]];
       for (const s of [...a.syms, ...b.syms]) depth.set(s, (depth.get(s) ?? 0) + 1);
       nodes = [{ w: a.w + b.w, syms: [...a.syms, ...b.syms] }, ...nodes.slice(2)];
     }
@@ -61,14 +61,14 @@ function canonical(lengths: number[]): number[] {
   const codes = new Array<number>(lengths.length).fill(0);
   const maxLen = Math.max(0, ...lengths);
   const count = new Array<number>(maxLen + 1).fill(0);
-  for (const l of lengths) if (l) count[l]!++;
+  for (const l of lengths) if (l) count[l]++;
   const next = new Array<number>(maxLen + 2).fill(0);
   let code = 0;
   for (let len = 1; len <= maxLen; len++) {
     next[len] = code;
-    code = (code + count[len]!) << 1;
+    code = (code + count[len]) << 1;
   }
-  for (let s = 0; s < lengths.length; s++) if (lengths[s]) codes[s] = next[lengths[s]!]!++;
+  for (let s = 0; s < lengths.length; s++) if (lengths[s]) codes[s] = next[lengths[s]]++;
   return codes;
 }
 
@@ -88,7 +88,7 @@ function writeCode(w: LsbWriter, freq: number[]): Code {
   if (used.length <= 2 && used.every((s) => s < 256)) {
     w.bits(1, 1); // simple code
     w.bits(used.length - 1, 1);
-    const first = used[0]!;
+    const first = used[0];
     if (first < 2) {
       w.bits(0, 1);
       w.bits(first, 1);
@@ -96,7 +96,7 @@ function writeCode(w: LsbWriter, freq: number[]): Code {
       w.bits(1, 1);
       w.bits(first, 8);
     }
-    if (used.length === 2) w.bits(used[1]!, 8);
+    if (used.length === 2) w.bits(used[1], 8);
     const lengths = new Array<number>(freq.length).fill(0);
     for (const s of used) lengths[s] = used.length === 1 ? 0 : 1;
     return { lengths, codes: canonical(lengths), single: used.length === 1 };
@@ -104,16 +104,16 @@ function writeCode(w: LsbWriter, freq: number[]): Code {
   const lengths = codeLengths(freq, 15);
   w.bits(0, 1); // normal code
   const clFreq = new Array<number>(19).fill(0);
-  for (const l of lengths) clFreq[l]!++;
+  for (const l of lengths) clFreq[l]++;
   const clLengths = codeLengths(clFreq, 7);
   const clUsed = clLengths.filter((l) => l > 0).length;
   const clCodes = canonical(clLengths);
   let num = 19;
-  while (num > 4 && clLengths[CODE_LENGTH_ORDER[num - 1]!] === 0) num--;
+  while (num > 4 && clLengths[CODE_LENGTH_ORDER[num - 1]] === 0) num--;
   w.bits(num - 4, 4);
-  for (let i = 0; i < num; i++) w.bits(clLengths[CODE_LENGTH_ORDER[i]!]!, 3);
+  for (let i = 0; i < num; i++) w.bits(clLengths[CODE_LENGTH_ORDER[i]], 3);
   w.bits(0, 1); // max_symbol = alphabet size
-  for (const l of lengths) if (clUsed > 1) w.code(clCodes[l]!, clLengths[l]!);
+  for (const l of lengths) if (clUsed > 1) w.code(clCodes[l], clLengths[l]);
   return { lengths, codes: canonical(lengths), single: false };
 }
 
@@ -122,7 +122,7 @@ export function encodeWebpLossless(width: number, height: number, pixels: Uint8A
   const n = width * height;
   const argb = (p: number): [number, number, number, number] => {
     const o = p * channels;
-    return [pixels[o]!, pixels[o + 1]!, pixels[o + 2]!, channels === 4 ? pixels[o + 3]! : 255];
+    return [pixels[o], pixels[o + 1], pixels[o + 2], channels === 4 ? pixels[o + 3] : 255];
   };
   const fG = new Array<number>(280).fill(0);
   const fR = new Array<number>(256).fill(0);
@@ -131,10 +131,10 @@ export function encodeWebpLossless(width: number, height: number, pixels: Uint8A
   let alphaUsed = false;
   for (let p = 0; p < n; p++) {
     const [r, g, b, a] = argb(p);
-    fG[g]!++;
-    fR[r]!++;
-    fB[b]!++;
-    fA[a]!++;
+    fG[g]++;
+    fR[r]++;
+    fB[b]++;
+    fA[a]++;
     if (a !== 255) alphaUsed = true;
   }
   const w = new LsbWriter();
@@ -152,7 +152,7 @@ export function encodeWebpLossless(width: number, height: number, pixels: Uint8A
   const a = writeCode(w, fA);
   writeCode(w, new Array<number>(40).fill(0)); // distance code (unused)
   const put = (c: Code, s: number): void => {
-    if (!c.single) w.code(c.codes[s]!, c.lengths[s]!);
+    if (!c.single) w.code(c.codes[s], c.lengths[s]);
   };
   for (let p = 0; p < n; p++) {
     const [R, G, B, A] = argb(p);

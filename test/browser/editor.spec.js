@@ -75,7 +75,10 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     this.timeout(90000);
     // The editor starts on an empty tab, so the example is imported the way a person does it.
     userDir = mkdtempSync(join(tmpdir(), 'comfyui-browser-'));
-    writeFileSync(join(userDir, 'flows.json'), JSON.stringify([{ id: 'browser-tab', type: 'tab', label: 'Flow 1', disabled: false, info: '' }]));
+    writeFileSync(
+      join(userDir, 'flows.json'),
+      JSON.stringify([{ id: 'browser-tab', type: 'tab', label: 'Flow 1', disabled: false, info: '' }]),
+    );
     const env = { ...process.env, PORT: '0', NODE_RED_USER_DIR: userDir };
     delete env.COMFYUI_URL;
     delete env.HOST;
@@ -117,7 +120,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
       (route) => {
         const url = route.request().url();
-        if (url.startsWith(CATALOGUE)) return route.fulfill({ json: { name: 'offline', updated_at: new Date(0).toISOString(), modules: [] } });
+        if (url.startsWith(CATALOGUE))
+          return route.fulfill({ json: { name: 'offline', updated_at: new Date(0).toISOString(), modules: [] } });
         problems.push(`request outside 127.0.0.1: ${url}`);
         return route.abort();
       },
@@ -126,7 +130,9 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
       // The editor logs a throwing oneditprepare/oneditsave/… or validator (console.log/warn), so those count too.
-      const thrown = /^(oneditprepare|oneditsave|oneditcancel|oneditdelete|oneditresize|Validation error:|Definition error:)/.test(message.text());
+      const thrown = /^(oneditprepare|oneditsave|oneditcancel|oneditdelete|oneditresize|Validation error:|Definition error:)/.test(
+        message.text(),
+      );
       if (message.type() === 'error' || thrown) problems.push(`console error: ${message.text()} (${message.location().url})`);
     });
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
@@ -155,7 +161,10 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       if (page) {
         // Kept out of the committed screenshots folder.
         const file = join(mkdtempSync(join(tmpdir(), 'comfyui-browser-failure-')), 'failure.png');
-        await page.screenshot({ path: file }).then(() => console.log(`      failure screenshot: ${file}`), () => undefined);
+        await page.screenshot({ path: file }).then(
+          () => console.log(`      failure screenshot: ${file}`),
+          () => undefined,
+        );
       }
     }
     if (problems.length > 0) {
@@ -173,14 +182,24 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
 
   /** Validity as the editor sees it, with the reasons. */
   const validity = (ids) =>
-    inPage((list) => Object.fromEntries(list.map((id) => {
-      const n = RED.nodes.node(id);
-      return [id, n.valid ? 'valid' : `invalid: ${(n.validationErrors || []).join('; ')}`];
-    })), ids);
+    inPage(
+      (list) =>
+        Object.fromEntries(
+          list.map((id) => {
+            const n = RED.nodes.node(id);
+            return [id, n.valid ? 'valid' : `invalid: ${(n.validationErrors || []).join('; ')}`];
+          }),
+        ),
+      ids,
+    );
 
   /** Waits until the edit trays stopped sliding (the editor ignores clicks while one opens). */
   async function traysSettled() {
-    await page.waitForFunction(() => $('.red-ui-tray').toArray().every((el) => getComputedStyle(el).right === '0px'));
+    await page.waitForFunction(() =>
+      $('.red-ui-tray')
+        .toArray()
+        .every((el) => getComputedStyle(el).right === '0px'),
+    );
     await page.waitForTimeout(400);
   }
 
@@ -230,10 +249,17 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await page.mouse.move(chart.x + x + 2, chart.y + y + 2, { steps: 2 });
       await page.mouse.up();
       const added = await page
-        .waitForFunction(([t, old]) => {
-          const now = RED.nodes.filterNodes({ type: t }).map((n) => n.id).filter((id) => !old.includes(id));
-          return now.length > 0 ? now : false;
-        }, [type, before], { timeout: 3000 })
+        .waitForFunction(
+          ([t, old]) => {
+            const now = RED.nodes
+              .filterNodes({ type: t })
+              .map((n) => n.id)
+              .filter((id) => !old.includes(id));
+            return now.length > 0 ? now : false;
+          },
+          [type, before],
+          { timeout: 3000 },
+        )
         .then((handle) => handle.jsonValue())
         .catch(() => []);
       if (added.length > 0) {
@@ -246,7 +272,9 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
 
   it('loads the editor with the ComfyUI palette category holding every node type of package.json', async function () {
     await page.goto(editorUrl);
-    await page.waitForFunction(() => window.RED && RED.nodes && RED.workspaces && RED.workspaces.active() === 'browser-tab', null, { timeout: 30000 });
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.workspaces && RED.workspaces.active() === 'browser-tab', null, {
+      timeout: 30000,
+    });
     // A fresh user directory asks about update notifications once: say no (nothing is sent).
     const no = await inPage(() => RED._('telemetry.disableLabel'));
     const dialogButton = page.getByRole('button', { name: no });
@@ -257,8 +285,12 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await category.waitFor();
     const shown = await category.locator('.red-ui-palette-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-palette-type')));
     assert.deepEqual([...shown].sort(), [...paletteTypes].sort(), 'the ComfyUI category holds exactly our palette nodes');
-    const registered = await inPage((types) => types.map((t) => [t, RED.nodes.getType(t) ? RED.nodes.getType(t).category : null]), Object.keys(packageJson['node-red'].nodes));
-    for (const [type, cat] of registered) assert.equal(cat, type === 'comfyui-server' ? 'config' : 'ComfyUI', `${type} is registered in the editor`);
+    const registered = await inPage(
+      (types) => types.map((t) => [t, RED.nodes.getType(t) ? RED.nodes.getType(t).category : null]),
+      Object.keys(packageJson['node-red'].nodes),
+    );
+    for (const [type, cat] of registered)
+      assert.equal(cat, type === 'comfyui-server' ? 'config' : 'ComfyUI', `${type} is registered in the editor`);
     await category.scrollIntoViewIfNeeded();
     await category.screenshot({ path: join(shotDir, 'palette.png') });
   });
@@ -284,7 +316,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     const ids = ['t2i-inject', 't2i-submit', 't2i-images', 't2i-debug', 't2i-server'];
     const types = await inPage((list) => list.map((id) => (RED.nodes.node(id) || {}).type), ids);
     assert.deepEqual(types, ['inject', 'comfyui-submit', 'comfyui-images', 'debug', 'comfyui-server']);
-    assert.deepEqual(await validity(['t2i-server', 't2i-submit', 't2i-images']), { 't2i-server': 'valid', 't2i-submit': 'valid', 't2i-images': 'valid' });
+    assert.deepEqual(await validity(['t2i-server', 't2i-submit', 't2i-images']), {
+      't2i-server': 'valid',
+      't2i-submit': 'valid',
+      't2i-images': 'valid',
+    });
   });
 
   it('the server dialog marks a bad URL, and Test connection reports connection refused on a closed port and success against the simulator', async function () {
@@ -311,7 +347,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await page.click('#comfyui-server-test');
     await result.getByText('ComfyUI is reachable and works').waitFor({ timeout: 15000 });
     const passed = await result.innerText();
-    for (const step of ['Reachability', 'HTTP', 'WebSocket', 'Feature flags', 'Node definitions']) assert.match(passed, new RegExp(`${step}: `));
+    for (const step of ['Reachability', 'HTTP', 'WebSocket', 'Feature flags', 'Node definitions'])
+      assert.match(passed, new RegExp(`${step}: `));
     assert.equal(await result.locator('.fa-times').count(), 0, 'no step failed');
 
     await page.click('#node-config-dialog-ok');
@@ -395,7 +432,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       const typed = TYPED_SETTINGS[type] ?? {};
       const fields = Object.keys(typed);
       for (const field of fields) {
-        assert.equal(await inPage((f) => $(`#node-input-${f}`).typedInput('type'), field), typed[field], `${type}: ${field} is a TypedInput of type ${typed[field]}`);
+        assert.equal(
+          await inPage((f) => $(`#node-input-${f}`).typedInput('type'), field),
+          typed[field],
+          `${type}: ${field} is a TypedInput of type ${typed[field]}`,
+        );
       }
       if (type === 'comfyui-history') await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'history-dialog.png') });
       if (fields.length > 0) {
@@ -460,7 +501,10 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await row.locator('.red-ui-typedInput-input').pressSequentially('ancestral');
     await menu.getByText('euler_ancestral', { exact: true }).waitFor();
     const samplers = await menu.locator('li').allInnerTexts();
-    assert.ok(samplers.every((s) => s.includes('ancestral')), `filtered: ${samplers.join(', ')}`);
+    assert.ok(
+      samplers.every((s) => s.includes('ancestral')),
+      `filtered: ${samplers.join(', ')}`,
+    );
     await menu.getByText('euler_ancestral', { exact: true }).click();
 
     // Row 4: the seed from the msg; a typo in the input is flagged in the row.
@@ -510,7 +554,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
 
     const thumbnail = page.locator('[id="t2i-images"] image.comfyui-images-thumbnail');
     await thumbnail.waitFor({ state: 'attached', timeout: 10000 });
-    const size = await thumbnail.evaluate((img) => ({ width: Number(img.getAttribute('width')), height: Number(img.getAttribute('height')), href: img.getAttribute('href').slice(0, 22) }));
+    const size = await thumbnail.evaluate((img) => ({
+      width: Number(img.getAttribute('width')),
+      height: Number(img.getAttribute('height')),
+      href: img.getAttribute('href').slice(0, 22),
+    }));
     assert.equal(size.href, 'data:image/png;base64,');
     assert.ok(size.width > 0 && size.width <= 120, `thumbnail width ${size.width}`);
     assert.equal(size.height, size.width, 'a 512×512 image keeps its shape');

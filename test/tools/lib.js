@@ -146,7 +146,8 @@ function productionTree(dir) {
     for (const [name, range] of Object.entries(deps)) {
       const found = findInstalled(name, pkgDir);
       if (!found) {
-        if (!(pkg.optionalDependencies && name in pkg.optionalDependencies)) missing.push(`${name}@${range} (needed by ${chain.join(' > ')})`);
+        if (!(pkg.optionalDependencies && name in pkg.optionalDependencies))
+          missing.push(`${name}@${range} (needed by ${chain.join(' > ')})`);
         continue;
       }
       const key = found.dir;
@@ -172,5 +173,4 @@ module.exports = {
   readPackage,
   findInstalled,
   productionTree,
-
 };

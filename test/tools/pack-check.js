@@ -43,9 +43,15 @@ function contents(packJsonFile) {
   const files = new Set(pack.files.map((f) => f.path));
   const pkg = lib.readPackage(lib.repoRoot);
   const has = (p) => files.has(p);
-  console.log(`${pack.filename}: ${pack.entryCount} files, ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked`);
+  console.log(
+    `${pack.filename}: ${pack.entryCount} files, ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked`,
+  );
 
-  checkList('top-level files', ['package.json', 'README.md', 'LICENSE'].filter((f) => !has(f)).map((f) => `${f} missing`), 'package.json, README.md, LICENSE');
+  checkList(
+    'top-level files',
+    ['package.json', 'README.md', 'LICENSE'].filter((f) => !has(f)).map((f) => `${f} missing`),
+    'package.json, README.md, LICENSE',
+  );
 
   const nodeProblems = [];
   const declared = pkg['node-red'].nodes;
@@ -57,19 +63,27 @@ function contents(packJsonFile) {
     for (const lang of ['en-US', 'ko']) {
       for (const ext of ['json', 'html']) {
         const source = join(lib.repoRoot, 'nodes', 'locales', lang, `${type}.${ext}`);
-        if (existsSync(source) && !has(`${dir}/locales/${lang}/${type}.${ext}`)) nodeProblems.push(`${dir}/locales/${lang}/${type}.${ext} missing`);
+        if (existsSync(source) && !has(`${dir}/locales/${lang}/${type}.${ext}`))
+          nodeProblems.push(`${dir}/locales/${lang}/${type}.${ext} missing`);
       }
     }
     const htmlFile = join(lib.repoRoot, html);
     if (existsSync(htmlFile)) {
       for (const [t, def] of Object.entries(lib.nodeDefinitions(htmlFile).defs)) {
         // An icon of our own must sit in icons/ beside the .js; core icons come with Node-RED.
-        if (def.icon && existsSync(join(lib.repoRoot, 'icons', def.icon)) && !has(`${dir}/icons/${def.icon}`)) nodeProblems.push(`${t}: ${dir}/icons/${def.icon} missing`);
+        if (def.icon && existsSync(join(lib.repoRoot, 'icons', def.icon)) && !has(`${dir}/icons/${def.icon}`))
+          nodeProblems.push(`${t}: ${dir}/icons/${def.icon} missing`);
       }
     }
   }
   for (const file of lib.filesUnder(join(lib.repoRoot, 'nodes', 'locales'))) {
-    const rel = posix.join('dist/nodes/locales', file.slice(join(lib.repoRoot, 'nodes', 'locales').length + 1).split('\\').join('/'));
+    const rel = posix.join(
+      'dist/nodes/locales',
+      file
+        .slice(join(lib.repoRoot, 'nodes', 'locales').length + 1)
+        .split('\\')
+        .join('/'),
+    );
     if (!has(rel)) nodeProblems.push(`${rel} missing`);
   }
   if (existsSync(join(lib.repoRoot, 'icons'))) {
@@ -78,20 +92,51 @@ function contents(packJsonFile) {
       if (!has(rel)) nodeProblems.push(`${rel} missing`);
     }
   }
-  checkList('node files', nodeProblems, `${Object.keys(declared).length} nodes, each .js with its .html, locales/ (en-US, ko) and icons/ beside it`);
+  checkList(
+    'node files',
+    nodeProblems,
+    `${Object.keys(declared).length} nodes, each .js with its .html, locales/ (en-US, ko) and icons/ beside it`,
+  );
 
   const exampleProblems = [];
-  const examples = lib.filesUnder(join(lib.repoRoot, 'examples')).map((f) => `examples/${f.slice(join(lib.repoRoot, 'examples').length + 1)}`);
+  const examples = lib
+    .filesUnder(join(lib.repoRoot, 'examples'))
+    .map((f) => `examples/${f.slice(join(lib.repoRoot, 'examples').length + 1)}`);
   for (const ex of examples) if (!has(ex)) exampleProblems.push(`${ex} missing`);
   checkList('examples', exampleProblems, `${examples.length} flows`);
 
-  const forbidden = [/^src\//, /^test\//, /^bench\//, /^\.ci\//, /^\.github\//, /(^|\/)node_modules\//, /^\.node-red\//, /^\.userdir\//, /^coverage\//, /\.tgz$/, /(^|\/)\.env$/, /(?<!\.d)\.ts$/, /^tsconfig.*\.json$/, /^\.mocharc/];
+  const forbidden = [
+    /^src\//,
+    /^test\//,
+    /^bench\//,
+    /^\.ci\//,
+    /^\.github\//,
+    /(^|\/)node_modules\//,
+    /^\.node-red\//,
+    /^\.userdir\//,
+    /^coverage\//,
+    /\.tgz$/,
+    /(^|\/)\.env$/,
+    /(?<!\.d)\.ts$/,
+    /^tsconfig.*\.json$/,
+    /^\.mocharc/,
+  ];
   const unwanted = [...files].filter((f) => forbidden.some((re) => re.test(f)));
-  checkList('nothing that is not for users', unwanted.map((f) => `${f} is in the tarball`), 'no src/, test/, bench/, .ci/, node_modules/, TypeScript sources or local state');
+  checkList(
+    'nothing that is not for users',
+    unwanted.map((f) => `${f} is in the tarball`),
+    'no src/, test/, bench/, .ci/, node_modules/, TypeScript sources or local state',
+  );
 
   // Compiled files without a source are left over from an earlier build of a removed file.
-  const stale = [...files].filter((f) => /^dist\/.*\.js$/.test(f)).filter((f) => !existsSync(join(lib.repoRoot, 'src', f.slice('dist/'.length).replace(/\.js$/, '.ts'))));
-  checkList('no stale build output', stale.map((f) => `${f} has no src/${f.slice(5).replace(/\.js$/, '.ts')} (rm -rf dist && npm run build)`), 'every dist/**/*.js has its src/**/*.ts');
+  const stale = [...files]
+    .filter((f) => /^dist\/.*\.js$/.test(f))
+    .filter((f) => !existsSync(join(lib.repoRoot, 'src', f.slice('dist/'.length).replace(/\.js$/, '.ts'))));
+  checkList(
+    'no stale build output',
+    stale.map((f) => `${f} has no src/${f.slice(5).replace(/\.js$/, '.ts')} (rm -rf dist && npm run build)`),
+    'every dist/**/*.js has its src/**/*.ts',
+  );
 
   // Static require graph from the node files: what a user's Node-RED will need at run time.
   const deps = new Set(Object.keys(pkg.dependencies ?? {}));
@@ -116,15 +161,30 @@ function contents(packJsonFile) {
         else if (!has(base)) requireProblems.push(`${file} requires ${spec}, which is not in the tarball`);
       } else if (!builtins.has(spec)) {
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
-        if (!deps.has(name)) requireProblems.push(`${file} requires "${spec}", which is not a dependency${name === 'node-red' ? ' (node-red is a devDependency)' : ''}`);
+        if (!deps.has(name))
+          requireProblems.push(
+            `${file} requires "${spec}", which is not a dependency${name === 'node-red' ? ' (node-red is a devDependency)' : ''}`,
+          );
       }
     }
   }
-  checkList('run-time requires', requireProblems, `${seen.size} files reachable from the node files need only Node builtins and ${[...deps].join(', ')}`);
+  checkList(
+    'run-time requires',
+    requireProblems,
+    `${seen.size} files reachable from the node files need only Node builtins and ${[...deps].join(', ')}`,
+  );
 
   const maps = [...files].filter((f) => f.endsWith('.map'));
-  const extras = [...new Set([...files].filter((f) => f.startsWith('dist/') && !seen.has(f) && !f.startsWith('dist/nodes/') && f.endsWith('.js')).map((f) => f.split('/').slice(0, 2).join('/')))];
-  console.log(`INFO ${maps.length} source maps (${(pack.files.filter((f) => f.path.endsWith('.map')).reduce((n, f) => n + f.size, 0) / 1024).toFixed(0)} KiB) point at src/, which is not shipped; not loaded by the nodes: ${extras.join(', ') || 'nothing'}`);
+  const extras = [
+    ...new Set(
+      [...files]
+        .filter((f) => f.startsWith('dist/') && !seen.has(f) && !f.startsWith('dist/nodes/') && f.endsWith('.js'))
+        .map((f) => f.split('/').slice(0, 2).join('/')),
+    ),
+  ];
+  console.log(
+    `INFO ${maps.length} source maps (${(pack.files.filter((f) => f.path.endsWith('.map')).reduce((n, f) => n + f.size, 0) / 1024).toFixed(0)} KiB) point at src/, which is not shipped; not loaded by the nodes: ${extras.join(', ') || 'nothing'}`,
+  );
 }
 
 // ---------------------------------------------------------------- the installed package in Node-RED
@@ -228,18 +288,28 @@ async function runtime(userDir, redJs) {
     const setProblems = [];
     for (const set of ours) {
       if (!set.enabled) setProblems.push(`${set.id} is disabled`);
-      if (set.err) setProblems.push(`${set.id}: ${typeof set.err === 'string' ? set.err : set.err.message ?? set.err.code ?? JSON.stringify(set.err)}`);
+      if (set.err)
+        setProblems.push(
+          `${set.id}: ${typeof set.err === 'string' ? set.err : (set.err.message ?? set.err.code ?? JSON.stringify(set.err))}`,
+        );
       if (set.module && !set.local) setProblems.push(`${set.id} was not loaded from the userDir`);
     }
     const loadedTypes = ours.flatMap((n) => n.types);
     for (const type of types) if (!loadedTypes.includes(type)) setProblems.push(`type ${type} is not registered`);
     for (const type of loadedTypes) if (!types.includes(type)) setProblems.push(`unexpected type ${type}`);
-    if (ours.length !== Object.keys(pkg['node-red'].nodes).length) setProblems.push(`${ours.length} node sets, expected ${Object.keys(pkg['node-red'].nodes).length}`);
+    if (ours.length !== Object.keys(pkg['node-red'].nodes).length)
+      setProblems.push(`${ours.length} node sets, expected ${Object.keys(pkg['node-red'].nodes).length}`);
     const version = (await api('GET', `/nodes/${moduleName}`)).json();
-    if (version.version !== pkg.version) setProblems.push(`GET /nodes/${moduleName} reports version ${version.version}, expected ${pkg.version}`);
-    checkList('GET /nodes', setProblems, `${moduleName}@${version.version}: ${ours.length} node sets enabled without error, types ${loadedTypes.join(', ')}`);
+    if (version.version !== pkg.version)
+      setProblems.push(`GET /nodes/${moduleName} reports version ${version.version}, expected ${pkg.version}`);
+    checkList(
+      'GET /nodes',
+      setProblems,
+      `${moduleName}@${version.version}: ${ours.length} node sets enabled without error, types ${loadedTypes.join(', ')}`,
+    );
     const others = nodes.filter((n) => n.err && n.module !== moduleName);
-    if (others.length > 0) console.log(`INFO node sets of other modules with errors: ${others.map((n) => `${n.id} (${n.err.message ?? n.err})`).join(', ')}`);
+    if (others.length > 0)
+      console.log(`INFO node sets of other modules with errors: ${others.map((n) => `${n.id} (${n.err.message ?? n.err})`).join(', ')}`);
 
     // The editor's view of the package: templates and help, catalogs, icons, examples.
     const html = (await api('GET', '/nodes', { accept: 'text/html' })).text;
@@ -257,7 +327,8 @@ async function runtime(userDir, redJs) {
         } catch {
           catalog = undefined;
         }
-        if (res.status !== 200 || !catalog || !catalog[type]) editorProblems.push(`${lang} catalog of ${type}: HTTP ${res.status} ${res.text.slice(0, 80)}`);
+        if (res.status !== 200 || !catalog || !catalog[type])
+          editorProblems.push(`${lang} catalog of ${type}: HTTP ${res.status} ${res.text.slice(0, 80)}`);
       }
     }
     // Every icon of the repository's icons/ folder, served as the same bytes.
@@ -267,7 +338,8 @@ async function runtime(userDir, redJs) {
       for (const file of lib.filesUnder(iconDir)) {
         const name = file.slice(iconDir.length + 1);
         const res = await api('GET', `/icons/${moduleName}/${name}`, { accept: '*/*' });
-        if (res.status !== 200 || res.text !== readFileSync(file, 'utf8')) editorProblems.push(`icon ${name} is not served (HTTP ${res.status}, ${res.text.length} bytes)`);
+        if (res.status !== 200 || res.text !== readFileSync(file, 'utf8'))
+          editorProblems.push(`icon ${name} is not served (HTTP ${res.status}, ${res.text.length} bytes)`);
         else icons++;
       }
     }
@@ -278,7 +350,11 @@ async function runtime(userDir, redJs) {
       const name = file.slice(join(moduleDir, 'examples').length + 1).replace(/\.json$/, '');
       if (!listedNames.includes(name)) editorProblems.push(`example ${name} is not listed by the editor (got ${listedNames.join(', ')})`);
     }
-    checkList('editor resources', editorProblems, `templates and help for ${types.length} types, en-US and ko catalogs, ${icons} icons, ${listedNames.length} examples listed`);
+    checkList(
+      'editor resources',
+      editorProblems,
+      `templates and help for ${types.length} types, en-US and ko catalogs, ${icons} icons, ${listedNames.length} examples listed`,
+    );
 
     // Deploy every example (each on its own tab), pointed at the simulator; run text-to-image.
     const flow = [];
@@ -296,9 +372,12 @@ async function runtime(userDir, redJs) {
     const startedBefore = log.split('Started flows').length;
     const deployed = await api('POST', '/flows', { body: flow, headers: { 'Node-RED-Deployment-Type': 'full' } });
     const deployProblems = [];
-    if (deployed.status !== 200 && deployed.status !== 204) deployProblems.push(`POST /flows: HTTP ${deployed.status} ${deployed.text.slice(0, 200)}`);
+    if (deployed.status !== 200 && deployed.status !== 204)
+      deployProblems.push(`POST /flows: HTTP ${deployed.status} ${deployed.text.slice(0, 200)}`);
     // The deploy answers before the new flows have started.
-    await waitFor(() => log.split('Started flows').length > startedBefore, 'the deployed flows to start', 20000).catch((err) => deployProblems.push(err.message));
+    await waitFor(() => log.split('Started flows').length > startedBefore, 'the deployed flows to start', 20000).catch((err) =>
+      deployProblems.push(err.message),
+    );
     const running = (await api('GET', '/flows')).json();
     const runningIds = new Set((Array.isArray(running) ? running : running.flows).map((n) => n.id));
     const lost = flow.filter((n) => !runningIds.has(n.id)).map((n) => n.id);
@@ -310,14 +389,30 @@ async function runtime(userDir, redJs) {
     const injected = await api('POST', `/inject/${inject.id}`);
     if (injected.status !== 200) deployProblems.push(`POST /inject/${inject.id}: HTTP ${injected.status}`);
     try {
-      await waitFor(() => {
-        const since = sim.requestLog.slice(before);
-        return since.some((r) => r.method === 'POST' && r.url === '/prompt') && since.some((r) => r.method === 'GET' && r.url.startsWith('/view?'));
-      }, 'text-to-image to submit a prompt and download its image', 20000);
+      await waitFor(
+        () => {
+          const since = sim.requestLog.slice(before);
+          return (
+            since.some((r) => r.method === 'POST' && r.url === '/prompt') &&
+            since.some((r) => r.method === 'GET' && r.url.startsWith('/view?'))
+          );
+        },
+        'text-to-image to submit a prompt and download its image',
+        20000,
+      );
     } catch (err) {
-      deployProblems.push(`${err.message}; requests seen: ${sim.requestLog.slice(before).map((r) => `${r.method} ${r.url}`).join(', ')}`);
+      deployProblems.push(
+        `${err.message}; requests seen: ${sim.requestLog
+          .slice(before)
+          .map((r) => `${r.method} ${r.url}`)
+          .join(', ')}`,
+      );
     }
-    checkList('examples deploy and run', deployProblems, `${exampleFiles.length} examples deployed (${flow.length} nodes); text-to-image → POST /prompt → GET /view against the simulator`);
+    checkList(
+      'examples deploy and run',
+      deployProblems,
+      `${exampleFiles.length} examples deployed (${flow.length} nodes); text-to-image → POST /prompt → GET /view against the simulator`,
+    );
     await new Promise((r) => setTimeout(r, 300));
   } catch (err) {
     console.log(`Node-RED log (last 40 lines):\n${log.split('\n').slice(-40).join('\n')}`);
@@ -338,7 +433,11 @@ async function runtime(userDir, redJs) {
   const ourLines = loud.filter(mentionsUs);
   // Warnings without a module name that still concern loading nodes ("Missing node modules:", "[…] Type already registered").
   const loadLines = loud.filter((l) => !mentionsUs(l) && /missing|already registered|Waiting for missing types|Failed to/i.test(l));
-  checkList('log', [...ourLines, ...loadLines].map((l) => l.trim()), `no warning or error about ${moduleName} (${loud.length} warn/error lines in all)`);
+  checkList(
+    'log',
+    [...ourLines, ...loadLines].map((l) => l.trim()),
+    `no warning or error about ${moduleName} (${loud.length} warn/error lines in all)`,
+  );
   for (const l of loud.filter((x) => !ourLines.includes(x) && !loadLines.includes(x))) console.log(`INFO other log line: ${l.trim()}`);
   const started = lines.find((l) => /Node-RED version/.test(l));
   if (started) console.log(`INFO ${started.trim()}`);

@@ -74,7 +74,10 @@ function nodeRedReleases(online) {
   const engines = {};
   for (const version of new Set(Object.values(tags))) engines[version] = (npmView(`node-red@${version}`, 'engines') ?? {}).node;
   if (JSON.stringify(tags) !== JSON.stringify(snapshot['dist-tags'])) {
-    warn('P06', `the registry's node-red dist-tags ${JSON.stringify(tags)} differ from test/tools/node-red-releases.json ${JSON.stringify(snapshot['dist-tags'])}: update the snapshot`);
+    warn(
+      'P06',
+      `the registry's node-red dist-tags ${JSON.stringify(tags)} differ from test/tools/node-red-releases.json ${JSON.stringify(snapshot['dist-tags'])}: update the snapshot`,
+    );
   }
   return { 'dist-tags': tags, engines, source: 'npm registry' };
 }
@@ -93,7 +96,9 @@ function main() {
   const dir = args.path;
   const pkg = lib.readPackage(dir);
   const nr = pkg['node-red'] ?? {};
-  console.log(`scorecard for ${pkg.name}@${pkg.version} in ${relative(process.cwd(), dir) || '.'}${args.online ? ' (online)' : ' (offline)'}`);
+  console.log(
+    `scorecard for ${pkg.name}@${pkg.version} in ${relative(process.cwd(), dir) || '.'}${args.online ? ' (online)' : ' (offline)'}`,
+  );
 
   // ---- package.json (checkpackage.js) ----
   check('P01', 'license', (problems) => {
@@ -113,7 +118,12 @@ function main() {
       return;
     }
     const text = readFileSync(join(dir, file), 'utf8');
-    const expected = { 'Apache-2.0': /Apache License\s+Version 2\.0/i, MIT: /Permission is hereby granted, free of charge/i, 'BSD-3-Clause': /Redistribution and use in source and binary forms/i, ISC: /Permission to use, copy, modify, and\/or distribute/i };
+    const expected = {
+      'Apache-2.0': /Apache License\s+Version 2\.0/i,
+      MIT: /Permission is hereby granted, free of charge/i,
+      'BSD-3-Clause': /Redistribution and use in source and binary forms/i,
+      ISC: /Permission to use, copy, modify, and\/or distribute/i,
+    };
     if (expected[pkg.license] && !expected[pkg.license].test(text)) problems.push(`${file} is not the ${pkg.license} text`);
     return `"${pkg.license}" with ${file} (${text.length} bytes)`;
   });
@@ -133,16 +143,19 @@ function main() {
   check('P04', 'scoped name', (problems) => {
     const scoped = /@[a-z\d][\w-.]+\/[a-z\d][\w-.]*/; // node-red-dev's scopedRegex
     if (!scoped.test(pkg.name)) problems.push(`"${pkg.name}" is not scoped (new packages since Feb 2022 must be @scope/name)`);
-    else if (!/^@[a-z\d][\w-.]*\/node-red-[a-z\d][\w-.]*$/.test(pkg.name)) problems.push(`"${pkg.name}" is not of the form @scope/node-red-<name>`);
+    else if (!/^@[a-z\d][\w-.]*\/node-red-[a-z\d][\w-.]*$/.test(pkg.name))
+      problems.push(`"${pkg.name}" is not of the form @scope/node-red-<name>`);
     if (lib.validateName) {
       const verdict = lib.validateName(pkg.name);
-      if (!verdict.validForNewPackages) problems.push(`npm rejects the name: ${[...(verdict.errors ?? []), ...(verdict.warnings ?? [])].join(', ')}`);
+      if (!verdict.validForNewPackages)
+        problems.push(`npm rejects the name: ${[...(verdict.errors ?? []), ...(verdict.warnings ?? [])].join(', ')}`);
     }
     return pkg.name;
   });
 
   check('P05', 'node-red keyword', (problems) => {
-    if (!Array.isArray(pkg.keywords) || !pkg.keywords.includes('node-red')) problems.push('keywords do not contain "node-red" (the Flow Library ignores the package)');
+    if (!Array.isArray(pkg.keywords) || !pkg.keywords.includes('node-red'))
+      problems.push('keywords do not contain "node-red" (the Flow Library ignores the package)');
     return `keywords: ${(pkg.keywords ?? []).join(', ')}`;
   });
 
@@ -162,8 +175,12 @@ function main() {
       return;
     }
     const ok = supported.filter(([, v]) => semver.satisfies(v, range));
-    if (ok.length === 0) problems.push(`"${range}" satisfies none of the current releases ${supported.map(([t, v]) => `${t} ${v}`).join(', ')} (${releases.source})`);
-    if (tested && !semver.satisfies(tested.version, range)) problems.push(`the node-red the tests run on (${tested.version}) does not satisfy "${range}"`);
+    if (ok.length === 0)
+      problems.push(
+        `"${range}" satisfies none of the current releases ${supported.map(([t, v]) => `${t} ${v}`).join(', ')} (${releases.source})`,
+      );
+    if (tested && !semver.satisfies(tested.version, range))
+      problems.push(`the node-red the tests run on (${tested.version}) does not satisfy "${range}"`);
     return `"${range}" satisfied by ${ok.map(([t, v]) => `${t} ${v}`).join(', ')} (${releases.source})${tested ? ` and by the tested ${tested.version}` : ''}`;
   });
 
@@ -181,7 +198,8 @@ function main() {
       return;
     }
     const minimum = semver.minVersion(nodeRedEngines);
-    if (!semver.satisfies(minimum, range)) problems.push(`Node ${minimum}, the minimum of node-red ${latest} ("${nodeRedEngines}"), does not satisfy "${range}"`);
+    if (!semver.satisfies(minimum, range))
+      problems.push(`Node ${minimum}, the minimum of node-red ${latest} ("${nodeRedEngines}"), does not satisfy "${range}"`);
     return `"${range}" admits Node ${minimum}, the minimum of node-red ${latest} ("${nodeRedEngines}", ${releases.source})`;
   });
 
@@ -200,7 +218,8 @@ function main() {
     const { defs: found, errors } = lib.nodeDefinitions(htmlFile);
     for (const e of errors) parseProblems.push(`${relative(dir, htmlFile)}: ${e}`);
     for (const [type, def] of Object.entries(found)) {
-      if (typeOwners.has(type)) parseProblems.push(`type "${type}" is registered by both ${typeOwners.get(type)} and ${relative(dir, htmlFile)}`);
+      if (typeOwners.has(type))
+        parseProblems.push(`type "${type}" is registered by both ${typeOwners.get(type)} and ${relative(dir, htmlFile)}`);
       typeOwners.set(type, relative(dir, htmlFile));
       defs[type] = def;
     }
@@ -209,7 +228,8 @@ function main() {
       const js = readFileSync(join(dir, jsFile), 'utf8');
       const jsTypes = [...js.matchAll(/registerType\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1]).sort();
       const htmlTypes = Object.keys(found).sort();
-      if (JSON.stringify(jsTypes) !== JSON.stringify(htmlTypes)) parseProblems.push(`${jsFile} registers [${jsTypes}] but its .html registers [${htmlTypes}]`);
+      if (JSON.stringify(jsTypes) !== JSON.stringify(htmlTypes))
+        parseProblems.push(`${jsFile} registers [${jsTypes}] but its .html registers [${htmlTypes}]`);
     }
   }
   const ourTypes = Object.keys(defs);
@@ -278,7 +298,8 @@ function main() {
     for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies']) {
       const value = pkg[field];
       const names = Array.isArray(value) ? value : Object.keys(value ?? {});
-      if (names.includes('node-red')) problems.push(`node-red is in ${field} (only devDependencies: the user's Node-RED loads the package)`);
+      if (names.includes('node-red'))
+        problems.push(`node-red is in ${field} (only devDependencies: the user's Node-RED loads the package)`);
       const scoped = names.filter((n) => n.startsWith('@node-red/'));
       if (scoped.length > 0) problems.push(`${scoped.join(', ')} in ${field}`);
     }
@@ -290,24 +311,39 @@ function main() {
     // Added (offline stand-in for "resolvable"): every range is a bounded semver range of the
     // registry, and the installed tree satisfies it.
     for (const [name, range] of Object.entries(deps)) {
-      if (!semver.validRange(range)) problems.push(`${name}: "${range}" is not a registry semver range (git, file, URL and tag specs do not install the same for every user)`);
+      if (!semver.validRange(range))
+        problems.push(
+          `${name}: "${range}" is not a registry semver range (git, file, URL and tag specs do not install the same for every user)`,
+        );
       else if (semver.satisfies('999.999.999', range)) problems.push(`${name}: "${range}" has no upper bound (wildcard)`);
     }
     const { packages, missing } = lib.productionTree(dir);
     for (const m of missing) problems.push(`not installed, cannot resolve: ${m} (run npm ci)`);
     for (const p of packages) {
       if (!semver.satisfies(p.version, p.range)) problems.push(`${p.name}@${p.version} does not satisfy "${p.range}" (from ${p.parent})`);
-      if (BAD_PACKAGES[p.name] && semver.satisfies(p.version, BAD_PACKAGES[p.name])) problems.push(`incompatible ${p.name}@${p.version} (via ${p.parent})`);
+      if (BAD_PACKAGES[p.name] && semver.satisfies(p.version, BAD_PACKAGES[p.name]))
+        problems.push(`incompatible ${p.name}@${p.version} (via ${p.parent})`);
     }
-    const direct = Object.keys(deps).map((name) => `${name} ${deps[name]} → ${packages.find((p) => p.name === name && p.parent === `${pkg.name}@${pkg.version}`)?.version ?? '?'}`);
-    return `${direct.join(', ')}; ${packages.length} packages in the production tree, none in node-red-dev's bad list (${Object.entries(BAD_PACKAGES).map(([n, r]) => `${n} ${r}`).join(', ')})`;
+    const direct = Object.keys(deps).map(
+      (name) =>
+        `${name} ${deps[name]} → ${packages.find((p) => p.name === name && p.parent === `${pkg.name}@${pkg.version}`)?.version ?? '?'}`,
+    );
+    return `${direct.join(', ')}; ${packages.length} packages in the production tree, none in node-red-dev's bad list (${Object.entries(
+      BAD_PACKAGES,
+    )
+      .map(([n, r]) => `${n} ${r}`)
+      .join(', ')})`;
   });
 
   if (args.online) {
     for (const [name, range] of Object.entries(deps)) {
       try {
         const latest = npmView(name, 'version');
-        if (!semver.satisfies(latest, range)) warn('D03', `${name}: "${range}" does not admit the latest ${latest} (node-red-dev warns${name === 'undici' ? '; undici 8 needs Node >=22.19, accepted while Node 20 is supported: node-red-conventions.md §1' : ''})`);
+        if (!semver.satisfies(latest, range))
+          warn(
+            'D03',
+            `${name}: "${range}" does not admit the latest ${latest} (node-red-dev warns${name === 'undici' ? '; undici 8 needs Node >=22.19, accepted while Node 20 is supported: node-red-conventions.md §1' : ''})`,
+          );
         else console.log(`INFO D03 ${name}: "${range}" admits the latest ${latest}`);
       } catch (err) {
         warn('D03', `${name}: could not ask the registry (${err.message.split('\n')[0]})`);
