@@ -18,6 +18,12 @@ export interface Faults {
   delayRoute(method: string, path: string, ms: number, times?: number): void;
   /** Answer `method path` with `status` and `body` instead of handling it (`times` as above). */
   failRoute(method: string, path: string, status: number, body?: string, contentType?: string, times?: number): void;
+  /**
+   * Answer `method path` with a body that trickles: `chunk` every `everyMs`, `count` times
+   * (Infinity: an answer without end), then the end. Hostile-server tests: downloads without end,
+   * slow drips. `contentLength` is declared in the headers when given (it may lie).
+   */
+  streamRoute(method: string, path: string, stream: StreamSpec, times?: number): void;
   /** send one frame of any content to every socket (malformed JSON, truncated binary, …) */
   sendRaw(data: string | Buffer, binary?: boolean): void;
   /** write a partial frame to every socket and cut the TCP connection mid-frame */
@@ -29,8 +35,18 @@ export interface Faults {
   reset(): void;
 }
 
+export interface StreamSpec {
+  status?: number;
+  contentType?: string;
+  contentLength?: number;
+  chunk: Buffer | string;
+  everyMs: number;
+  count: number;
+}
+
 export interface RouteRule {
-  kind: 'delay' | 'fail';
+  kind: 'delay' | 'fail' | 'stream';
+  stream?: StreamSpec;
   method: string;
   path: string;
   remaining: number;

@@ -49,6 +49,8 @@ export interface Simulator {
   readonly port: number;
   /** server-side WebSocket connections currently open */
   openSocketCount(): number;
+  /** TCP connections open to the simulator now (HTTP keep-alive and WebSocket alike) */
+  openConnectionCount(): number;
   /** every WS upgrade request seen (tests check no Origin header is sent); the newest 10 000 */
   connectionLog: Array<{ url: string; headers: Record<string, string | string[] | undefined> }>;
   /** every HTTP request (WS upgrades are in connectionLog); the newest 10 000 */
@@ -132,6 +134,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         body,
         contentType: body && !contentType ? 'text/plain; charset=utf-8' : contentType,
       }),
+    streamRoute: (method, path, stream, times) =>
+      rules.add({
+        kind: 'stream',
+        method,
+        path,
+        ms: 0,
+        remaining: times ?? Infinity,
+        status: stream.status ?? 200,
+        body: '',
+        contentType: '',
+        stream,
+      }),
     pauseWorker: () => state.executor.pause(),
     resumeWorker: () => state.executor.resume(),
     reset: () => rules.reset(),
@@ -141,6 +155,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     openSocketCount: () => state.hub.live.size,
+    openConnectionCount: () => front.connectionCount,
     connectionLog,
     requestLog,
     finished,

@@ -8,7 +8,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { RouteRule, RouteRules } from './faults';
+import { RouteRule, RouteRules, StreamSpec } from './faults';
 import { BodyTooLarge, Reply, SERVER_HEADER, crash, empty, methodNotAllowed, notFound, readBody, text } from './http-util';
 import { PyJsonDecodeError } from './pyjson';
 import { PyError } from './python';
@@ -160,6 +160,22 @@ function faultReply(rule: RouteRule): Reply {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A test fault: the answer's body drips out chunk by chunk (or never ends), until the client goes away. */
+async function trickle(res: ServerResponse, spec: StreamSpec): Promise<void> {
+  const headers: Record<string, string | number> = {
+    'Content-Type': spec.contentType ?? 'application/octet-stream',
+    Server: SERVER_HEADER,
+  };
+  if (spec.contentLength !== undefined) headers['Content-Length'] = spec.contentLength;
+  res.writeHead(spec.status ?? 200, headers);
+  for (let sent = 0; sent < spec.count; sent += 1) {
+    if (res.destroyed) return;
+    res.write(spec.chunk);
+    await sleep(spec.everyMs);
+  }
+  if (!res.destroyed) res.end();
+}
+
 /** The request logs keep the newest 10 000 entries, so a long `npm start` session does not grow forever. */
 const LOG_LIMIT = 10000;
 function remember<T>(log: T[], entry: T): void {
@@ -195,6 +211,10 @@ export class HttpFront {
         resolve(typeof addr === 'object' && addr ? addr.port : port);
       });
     });
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
   }
 
   get port(): number {
@@ -235,7 +255,12 @@ export class HttpFront {
       const rulePath = route?.path ?? path;
       const fail = this.opts.rules.take('fail', method, rulePath);
       const delayRule = this.opts.rules.take('delay', method, rulePath);
+      const stream = fail ? undefined : this.opts.rules.take('stream', method, rulePath);
       delay = delayRule?.ms ?? 0;
+      if (stream?.stream) {
+        req.resume();
+        return trickle(res, stream.stream);
+      }
       if (fail) {
         req.resume();
         reply = faultReply(fail);
