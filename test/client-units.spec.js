@@ -19,8 +19,7 @@ describe('frames: decoding ComfyUI WebSocket frames', function () {
     const known = decodeTextFrame('{"type":"executing","data":{"node":"3","display_node":"3","prompt_id":"p"}}');
     assert.deepEqual(known, { kind: 'message', message: { type: 'executing', data: { node: '3', display_node: '3', prompt_id: 'p' } } });
     const custom = decodeTextFrame('{"type":"crystools.monitor","data":{"cpu":3}}');
-    assert.equal(custom.kind, 'message');
-    assert.equal(custom.message.type, 'crystools.monitor');
+    assert.deepEqual(custom, { kind: 'custom', type: 'crystools.monitor', data: { cpu: 3 } });
   });
 
   it('reports malformed text frames instead of throwing', function () {

@@ -127,8 +127,8 @@ describe('reliability of the client under faults', function () {
     const submission = await client.submit(textToImageWorkflow({ steps: 500 }), { wait: true, totalTimeoutMs: 300, cancelOnTimeout: true });
     await assert.rejects(submission.result, (err) => err.code === 'TIMEOUT' && /did not finish within 300 ms/.test(err.message));
     await waitFor(async () => {
-      const history = await client.http.history(submission.promptId);
-      return history[submission.promptId]?.status.status_str === 'error';
+      const entry = await client.http.history(submission.promptId);
+      return entry?.status.status_str === 'error';
     }, 'the interrupted prompt in history');
   });
 

@@ -10,8 +10,8 @@ import { ComfyError, isComfyError } from './errors';
 import { EventFeed } from './events';
 import type { ComfyEvent } from './events';
 import type { FrameEvent } from './frames';
-import { ComfyHttp } from './http';
-import type { Download, UploadRequest } from './http';
+import { ComfyHttp, defaultHttpLimits } from './http';
+import type { Download, HttpLimits, UploadRequest, ViewOptions } from './http';
 import { defaultTrackerOptions, JobTracker } from './jobs';
 import type { JobCallbacks, JobResult, TrackerOptions } from './jobs';
 import { refusalError } from './refusal';
@@ -20,17 +20,17 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import type { PromptSummary } from './outputs';
+import { clip, own } from './shape';
 import type {
   ApiPrompt,
   FeatureFlags,
   HistoryEntry,
   ObjectInfo,
   PromptRequest,
-  QueueItem,
+  QueuedPrompt,
   QueueState,
   ResultItem,
   UploadResult,
-  ViewPreview,
 } from './types';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
@@ -38,6 +38,8 @@ import type { NodeProblem } from './validation';
 export interface ClientOptions extends EndpointOptions {
   /** Timeout of each HTTP request, and of waiting for the socket before a submit. */
   timeoutMs?: number;
+  /** Bounds on what the server may send: bytes per answer and per file, download time, connections, error text (http.ts). */
+  limits?: Partial<Omit<HttpLimits, 'timeoutMs'>>;
   /** Stable for the client's life; ComfyUI routes a prompt's events to the socket with this id. */
   clientId?: string;
   socket?: Partial<SocketOptions>;
@@ -112,6 +114,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   private readonly timeoutMs: number;
   private featureFlags: Promise<FeatureFlags> | undefined;
   private readonly comfyOrgApiKey: string | undefined;
+  private readonly maxTextLength: number;
+  /** Kinds of malformed frames already reported: each is reported once, not once per frame. */
+  private readonly reported = new Set<string>();
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -122,31 +127,65 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.comfyOrgApiKey = options.comfyOrgApiKey || undefined;
     this.clientId = options.clientId ?? randomUUID();
-    this.http = new ComfyHttp(this.endpoint, { timeoutMs: this.timeoutMs });
+    this.maxTextLength = options.limits?.maxTextLength ?? defaultHttpLimits.maxTextLength;
+    this.http = new ComfyHttp(this.endpoint, { ...(options.limits ?? {}), timeoutMs: this.timeoutMs });
     this.tracker = new JobTracker(
       { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
-      { ...defaultTrackerOptions, ...(options.tracker ?? {}) },
+      { ...defaultTrackerOptions, maxTextLength: this.maxTextLength, ...(options.tracker ?? {}) },
     );
     this.socket = new ComfySocket(this.endpoint, this.clientId, {
       ...defaultSocketOptions,
       handshakeTimeoutMs: Math.min(defaultSocketOptions.handshakeTimeoutMs, this.timeoutMs),
       ...(options.socket ?? {}),
     });
-    this.socket.on('state', (state) => this.emit('state', state));
-    this.socket.on('problem', (text) => this.emit('problem', text));
-    this.socket.on('refused', (refusal) => this.emit('refused', refusal));
+    this.socket.on('state', (state) => this.safely('a state listener', () => this.emit('state', state)));
+    this.socket.on('problem', (text) => this.problem(text));
+    this.socket.on('refused', (refusal) => this.safely('a refusal listener', () => this.emit('refused', refusal)));
     this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
-    this.socket.on('frame', (frame) => {
-      this.tracker.handle(frame);
-      this.emit('frame', frame);
-      if (this.listenerCount('event') > 0) {
+    this.socket.on('frame', (frame) => this.onFrame(frame));
+    this.socket.on('open', ({ reconnect }) => {
+      if (reconnect)
+        this.tracker.resync().catch((err: unknown) => this.problem(`re-checking prompts after a reconnect failed: ${describe(err)}`));
+    });
+  }
+
+  /**
+   * Each frame once, in steps that cannot stop one another: the tracker, raw listeners, then the
+   * enriched event for flows. A step that throws loses that frame for that step only.
+   */
+  private onFrame(frame: FrameEvent): void {
+    if (frame.kind === 'invalid') {
+      if (!this.reported.has(frame.problem) && this.reported.size < 256) {
+        this.reported.add(frame.problem);
+        this.problem(`ignored a malformed frame: ${frame.reason} (reported once for this kind)`);
+      }
+      return;
+    }
+    this.safely('the job tracker', () => this.tracker.handle(frame));
+    this.safely('a frame listener', () => this.emit('frame', frame));
+    if (this.listenerCount('event') > 0) {
+      this.safely('an event listener', () => {
         const event = this.feed.enrich(frame);
         if (event) this.emit('event', event);
-      }
-    });
-    this.socket.on('open', ({ reconnect }) => {
-      if (reconnect) void this.tracker.resync();
-    });
+      });
+    }
+  }
+
+  /** Runs work from a socket callback: a throw is reported as a problem and never reaches the process. */
+  private safely(where: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.problem(`${where} failed on a frame: ${describe(err)}`);
+    }
+  }
+
+  private problem(text: string): void {
+    try {
+      this.emit('problem', clip(this.endpoint.redact(text), this.maxTextLength));
+    } catch {
+      // A problem listener that throws has nobody left to tell.
+    }
   }
 
   get state(): SocketState {
@@ -214,12 +253,13 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
         promptId,
         number: accepted.number,
         droppedNodes,
-        nodeErrors: accepted.node_errors ?? {},
+        nodeErrors: accepted.node_errors,
       };
       if (result) submission.result = result;
       return submission;
     } catch (err) {
-      const error = isComfyError(err, 'HTTP') && err.status === 400 ? validationError(400, err.body, prompt, promptId) : (err as Error);
+      const error =
+        isComfyError(err, 'HTTP') && err.status === 400 ? this.clipped(validationError(400, err.body, prompt, promptId)) : (err as Error);
       this.tracker.fail(promptId, error);
       throw error;
     }
@@ -236,12 +276,12 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
    * removed prompt never gets events or history.
    */
   async removePending(ids: string[] | 'all'): Promise<{ deleted: string[]; ignored: string[]; queue: QueueSummary }> {
-    const before = new Set((await this.http.queue()).queue_pending?.map((item) => item[1]) ?? []);
+    const before = new Set((await this.http.queue()).queue_pending.map((item) => item.prompt_id));
     const targets = ids === 'all' ? [...before] : ids.filter((id) => before.has(id));
     if (ids === 'all') await this.http.clearQueue();
     else if (targets.length > 0) await this.http.deleteFromQueue(targets);
     const after = await this.http.queue();
-    const stillThere = new Set([...(after.queue_pending ?? []), ...(after.queue_running ?? [])].map((item) => item[1]));
+    const stillThere = new Set([...after.queue_pending, ...after.queue_running].map((item) => item.prompt_id));
     const deleted = targets.filter((id) => !stillThere.has(id));
     for (const id of deleted) {
       this.tracker.fail(id, new ComfyError('INTERRUPTED', `Prompt ${id} was removed from the queue before it ran`, { promptId: id }));
@@ -251,16 +291,16 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   }
 
   private summarize(state: QueueState): QueueSummary {
-    const entry = (item: QueueItem): QueueEntry => ({
-      prompt_id: item[1],
-      number: item[0],
-      own: item[3]?.client_id === this.clientId || this.submitted.has(item[1]),
+    const entry = (item: QueuedPrompt): QueueEntry => ({
+      prompt_id: item.prompt_id,
+      number: item.number,
+      own: item.client_id === this.clientId || this.submitted.has(item.prompt_id),
     });
     // ComfyUI sends the pending heap unsorted; ties run in prompt_id order.
     const byNumber = (a: QueueEntry, b: QueueEntry): number =>
       a.number - b.number || (a.prompt_id < b.prompt_id ? -1 : a.prompt_id > b.prompt_id ? 1 : 0);
-    const running = (state.queue_running ?? []).map(entry);
-    const pending = (state.queue_pending ?? []).map(entry).sort(byNumber);
+    const running = state.queue_running.map(entry);
+    const pending = state.queue_pending.map(entry).sort(byNumber);
     return { running, pending, queue_remaining: running.length + pending.length };
   }
 
@@ -270,7 +310,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
    */
   async cancel(promptId?: string): Promise<{ outcome: CancelOutcome; prompt_id?: string }> {
     const queue = await this.http.queue();
-    const running = queue.queue_running?.[0]?.[1];
+    const running = queue.queue_running[0]?.prompt_id;
     if (promptId === undefined) {
       if (running === undefined) return { outcome: 'idle' };
       await this.http.interrupt(running);
@@ -280,7 +320,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       await this.http.interrupt(promptId);
       return { outcome: 'interrupted', prompt_id: promptId };
     }
-    if ((queue.queue_pending ?? []).some((item) => item[1] === promptId)) {
+    if (queue.queue_pending.some((item) => item.prompt_id === promptId)) {
       const { deleted } = await this.removePending([promptId]);
       if (deleted.length > 0) return { outcome: 'deleted', prompt_id: promptId };
       // It started running in between: interrupt it after all.
@@ -293,8 +333,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
 
   /** History entries in the submit node's result shape, oldest first. */
   async history(query: { max_items?: number; offset?: number } = {}): Promise<PromptSummary[]> {
-    const map = await this.http.historyAll(query);
-    return Object.entries(map).map(([id, entry]) => summarizeEntry(id, entry));
+    const entries = await this.http.historyAll(query);
+    return entries.map(([id, entry]) => summarizeEntry(id, entry));
   }
 
   /** The server's feature flags, asked once per client. */
@@ -308,9 +348,12 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
 
   /** One node class; ComfyUI answers `{}` for unknown ones, which becomes NOT_FOUND here. */
   async nodeInfo(nodeClass: string): Promise<ObjectInfo> {
-    const info = (await this.http.objectInfo(nodeClass))[nodeClass];
+    const info = own(await this.http.objectInfo(nodeClass), nodeClass);
     if (!info)
-      throw new ComfyError('NOT_FOUND', `ComfyUI has no node class "${nodeClass}" (class names are case-sensitive, e.g. KSampler)`);
+      throw new ComfyError(
+        'NOT_FOUND',
+        `ComfyUI has no node class "${clip(nodeClass, 80)}" (class names are case-sensitive, e.g. KSampler)`,
+      );
     return info;
   }
 
@@ -321,9 +364,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     } catch (err) {
       if (!isComfyError(err, 'HTTP') || err.status !== 404) throw err;
       const folders = await this.http.models().catch(() => [] as string[]);
-      throw new ComfyError(
-        'NOT_FOUND',
-        `ComfyUI has no model folder "${folder}"${folders.length ? `; folders: ${folders.join(', ')}` : ''}`,
+      throw this.clipped(
+        new ComfyError(
+          'NOT_FOUND',
+          `ComfyUI has no model folder "${clip(folder, 80)}"${folders.length ? `; folders: ${folders.join(', ')}` : ''}`,
+        ),
       );
     }
   }
@@ -341,13 +386,29 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   }
 
   /** The history entry of a prompt, or undefined while ComfyUI does not have one. */
-  async historyEntry(promptId: string): Promise<HistoryEntry | undefined> {
-    return (await this.http.history(promptId))[promptId];
+  historyEntry(promptId: string): Promise<HistoryEntry | undefined> {
+    return this.http.history(promptId);
   }
 
-  /** A file's bytes; with `preview`, an image re-encoded by ComfyUI. */
-  view(ref: ResultItem, preview?: ViewPreview): Promise<Download> {
-    return this.http.view(ref, preview);
+  /** A file's bytes; with `preview`, an image re-encoded by ComfyUI; `signal` stops the download. */
+  view(ref: ResultItem, options?: ViewOptions): Promise<Download> {
+    return this.http.view(ref, options);
+  }
+
+  /** The longest text the server configuration lets into an error message or a status. */
+  get textLimit(): number {
+    return this.maxTextLength;
+  }
+
+  /** The same error within the text limit (errors of the client's own making; http.ts clips its own). */
+  private clipped(err: ComfyError): ComfyError {
+    if (err.message.length <= this.maxTextLength) return err;
+    return new ComfyError(err.code, clip(err.message, this.maxTextLength), {
+      status: err.status,
+      body: err.body,
+      promptId: err.promptId,
+      nodes: err.nodes,
+    });
   }
 
   /** The /view URL of a file, without query credentials (it may go into a msg). */
@@ -359,4 +420,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.submitted.set(promptId, prompt);
     if (this.submitted.size > REMEMBERED_PROMPTS) this.submitted.delete(this.submitted.keys().next().value as string);
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
 }

@@ -86,6 +86,23 @@ export class Endpoint {
     return result;
   }
 
+  /** `redact` through a parsed body too (an error answer may echo a header back inside its JSON). */
+  redactValue(value: unknown, depth = 0): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (typeof value !== 'object' || value === null || depth > 32) return value;
+    if (Array.isArray(value)) return value.map((item) => this.redactValue(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      Object.defineProperty(out, this.redact(key), {
+        value: this.redactValue(item, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
   /** The URL as it may be shown to a person (no credentials, no query secrets). */
   get displayUrl(): string {
     const url = new URL(this.base.href);

@@ -21,7 +21,8 @@ export type ComfyErrorCode =
   | 'NETWORK' // connection refused, reset, DNS, …
   | 'TIMEOUT' // a request or a wait took too long
   | 'CLOSED' // the client was closed while the operation was pending
-  | 'LOST'; // the server no longer knows the prompt
+  | 'LOST' // the server no longer knows the prompt
+  | 'INTERNAL'; // a fault of our own (a bug): reported with a code like every other failure, never thrown at the process
 
 export interface ComfyErrorDetails {
   status?: number;

@@ -2,6 +2,7 @@
  * Turns decoded frames into the events a flow sees: each carries its prompt and node where
  * ComfyUI allows it, the node's title, a step percentage and a prompt-wide percentage.
  * Decoding happens once per frame in the socket; this runs once per frame for all listeners.
+ * Frames arrive here typed (frames.ts), so nothing below re-checks a field.
  */
 import type { FrameEvent } from './frames';
 import { titleOf } from './outputs';
@@ -10,7 +11,7 @@ import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './ty
 export interface ComfyEvent {
   /** The ComfyUI event type; `preview` for binary previews, `text` for binary text frames. */
   type: string;
-  /** The event's data as ComfyUI sent it; the image Buffer for `preview`, the text for `text`. */
+  /** The event's data (typed by the boundary); the image Buffer for `preview`, the text for `text`. */
   data: unknown;
   promptId?: string;
   /** The node as shown in ComfyUI's editor (display node). */
@@ -18,12 +19,19 @@ export interface ComfyEvent {
   title?: string;
   /** True when the prompt was submitted through this client. */
   own: boolean;
-  /** `progress`: value / max in percent. */
+  /** `progress`: the step and the number of steps. */
+  value?: number;
+  max?: number;
+  /** `progress`: value / max in percent, 0–100. */
   percent?: number;
-  /** Progress of the whole prompt in percent, from the latest `progress_state`. */
+  /** Progress of the whole prompt in percent (0–100), from the latest `progress_state`. */
   overall?: number;
-  /** `preview`: image/jpeg or image/png. */
+  /** `preview`: the image's media type, from its bytes. */
   contentType?: string;
+  /** `status`: prompts pending or running. */
+  queueRemaining?: number;
+  /** `executing` with node null: ComfyUI is done with the prompt. */
+  finished?: boolean;
 }
 
 interface PromptProgress {
@@ -33,6 +41,9 @@ interface PromptProgress {
 
 export type PromptLookup = (promptId: string) => ApiPrompt | undefined;
 
+/** Prompts whose end went unseen (a socket gap) are forgotten beyond this many. */
+const TRACKED_PROMPTS = 1000;
+
 export class EventFeed {
   /** Type-1 previews carry no ids: they belong to the latest node that reported running. */
   private current: { promptId?: string; node?: NodeId } = {};
@@ -41,51 +52,65 @@ export class EventFeed {
   constructor(private readonly lookup: PromptLookup) {}
 
   enrich(frame: FrameEvent): ComfyEvent | undefined {
-    if (frame.kind === 'preview') return this.preview(frame.image, frame.contentType, frame.metadata);
-    if (frame.kind === 'text') return this.withPrompt({ type: 'text', data: frame.text, own: false }, this.current.promptId, frame.nodeId);
-    if (frame.kind !== 'message') return undefined;
-    const { type } = frame.message;
-    const data = frame.message.data as Record<string, unknown> | undefined;
-    const promptId = typeof data?.prompt_id === 'string' ? data.prompt_id : undefined;
-    const event: ComfyEvent = { type, data, own: false };
-    switch (type) {
+    switch (frame.kind) {
+      case 'preview':
+        return this.preview(frame.image, frame.contentType, frame.metadata);
+      case 'text':
+        return this.withPrompt({ type: 'text', data: frame.text, own: false }, this.current.promptId, frame.nodeId);
+      case 'custom':
+        return { type: frame.type, data: frame.data, own: false };
+      case 'message':
+        break;
+      default:
+        return undefined;
+    }
+    const message = frame.message;
+    const event: ComfyEvent = { type: message.type, data: message.data, own: false };
+    switch (message.type) {
+      case 'status':
+        event.queueRemaining = message.data.status.exec_info.queue_remaining;
+        return event;
       case 'execution_cached':
-        if (promptId) this.state(promptId).cached = Array.isArray(data?.nodes) ? data.nodes.length : 0;
-        return this.withPrompt(event, promptId);
+        this.state(message.data.prompt_id).cached = message.data.nodes.length;
+        return this.withPrompt(event, message.data.prompt_id);
       case 'executing': {
-        const node = data?.display_node ?? data?.node;
-        if (node === null || node === undefined) {
-          if (promptId) this.progress.delete(promptId);
+        const { prompt_id: promptId } = message.data;
+        const node = message.data.display_node ?? message.data.node;
+        if (node === null) {
+          if (promptId !== undefined) this.progress.delete(promptId);
           if (this.current.promptId === promptId) this.current = {};
+          event.finished = promptId !== undefined;
           return this.withPrompt(event, promptId);
         }
-        this.current = { promptId: promptId ?? this.current.promptId, node: String(node) };
-        return this.withPrompt(event, this.current.promptId, String(node));
+        this.current = { promptId: promptId ?? this.current.promptId, node };
+        return this.withPrompt(event, this.current.promptId, node);
       }
       case 'progress': {
-        const node = data?.node === null || data?.node === undefined ? this.current.node : String(data.node);
-        if (promptId) this.current = { promptId, node };
-        const value = Number(data?.value);
-        const max = Number(data?.max);
-        if (max > 0) event.percent = Math.round((value / max) * 1000) / 10;
-        const overall = promptId ? this.progress.get(promptId)?.overall : undefined;
+        const { prompt_id: promptId, value, max } = message.data;
+        const node = message.data.node ?? this.current.node;
+        this.current = { promptId, node };
+        event.value = value;
+        event.max = max;
+        if (max > 0) event.percent = percentOf(value, max);
+        const overall = this.progress.get(promptId)?.overall;
         if (overall !== undefined) event.overall = overall;
         return this.withPrompt(event, promptId, node);
       }
-      case 'progress_state':
-        if (promptId && data?.nodes && typeof data.nodes === 'object') {
-          const overall = this.overall(promptId, data.nodes as Record<NodeId, NodeProgressState>);
-          if (overall !== undefined) event.overall = overall;
-        }
-        return this.withPrompt(event, promptId);
-      case 'executed':
-      case 'execution_error':
-      case 'execution_interrupted': {
-        const node = data?.display_node ?? data?.node_id ?? data?.node;
-        return this.withPrompt(event, promptId, node === undefined || node === null ? undefined : String(node));
+      case 'progress_state': {
+        const overall = this.overall(message.data.prompt_id, message.data.nodes);
+        if (overall !== undefined) event.overall = overall;
+        return this.withPrompt(event, message.data.prompt_id);
       }
+      case 'executed':
+        return this.withPrompt(event, message.data.prompt_id, message.data.display_node ?? message.data.node);
+      case 'execution_error':
+      case 'execution_interrupted':
+        return this.withPrompt(event, message.data.prompt_id, message.data.node_id);
+      case 'execution_start':
+      case 'execution_success':
+        return this.withPrompt(event, message.data.prompt_id);
       default:
-        return this.withPrompt(event, promptId);
+        return event;
     }
   }
 
@@ -101,7 +126,7 @@ export class EventFeed {
       const prompt = this.lookup(promptId);
       event.own = prompt !== undefined;
       if (node !== undefined) {
-        const title = titleOf(prompt, node) ?? prompt?.[node]?.class_type;
+        const title = titleOf(prompt, node) ?? classOf(prompt, node);
         if (title !== undefined) event.title = title;
       }
     }
@@ -118,9 +143,9 @@ export class EventFeed {
     let done = 0;
     for (const node of Object.values(nodes)) {
       if (node.state === 'finished') done += 1;
-      else if (node.max > 0) done += Math.min(1, node.value / node.max);
+      else if (node.max > 0) done += Math.min(1, Math.max(0, node.value / node.max));
     }
-    const overall = Math.min(100, Math.round((done / total) * 1000) / 10);
+    const overall = percentOf(done, total);
     this.state(promptId).overall = overall;
     return overall;
   }
@@ -130,9 +155,19 @@ export class EventFeed {
     if (!state) {
       state = { cached: 0 };
       this.progress.set(promptId, state);
-      // A prompt whose final `executing` was missed (socket gap) must not stay forever.
-      if (this.progress.size > 1000) this.progress.delete(this.progress.keys().next().value as string);
+      if (this.progress.size > TRACKED_PROMPTS) this.progress.delete(this.progress.keys().next().value as string);
     }
     return state;
   }
+}
+
+/** part / whole in percent with one decimal, kept within 0–100 whatever a server reports. */
+function percentOf(part: number, whole: number): number {
+  const percent = Math.round((part / whole) * 1000) / 10;
+  return percent < 0 ? 0 : percent > 100 ? 100 : percent;
+}
+
+function classOf(prompt: ApiPrompt | undefined, node: NodeId): string | undefined {
+  const entry = prompt && Object.prototype.hasOwnProperty.call(prompt, node) ? prompt[node] : undefined;
+  return entry?.class_type;
 }

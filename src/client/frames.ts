@@ -1,15 +1,27 @@
 /**
- * Decodes WebSocket frames from ComfyUI into typed events, and nothing else. Malformed frames
- * and unknown kinds come back as values, never as exceptions: custom nodes broadcast their own
- * message types, and a bad frame must not take the connection (or Node-RED) down.
+ * Decodes WebSocket frames from ComfyUI into typed events, once per frame. Every text message of
+ * a known type goes through its reader in event-shapes.ts; custom nodes' own types pass as bounded
+ * JSON. Malformed frames come back as values, never as exceptions: a bad frame must not take the
+ * connection (or Node-RED) down. An `invalid` frame names its problem kind (type and field) so it
+ * can be reported once per kind rather than once per frame.
  */
+import { isKnownType, readMessage, readPreviewMetadata } from './event-shapes';
+import { sniffImageType } from './media';
+import { isRecord, json, ShapeError } from './shape';
+import type { Json } from './shape';
 import { BinaryEventType, PreviewImageFormat } from './types';
 import type { NodeId, PreviewMetadata, ServerMessage } from './types';
 
 export interface MessageEvent {
   kind: 'message';
-  /** Known types are typed through `message`; unknown ones still arrive with their raw data. */
-  message: ServerMessage | { type: string; data: unknown };
+  message: ServerMessage;
+}
+
+/** A message type ComfyUI itself does not send (custom nodes broadcast their own). */
+export interface CustomEvent {
+  kind: 'custom';
+  type: string;
+  data: Json;
 }
 
 export interface PreviewEvent {
@@ -28,7 +40,10 @@ export interface TextEvent {
 
 export interface InvalidFrame {
   kind: 'invalid';
+  /** What is wrong, for a person (no frame content beyond a short excerpt). */
   reason: string;
+  /** The kind of problem (event type and field), so each is reported once. */
+  problem: string;
 }
 
 export interface IgnoredFrame {
@@ -36,23 +51,29 @@ export interface IgnoredFrame {
   reason: string;
 }
 
-export type FrameEvent = MessageEvent | PreviewEvent | TextEvent | InvalidFrame | IgnoredFrame;
+export type FrameEvent = MessageEvent | CustomEvent | PreviewEvent | TextEvent | InvalidFrame | IgnoredFrame;
 
-export function decodeTextFrame(text: string): MessageEvent | InvalidFrame {
+export function decodeTextFrame(text: string): MessageEvent | CustomEvent | InvalidFrame {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { kind: 'invalid', reason: `text frame is not JSON: ${text.slice(0, 80)}` };
+    return invalid('text frame', `a text frame is not JSON (${JSON.stringify(text.slice(0, 40))}…)`);
   }
-  if (!isObject(parsed) || typeof parsed.type !== 'string') {
-    return { kind: 'invalid', reason: 'text frame has no "type"' };
+  if (!isRecord(parsed) || typeof parsed.type !== 'string') return invalid('text frame', 'a text frame is not {"type": …, "data": …}');
+  const { type, data } = parsed;
+  try {
+    if (isKnownType(type)) return { kind: 'message', message: readMessage(type, data) };
+    return { kind: 'custom', type, data: data === undefined ? null : json(data, 'data') };
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    const shown = type.length > 60 ? `${type.slice(0, 60)}…` : type;
+    return invalid(`${shown}: ${err.field}`, `dropped a "${shown}" message: ${err.message}`);
   }
-  return { kind: 'message', message: { type: parsed.type, data: parsed.data } };
 }
 
 export function decodeBinaryFrame(frame: Buffer): FrameEvent {
-  if (frame.length < 4) return { kind: 'invalid', reason: `binary frame of ${frame.length} bytes has no event type` };
+  if (frame.length < 4) return invalid('binary frame', `a binary frame of ${frame.length} bytes has no event type`);
   const eventType = frame.readUInt32BE(0);
   switch (eventType) {
     case BinaryEventType.PREVIEW_IMAGE:
@@ -67,44 +88,38 @@ export function decodeBinaryFrame(frame: Buffer): FrameEvent {
 }
 
 function decodeLegacyPreview(frame: Buffer): PreviewEvent | InvalidFrame {
-  if (frame.length < 8) return { kind: 'invalid', reason: 'preview frame is truncated' };
-  const format = frame.readUInt32BE(4);
-  return { kind: 'preview', image: frame.subarray(8), contentType: format === PreviewImageFormat.PNG ? 'image/png' : 'image/jpeg' };
+  if (frame.length <= 8) return invalid('preview', 'a preview frame has no image bytes');
+  const image = frame.subarray(8);
+  const declared = frame.readUInt32BE(4) === PreviewImageFormat.PNG ? 'image/png' : 'image/jpeg';
+  return { kind: 'preview', image, contentType: sniffImageType(image) ?? declared };
 }
 
 function decodeText(frame: Buffer): TextEvent | InvalidFrame {
-  if (frame.length < 8) return { kind: 'invalid', reason: 'text frame is truncated' };
+  if (frame.length < 8) return invalid('text', 'a binary text frame is truncated');
   const idLength = frame.readUInt32BE(4);
-  if (8 + idLength > frame.length) return { kind: 'invalid', reason: 'text frame node id runs past the frame' };
-  return {
-    kind: 'text',
-    nodeId: frame.toString('utf8', 8, 8 + idLength),
-    text: frame.toString('utf8', 8 + idLength),
-  };
+  if (8 + idLength > frame.length) return invalid('text', 'the node id of a binary text frame runs past the frame');
+  return { kind: 'text', nodeId: frame.toString('utf8', 8, 8 + idLength), text: frame.toString('utf8', 8 + idLength) };
 }
 
 function decodeMetadataPreview(frame: Buffer): PreviewEvent | InvalidFrame {
-  if (frame.length < 8) return { kind: 'invalid', reason: 'preview frame is truncated' };
+  if (frame.length < 8) return invalid('preview', 'a preview frame is truncated');
   const metadataLength = frame.readUInt32BE(4);
-  if (8 + metadataLength > frame.length) return { kind: 'invalid', reason: 'preview metadata runs past the frame' };
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(frame.toString('utf8', 8, 8 + metadataLength));
-  } catch {
-    return { kind: 'invalid', reason: 'preview metadata is not JSON' };
-  }
-  if (!isObject(metadata)) return { kind: 'invalid', reason: 'preview metadata is not an object' };
+  if (8 + metadataLength > frame.length) return invalid('preview', 'the metadata of a preview frame runs past the frame');
   const image = frame.subarray(8 + metadataLength);
-  const declared = typeof metadata.image_type === 'string' ? metadata.image_type : '';
-  return { kind: 'preview', image, contentType: declared || sniffImageType(image), metadata: metadata as unknown as PreviewMetadata };
+  if (image.length === 0) return invalid('preview', 'a preview frame has no image bytes');
+  let metadata: PreviewMetadata;
+  try {
+    metadata = readPreviewMetadata(JSON.parse(frame.toString('utf8', 8, 8 + metadataLength)));
+  } catch (err) {
+    if (err instanceof ShapeError) return invalid(`preview: ${err.field}`, `dropped a preview: ${err.message}`);
+    return invalid('preview', 'the metadata of a preview frame is not JSON');
+  }
+  // The bytes say what the image is; the declared type only where they say nothing we know.
+  const declared =
+    metadata.image_type !== undefined && /^image\/[a-z0-9.+-]{1,40}$/i.test(metadata.image_type) ? metadata.image_type : undefined;
+  return { kind: 'preview', image, contentType: sniffImageType(image) ?? declared ?? 'application/octet-stream', metadata };
 }
 
-function sniffImageType(image: Buffer): string {
-  if (image[0] === 0x89 && image[1] === 0x50) return 'image/png';
-  if (image[0] === 0xff && image[1] === 0xd8) return 'image/jpeg';
-  return 'application/octet-stream';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function invalid(problem: string, reason: string): InvalidFrame {
+  return { kind: 'invalid', reason, problem };
 }

@@ -1,35 +1,83 @@
 /**
- * ComfyUI's REST routes over one keep-alive undici Agent per server. Every request has a
- * timeout; every failure becomes a ComfyError that says what was asked and what came back.
+ * ComfyUI's REST routes over two keep-alive undici Agents per server: one for the API routes and
+ * one for /view downloads, each with a bounded number of connections, so a large download never
+ * queues a POST /prompt and a burst of requests never opens a socket per request.
+ *
+ * Everything an answer carries is bounded (bytes per JSON answer, bytes and total time per
+ * download, bytes of an error body) and read into typed values by answer-shapes.ts; every failure
+ * becomes a ComfyError that says what was asked and what came back, with credentials redacted and
+ * its text clipped. close() stops every request and download in flight at once (CLOSED).
  */
 import { Agent, FormData, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
+import {
+  readHistoryList,
+  readHistoryOf,
+  readObjectInfo,
+  readPromptAccepted,
+  readQueue,
+  readSystemStats,
+  readTextList,
+  readUploadResult,
+} from './answer-shapes';
 import type { Endpoint } from './endpoint';
 import { ComfyError } from './errors';
+import { readFeatureFlags } from './event-shapes';
+import { isImageName, looksLikeHtml, mediaTypeOfName, sniffImageType } from './media';
 import { refusalError, refusalOf } from './refusal';
+import { clip, ShapeError } from './shape';
 import type {
   FeatureFlags,
-  HistoryMap,
+  HistoryEntry,
   ObjectInfo,
   PromptAccepted,
   PromptRequest,
   QueueState,
   ResultItem,
-  ViewPreview,
   ResultType,
   SystemStats,
   UploadResult,
+  ViewPreview,
 } from './types';
 
-export interface HttpOptions {
-  /** Whole-request timeout for JSON calls; inactivity timeout for downloads. */
+export interface HttpLimits {
+  /** Whole-request timeout of the API routes; for downloads, the wait for headers and the longest pause between bytes. */
   timeoutMs: number;
+  /** Bytes of one JSON answer (a full /object_info of a server with many custom nodes runs to tens of MB). */
+  maxJsonBytes: number;
+  /** Bytes of one downloaded file. */
+  maxFileBytes: number;
+  /** Whole time of one download, however steadily the bytes trickle in. */
+  downloadTimeoutMs: number;
+  /** Connections per server for the API routes. */
+  connections: number;
+  /** Connections per server for /view downloads, a pool of their own. */
+  downloadConnections: number;
+  /** Longest text of an error message. */
+  maxTextLength: number;
 }
+
+export const defaultHttpLimits: HttpLimits = {
+  timeoutMs: 30_000,
+  maxJsonBytes: 64 * 1024 * 1024,
+  maxFileBytes: 256 * 1024 * 1024,
+  downloadTimeoutMs: 300_000,
+  connections: 8,
+  downloadConnections: 4,
+  maxTextLength: 1000,
+};
 
 export interface Download {
   body: Buffer;
   contentType: string;
+}
+
+export interface ViewOptions {
+  /** Ask ComfyUI to re-encode an image instead. */
+  preview?: ViewPreview;
+  /** Stops the download (CLOSED), e.g. when the node that asked for it is closed. */
+  signal?: AbortSignal;
 }
 
 type Method = 'GET' | 'POST';
@@ -44,34 +92,74 @@ export interface UploadRequest {
   originalRef?: ResultItem;
 }
 
+/** Bytes of an error answer kept for the message; the rest is not read. */
 const MAX_ERROR_BODY = 4096;
 const VIEW_RETRIES = 2;
 
+/** Why a request in flight was stopped. */
+type StopReason = 'closed' | 'cancelled' | 'timeout';
+
+/** One request's abort: the client closing, its caller giving up, or its own time limit. */
+class Flight {
+  readonly controller = new AbortController();
+  stopped: StopReason | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onCallerAbort = (): void => this.stop('cancelled');
+
+  constructor(
+    private readonly flights: Set<Flight>,
+    timeoutMs: number,
+    private readonly caller: AbortSignal | undefined,
+  ) {
+    flights.add(this);
+    this.timer = setTimeout(() => this.stop('timeout'), timeoutMs);
+    this.timer.unref();
+    if (caller?.aborted) this.stop('cancelled');
+    else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  stop(reason: StopReason): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.controller.abort();
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onCallerAbort);
+    this.flights.delete(this);
+  }
+}
+
 export class ComfyHttp {
-  private readonly agent: Agent;
+  private readonly api: Agent;
+  private readonly files: Agent;
+  private readonly limits: HttpLimits;
+  private readonly flights = new Set<Flight>();
+  private closed = false;
 
   constructor(
     private readonly endpoint: Endpoint,
-    private readonly options: HttpOptions,
+    limits: Partial<HttpLimits> = {},
   ) {
-    this.agent = new Agent({
-      keepAliveTimeout: 10_000,
-      connect: { timeout: options.timeoutMs, ...(endpoint.tls ?? {}) },
-    });
+    this.limits = { ...defaultHttpLimits, ...limits };
+    const connect = { timeout: this.limits.timeoutMs, ...(endpoint.tls ?? {}) };
+    this.api = new Agent({ keepAliveTimeout: 10_000, connections: this.limits.connections, connect });
+    this.files = new Agent({ keepAliveTimeout: 10_000, connections: this.limits.downloadConnections, connect });
   }
 
   postPrompt(body: PromptRequest): Promise<PromptAccepted> {
-    return this.json<PromptAccepted>('POST', '/prompt', { body });
+    return this.json('POST', '/prompt', readPromptAccepted, { body });
   }
 
-  /** `{}` while the prompt is unknown, pending or running; never 404. */
-  history(promptId: string): Promise<HistoryMap> {
-    return this.json<HistoryMap>('GET', `/history/${encodeURIComponent(promptId)}`);
+  /** The prompt's entry, or undefined while ComfyUI answers `{}` (unknown, pending or running); never 404. */
+  history(promptId: string): Promise<HistoryEntry | undefined> {
+    return this.json('GET', `/history/${encodeURIComponent(promptId)}`, readHistoryOf(promptId));
   }
 
   /** `max_items` keeps the newest N; `offset` skips from the oldest. Oldest first either way. */
-  historyAll(query: { max_items?: number; offset?: number } = {}): Promise<HistoryMap> {
-    return this.json<HistoryMap>('GET', '/history', { query });
+  historyAll(query: { max_items?: number; offset?: number } = {}): Promise<Array<[string, HistoryEntry]>> {
+    return this.json('GET', '/history', readHistoryList, { query });
   }
 
   deleteHistory(promptIds: string[]): Promise<void> {
@@ -83,7 +171,7 @@ export class ComfyHttp {
   }
 
   queue(): Promise<QueueState> {
-    return this.json<QueueState>('GET', '/queue');
+    return this.json('GET', '/queue', readQueue);
   }
 
   /** Removes pending items only; ComfyUI ignores unknown and running ids. */
@@ -105,36 +193,33 @@ export class ComfyHttp {
   }
 
   features(): Promise<FeatureFlags> {
-    return this.json<FeatureFlags>('GET', '/features');
+    return this.json('GET', '/features', (body) => readFeatureFlags(body, 'body'));
   }
 
   systemStats(): Promise<SystemStats> {
-    return this.json<SystemStats>('GET', '/system_stats');
+    return this.json('GET', '/system_stats', readSystemStats);
   }
 
   /** All classes, or `{}` for one that does not exist (ComfyUI never answers 404 here). */
   objectInfo(nodeClass?: string): Promise<Record<string, ObjectInfo>> {
-    return this.json<Record<string, ObjectInfo>>(
-      'GET',
-      nodeClass === undefined ? '/object_info' : `/object_info/${encodeURIComponent(nodeClass)}`,
-    );
+    return this.json('GET', nodeClass === undefined ? '/object_info' : `/object_info/${encodeURIComponent(nodeClass)}`, readObjectInfo);
   }
 
   /** The model folder names, or the files of one folder (404 for an unknown folder). */
   models(folder?: string): Promise<string[]> {
-    return this.json<string[]>('GET', folder === undefined ? '/models' : `/models/${encodeURIComponent(folder)}`);
+    return this.json('GET', folder === undefined ? '/models' : `/models/${encodeURIComponent(folder)}`, readTextList);
   }
 
   embeddings(): Promise<string[]> {
-    return this.json<string[]>('GET', '/embeddings');
+    return this.json('GET', '/embeddings', readTextList);
   }
 
   extensions(): Promise<string[]> {
-    return this.json<string[]>('GET', '/extensions');
+    return this.json('GET', '/extensions', readTextList);
   }
 
   /** Multipart upload to /upload/image or /upload/mask. */
-  async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
+  upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(upload.bytes)]), upload.filename);
     if (upload.type) form.append('type', upload.type);
@@ -142,14 +227,7 @@ export class ComfyHttp {
     // ComfyUI overwrites only for the exact strings "true" / "1".
     if (upload.overwrite) form.append('overwrite', 'true');
     if (kind === 'mask') form.append('original_ref', JSON.stringify(upload.originalRef ?? {}));
-    const route = `/upload/${kind}`;
-    return this.redacting(
-      (async () => {
-        const response = await this.send('POST', this.endpoint.httpUrl(route), form, true);
-        await this.ensureOk('POST', route, response);
-        return this.parseJson<UploadResult>('POST', route, response);
-      })(),
-    );
+    return this.exchange('POST', `/upload/${kind}`, readUploadResult, this.endpoint.httpUrl(`/upload/${kind}`), form);
   }
 
   /**
@@ -166,120 +244,175 @@ export class ComfyHttp {
     return this.endpoint.httpUrl('/view', query, withSecrets);
   }
 
-  /**
-   * Downloads a file; a dropped connection is retried, since GET /view is safe to repeat.
-   * `preview` asks ComfyUI to re-encode an image instead.
-   */
-  async view(ref: ResultItem, preview?: ViewPreview): Promise<Download> {
+  /** Downloads a file; a dropped connection is retried, since GET /view is safe to repeat. */
+  async view(ref: ResultItem, options: ViewOptions = {}): Promise<Download> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.redacting(this.viewOnce(ref, preview));
+        return await this.sanitized(this.viewOnce(ref, options));
       } catch (err) {
         const transient = err instanceof ComfyError && err.code === 'NETWORK';
-        if (!transient || attempt >= VIEW_RETRIES) throw err;
+        if (!transient || attempt >= VIEW_RETRIES || this.closed || options.signal?.aborted) throw err;
         await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
       }
     }
   }
 
-  private async viewOnce(ref: ResultItem, preview: ViewPreview | undefined): Promise<Download> {
-    const url = this.viewUrl(ref, true, preview);
-    const response = await this.send('GET', url, undefined, false);
-    await this.ensureOk('GET', '/view', response);
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of response.body as Readable) chunks.push(chunk as Buffer);
-    } catch (err) {
-      throw new ComfyError('NETWORK', `GET /view: the download of ${ref.filename} was cut off (${errorText(err)})`, { cause: err });
-    }
-    return { body: Buffer.concat(chunks), contentType: headerText(response.headers['content-type']) || 'application/octet-stream' };
-  }
-
+  /** For good: every request and download in flight ends with CLOSED at once, and the connections are dropped. */
   async close(): Promise<void> {
-    await this.agent.close().catch(() => this.agent.destroy());
+    this.closed = true;
+    for (const flight of [...this.flights]) flight.stop('closed');
+    await Promise.all([this.api.destroy().catch(() => undefined), this.files.destroy().catch(() => undefined)]);
   }
 
-  /** A JSON route: sends `body` as JSON (ComfyUI crashes with 500 on empty POST bodies), parses the answer. */
-  json<T>(method: Method, route: string, opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
-    return this.redacting(
+  private async viewOnce(ref: ResultItem, options: ViewOptions): Promise<Download> {
+    const what = `the download of ${describeRef(ref)}`;
+    const flight = this.start(this.limits.downloadTimeoutMs, options.signal);
+    try {
+      const response = await this.send(this.files, 'GET', this.viewUrl(ref, true, options.preview), undefined, flight, what);
+      await this.ensureOk('GET', '/view', response, flight, what);
+      const body = await this.readCapped(response, this.limits.maxFileBytes, 'maxFileBytes', 'GET', '/view', flight, what);
+      return { body, contentType: checkedContentType(ref, options.preview, body, headerText(response.headers['content-type'])) };
+    } finally {
+      flight.end();
+    }
+  }
+
+  /** A JSON route: sends `body` as JSON (ComfyUI crashes with 500 on empty POST bodies), reads the answer with `read`. */
+  private json<T>(
+    method: Method,
+    route: string,
+    read: (body: unknown) => T,
+    opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {},
+  ): Promise<T> {
+    const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
+    return this.exchange(method, route, read, this.endpoint.httpUrl(route, opts.query), payload);
+  }
+
+  /** Posts to a route that answers an empty 200 (queue, history, interrupt, free). */
+  private action(route: string, body: unknown): Promise<void> {
+    return this.exchange('POST', route, undefined, this.endpoint.httpUrl(route), JSON.stringify(body));
+  }
+
+  /** One API request: sent, checked, its answer read (bounded) and parsed; `read` undefined skips the body. */
+  private exchange<T>(
+    method: Method,
+    route: string,
+    read: (body: unknown) => T,
+    url: URL,
+    payload: string | FormData | undefined,
+  ): Promise<T>;
+  private exchange(method: Method, route: string, read: undefined, url: URL, payload: string | FormData | undefined): Promise<void>;
+  private exchange<T>(
+    method: Method,
+    route: string,
+    read: ((body: unknown) => T) | undefined,
+    url: URL,
+    payload: string | FormData | undefined,
+  ): Promise<T | void> {
+    return this.sanitized(
       (async () => {
-        const url = this.endpoint.httpUrl(route, opts.query);
-        const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
-        const response = await this.send(method, url, payload, true);
-        await this.ensureOk(method, route, response);
-        return this.parseJson<T>(method, route, response);
+        const what = `${method} ${route}`;
+        const flight = this.start(this.limits.timeoutMs, undefined);
+        try {
+          const response = await this.send(this.api, method, url, payload, flight, what);
+          await this.ensureOk(method, route, response, flight, what);
+          if (!read) {
+            await this.readCapped(response, MAX_ERROR_BODY, undefined, method, route, flight, what);
+            return;
+          }
+          const text = (await this.readCapped(response, this.limits.maxJsonBytes, 'maxJsonBytes', method, route, flight, what)).toString(
+            'utf8',
+          );
+          return parseAnswer(method, route, response.statusCode, headerText(response.headers['content-type']), text, read);
+        } finally {
+          flight.end();
+        }
       })(),
     );
   }
 
-  /**
-   * Errors leave this class without credentials: message and body are redacted, and the cause
-   * (a transport error that could carry request details) is reduced to its name and code.
-   */
-  private async redacting<T>(work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (err) {
-      if (!(err instanceof ComfyError)) throw err;
-      const cause = err.cause as { name?: string; code?: string } | undefined;
-      throw new ComfyError(err.code, this.endpoint.redact(err.message), {
-        status: err.status,
-        body: typeof err.body === 'string' ? this.endpoint.redact(err.body) : err.body,
-        promptId: err.promptId,
-        nodes: err.nodes,
-        cause: cause ? { name: cause.name, code: cause.code } : undefined,
-      });
-    }
-  }
-
-  private async parseJson<T>(method: Method, route: string, response: Dispatcher.ResponseData): Promise<T> {
-    const text = await readText(response, method, route);
-    if (text === '') return undefined as T;
-    const type = headerText(response.headers['content-type']);
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ComfyError(
-        'BAD_RESPONSE',
-        `${method} ${route} answered ${response.statusCode} with ${describeBody(type, text)} instead of JSON: ` +
-          'is the URL pointing at ComfyUI (and not at a proxy or login page)?',
-        { status: response.statusCode, body: text.slice(0, MAX_ERROR_BODY) },
-      );
-    }
-  }
-
-  /** Posts to a route that answers an empty 200 (queue, history, interrupt, free). */
-  async action(route: string, body: unknown): Promise<void> {
-    await this.json<unknown>('POST', route, { body });
+  private start(timeoutMs: number, caller: AbortSignal | undefined): Flight {
+    const flight = new Flight(this.flights, timeoutMs, caller);
+    if (this.closed) flight.stop('closed');
+    return flight;
   }
 
   private async send(
+    agent: Agent,
     method: Method,
     url: URL,
     body: string | FormData | undefined,
-    wholeTimeout: boolean,
+    flight: Flight,
+    what: string,
   ): Promise<Dispatcher.ResponseData> {
-    const route = url.pathname;
     try {
+      if (flight.stopped) throw new Error('stopped before it was sent');
       return await request(url, {
         method,
-        dispatcher: this.agent,
+        dispatcher: agent,
         headers: this.endpoint.requestHeaders(typeof body === 'string' ? { 'content-type': 'application/json' } : undefined),
         body,
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-        ...(wholeTimeout ? { signal: AbortSignal.timeout(this.options.timeoutMs) } : {}),
+        headersTimeout: this.limits.timeoutMs,
+        bodyTimeout: this.limits.timeoutMs,
+        signal: flight.controller.signal,
       });
     } catch (err) {
-      throw networkError(method, route, err, this.options.timeoutMs, this.endpoint.displayUrl);
+      throw this.transportError(err, flight, what, 'no answer');
     }
   }
 
-  private async ensureOk(method: Method, route: string, response: Dispatcher.ResponseData): Promise<void> {
+  /** Reads at most `max` bytes: past that the body is dropped and, for a `limit` name, TOO_LARGE says which setting to raise. */
+  private async readCapped(
+    response: Dispatcher.ResponseData,
+    max: number,
+    limit: 'maxJsonBytes' | 'maxFileBytes' | undefined,
+    method: Method,
+    route: string,
+    flight: Flight,
+    what: string,
+  ): Promise<Buffer> {
+    const body = response.body as Readable;
+    const declared = Number(headerText(response.headers['content-length']));
+    const tooLarge = (size: string): ComfyError => {
+      body.destroy();
+      return new ComfyError(
+        'TOO_LARGE',
+        `${method} ${route}: ${what === `${method} ${route}` ? 'the answer' : what} is ${size}, more than the limit of ${formatBytes(max)} (the "${LIMIT_LABELS[limit as keyof typeof LIMIT_LABELS]}" setting of the server configuration)`,
+        {
+          status: response.statusCode,
+        },
+      );
+    };
+    if (limit && Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        const bytes = chunk as Buffer;
+        if (size + bytes.length > max) {
+          if (limit) throw tooLarge(`over ${formatBytes(max)}`);
+          chunks.push(bytes.subarray(0, max - size));
+          size = max;
+          body.destroy(); // the rest of an error page is of no use
+          break;
+        }
+        chunks.push(bytes);
+        size += bytes.length;
+      }
+    } catch (err) {
+      if (err instanceof ComfyError) throw err;
+      throw this.transportError(err, flight, what, 'the answer was cut off');
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  private async ensureOk(method: Method, route: string, response: Dispatcher.ResponseData, flight: Flight, what: string): Promise<void> {
     if (response.statusCode >= 200 && response.statusCode < 300) return;
-    const text = await readText(response, method, route).catch(() => '');
+    const text = (
+      await this.readCapped(response, MAX_ERROR_BODY, undefined, method, route, flight, what).catch(() => Buffer.alloc(0))
+    ).toString('utf8');
     const type = headerText(response.headers['content-type']);
-    let body: unknown = text.slice(0, MAX_ERROR_BODY);
+    let body: unknown = text;
     if (type.includes('json')) {
       try {
         body = JSON.parse(text);
@@ -307,24 +440,131 @@ export class ComfyHttp {
       body,
     });
   }
+
+  /** Why a request ended early, in the words and codes a flow can act on. */
+  private transportError(err: unknown, flight: Flight, what: string, cut: string): ComfyError {
+    switch (flight.stopped) {
+      case 'closed':
+        return new ComfyError('CLOSED', `${what} was stopped: the ComfyUI connection was closed`);
+      case 'cancelled':
+        return new ComfyError('CLOSED', `${what} was stopped: the node that asked for it was closed`);
+      case 'timeout':
+        return what.startsWith('the download')
+          ? new ComfyError(
+              'TIMEOUT',
+              `${what} took longer than ${formatMs(this.limits.downloadTimeoutMs)} (the "Download time limit" setting of the server configuration)`,
+            )
+          : new ComfyError(
+              'TIMEOUT',
+              `${what}: no complete answer from ${this.endpoint.displayUrl} within ${formatMs(this.limits.timeoutMs)}`,
+            );
+      default:
+    }
+    const code = (err as { code?: unknown } | null)?.code;
+    const codeText = typeof code === 'string' ? code : '';
+    if (codeText.startsWith('UND_ERR_') && codeText.includes('TIMEOUT')) {
+      return new ComfyError('TIMEOUT', `${what}: ${this.endpoint.displayUrl} went silent for ${formatMs(this.limits.timeoutMs)}`, {
+        cause: err,
+      });
+    }
+    if (codeText === 'UND_ERR_INVALID_ARG') {
+      return new ComfyError(
+        'INVALID_CONFIG',
+        `${what} could not be sent: ${errorText(err)} (check the custom headers of the server configuration)`,
+        { cause: err },
+      );
+    }
+    const inner = (err as { cause?: { code?: unknown } } | null)?.cause;
+    const detail =
+      inner?.code === 'ECONNREFUSED' || code === 'ECONNREFUSED' ? 'connection refused: is ComfyUI running there?' : errorText(inner ?? err);
+    return new ComfyError('NETWORK', `${what}: ${cut === 'no answer' ? `cannot reach ${this.endpoint.displayUrl}` : cut} (${detail})`, {
+      cause: err,
+    });
+  }
+
+  /**
+   * Errors leave this class without credentials and within the text limit: message and body are
+   * redacted, the message clipped, and the cause (a transport error that could carry request
+   * details) is reduced to its name and code, as text, so a debug sidebar shows it as such.
+   */
+  private async sanitized<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      const error =
+        err instanceof ComfyError ? err : new ComfyError('NETWORK', `ComfyUI request failed: ${errorText(err)}`, { cause: err });
+      throw new ComfyError(error.code, clip(this.endpoint.redact(error.message), this.limits.maxTextLength), {
+        status: error.status,
+        body: this.endpoint.redactValue(error.body),
+        promptId: error.promptId,
+        nodes: error.nodes,
+        cause: causeText(error.cause),
+      });
+    }
+  }
 }
 
-async function readText(response: Dispatcher.ResponseData, method: Method, route: string): Promise<string> {
+const LIMIT_LABELS = { maxJsonBytes: 'Largest answer', maxFileBytes: 'Largest file' } as const;
+
+/** An answer's body, parsed and read into its type; anything else is BAD_RESPONSE naming the route (and the field). */
+function parseAnswer<T>(method: Method, route: string, status: number, contentType: string, text: string, read: (body: unknown) => T): T {
+  let parsed: unknown;
   try {
-    return await response.body.text();
-  } catch (err) {
-    throw new ComfyError('NETWORK', `${method} ${route}: the answer was cut off (${errorText(err)})`, { cause: err });
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ComfyError(
+      'BAD_RESPONSE',
+      `${method} ${route} answered ${status} with ${describeBody(contentType, text)} instead of JSON: ` +
+        'is the URL pointing at ComfyUI (and not at a proxy or login page)?',
+      { status, body: text.slice(0, MAX_ERROR_BODY) },
+    );
   }
+  try {
+    return read(parsed);
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    throw new ComfyError('BAD_RESPONSE', `${method} ${route} answered with something ComfyUI does not send: ${err.message}`, { status });
+  }
+}
+
+/**
+ * The media type of a downloaded file, once its bytes are known to be what was asked for: an
+ * empty answer or an HTML page (a login or proxy page) where a file was expected is BAD_RESPONSE,
+ * and so are bytes that are no image where an image was asked for.
+ */
+function checkedContentType(ref: ResultItem, preview: ViewPreview | undefined, body: Buffer, declared: string): string {
+  const name = describeRef(ref);
+  if (body.length === 0) throw new ComfyError('BAD_RESPONSE', `GET /view answered 0 bytes for ${name}`);
+  const expectsImage = preview !== undefined || isImageName(ref.filename);
+  const sniffed = sniffImageType(body);
+  if (!/\.x?html?$/i.test(ref.filename) && (/html/i.test(declared) || looksLikeHtml(body)) && !sniffed) {
+    throw new ComfyError(
+      'BAD_RESPONSE',
+      `GET /view answered ${name} with an HTML page instead of the file (a login or proxy page in front of ComfyUI?)`,
+    );
+  }
+  if (expectsImage && !sniffed) {
+    throw new ComfyError(
+      'BAD_RESPONSE',
+      `GET /view answered ${name} with ${body.length} bytes that are not an image${declared ? ` (${clip(declared, 60)})` : ''}`,
+    );
+  }
+  const type = declared.split(';')[0]?.trim().toLowerCase() ?? '';
+  return sniffed ?? (type && type !== 'application/octet-stream' ? type : mediaTypeOfName(ref.filename));
+}
+
+function describeRef(ref: ResultItem): string {
+  const name = clip(ref.filename, 120);
+  return ref.subfolder ? `${clip(ref.subfolder, 120)}/${name}` : name;
 }
 
 function describeBody(contentType: string, text: string): string {
   if (text === '') return 'an empty body';
   if (contentType.includes('html') || /^\s*<(!doctype|html)/i.test(text)) {
-    const title = /<title>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
-    return `an HTML page${title ? ` ("${title}")` : ''}`;
+    const title = /<title>([^<]{0,200})<\/title>/i.exec(text)?.[1]?.trim();
+    return `an HTML page${title ? ` ("${clip(title, 80)}")` : ''}`;
   }
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine;
+  return clip(text.slice(0, 1000).replace(/\s+/g, ' ').trim(), 300);
 }
 
 function headerText(value: string | string[] | undefined): string {
@@ -333,20 +573,28 @@ function headerText(value: string | string[] | undefined): string {
 
 function errorText(err: unknown): string {
   if (err instanceof Error) {
-    const code = (err as { code?: string }).code;
-    return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
   }
-  return String(err);
+  return typeof err === 'string' ? err : 'unknown error';
 }
 
-function networkError(method: Method, route: string, err: unknown, timeoutMs: number, server: string): ComfyError {
-  const name = err instanceof Error ? err.name : '';
-  const code = (err as { code?: string } | null)?.code ?? '';
-  if (name === 'TimeoutError' || name === 'AbortError' || (code.startsWith('UND_ERR_') && code.includes('TIMEOUT'))) {
-    return new ComfyError('TIMEOUT', `${method} ${route}: no answer from ${server} within ${timeoutMs} ms`, { cause: err });
-  }
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  const reason = cause?.code ?? code ?? '';
-  const detail = reason === 'ECONNREFUSED' ? 'connection refused: is ComfyUI running there?' : errorText(cause ?? err);
-  return new ComfyError('NETWORK', `${method} ${route}: cannot reach ${server} (${detail})`, { cause: err });
+/** A transport error's name and code as plain text: nothing of the request it failed on. */
+function causeText(cause: unknown): string | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  if (typeof cause === 'string') return cause;
+  const name = (cause as { name?: unknown }).name;
+  const code = (cause as { code?: unknown }).code;
+  const parts = [typeof name === 'string' ? name : '', typeof code === 'string' ? code : ''].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
+  if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KB`;
+  return `${bytes} bytes`;
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

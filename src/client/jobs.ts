@@ -11,23 +11,12 @@
  * checked against history and the queue: finished → delivered once; queued or running → keep
  * waiting; in neither (the server restarted) → LOST after a grace period.
  */
-import { ComfyError } from './errors';
+import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent } from './frames';
-import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, titleOf, wasFullyCached } from './outputs';
+import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
 import type { ImageRef } from './outputs';
-import type {
-  ApiPrompt,
-  ExecutedData,
-  ExecutingData,
-  ExecutionCachedData,
-  ExecutionErrorData,
-  HistoryEntry,
-  HistoryMap,
-  NodeId,
-  NodeUiOutput,
-  ProgressData,
-  QueueState,
-} from './types';
+import { clip } from './shape';
+import type { ApiPrompt, ExecutingData, HistoryEntry, NodeId, NodeUiOutput, ProgressData, QueueState } from './types';
 
 export interface JobProgress {
   promptId: string;
@@ -75,6 +64,8 @@ export interface TrackerOptions {
   watchdogMs: number;
   /** A job in neither history nor queue is LOST when it is still missing after this long. */
   lostGraceMs: number;
+  /** Longest error message a job ends with (a server's exception text can run to megabytes). */
+  maxTextLength: number;
 }
 
 export const defaultTrackerOptions: TrackerOptions = {
@@ -82,11 +73,12 @@ export const defaultTrackerOptions: TrackerOptions = {
   historyRetryMs: 50,
   watchdogMs: 60_000,
   lostGraceMs: 3_000,
+  maxTextLength: 1000,
 };
 
-/** What the tracker asks the server. */
+/** What the tracker asks the server; answers arrive typed (answer-shapes.ts), or as BAD_RESPONSE. */
 export interface ServerView {
-  history(promptId: string): Promise<HistoryMap>;
+  history(promptId: string): Promise<HistoryEntry | undefined>;
   queue(): Promise<QueueState>;
 }
 
@@ -171,7 +163,7 @@ export class JobTracker {
     job.accepted = true;
     this.touch(job);
     if (job.limits.queueMs && !job.started) {
-      this.arm(job, 'queue', job.limits.queueMs, () => void this.queueTimeout(job));
+      this.arm(job, 'queue', job.limits.queueMs, () => this.queueTimeout(job));
     }
   }
 
@@ -188,38 +180,36 @@ export class JobTracker {
 
   handle(event: FrameEvent): void {
     if (event.kind !== 'message') return;
-    const { type, data } = event.message;
-    if (typeof data !== 'object' || data === null) return;
-    const promptId = (data as { prompt_id?: unknown }).prompt_id;
-    if (typeof promptId !== 'string') return;
+    const message = event.message;
+    if (message.type === 'status' || message.type === 'feature_flags') return;
+    const promptId = message.data.prompt_id;
+    if (promptId === undefined) return;
     const job = this.jobs.get(promptId);
     if (!job || job.finishing) return;
     this.touch(job);
-    switch (type) {
+    switch (message.type) {
       case 'execution_start':
         this.markStarted(job);
         break;
       case 'execution_cached':
-        job.cachedNodes = ((data as ExecutionCachedData).nodes ?? []).map(String);
+        job.cachedNodes = message.data.nodes;
         break;
       case 'executing':
-        this.onExecuting(job, data as ExecutingData);
+        this.onExecuting(job, message.data);
         break;
       case 'progress':
-        this.onProgress(job, data as ProgressData);
+        this.onProgress(job, message.data);
         break;
-      case 'executed': {
-        const executed = data as ExecutedData;
-        if (executed.output) job.seenOutputs[String(executed.node)] = executed.output;
+      case 'executed':
+        if (message.data.output) job.seenOutputs[message.data.node] = message.data.output;
         break;
-      }
       case 'execution_error':
         // ExecutionBlocked is ComfyUI's non-fatal "a node blocked this branch": the prompt goes on.
-        if ((data as ExecutionErrorData).exception_type === 'ExecutionBlocked') break;
-        this.settle(job, executionError(data as Record<string, unknown>, job.prompt, promptId));
+        if (message.data.exception_type === 'ExecutionBlocked') break;
+        this.settle(job, executionError(message.data, job.prompt, promptId));
         break;
       case 'execution_interrupted':
-        this.settle(job, interruptedError(data as Record<string, unknown>, job.prompt, promptId));
+        this.settle(job, interruptedError(message.data, job.prompt, promptId));
         break;
       default:
         break;
@@ -240,21 +230,23 @@ export class JobTracker {
     if (job.checking || job.finishing || !this.isCurrent(job)) return;
     job.checking = true;
     try {
-      const entry = (await this.server.history(job.promptId))[job.promptId];
+      const entry = await this.server.history(job.promptId);
       if (!this.isCurrent(job) || job.finishing) return;
       if (entry) return this.finishFromEntry(job, entry);
       const queue = await this.server.queue();
       if (!this.isCurrent(job) || job.finishing) return;
-      const running = (queue.queue_running ?? []).some((item) => item[1] === job.promptId);
-      const pending = (queue.queue_pending ?? []).some((item) => item[1] === job.promptId);
+      const running = queue.queue_running.some((item) => item.prompt_id === job.promptId);
+      const pending = queue.queue_pending.some((item) => item.prompt_id === job.promptId);
       if (running) this.markStarted(job);
       if (running || pending) return this.touch(job);
       if (final) {
         const message = `ComfyUI no longer knows prompt ${job.promptId}: it is in neither its queue nor its history (was the server restarted?)`;
         return this.settle(job, new ComfyError('LOST', message, { promptId: job.promptId }));
       }
-      this.arm(job, 'watchdog', this.options.lostGraceMs, () => void this.check(job, true));
-    } catch {
+      this.arm(job, 'watchdog', this.options.lostGraceMs, () => this.check(job, true));
+    } catch (err) {
+      // An answer that is not ComfyUI's will not become one by asking again: the job ends with it.
+      if (isComfyError(err, 'BAD_RESPONSE')) return this.settle(job, err);
       // The server did not answer: try again on the watchdog's schedule.
       this.touch(job);
     } finally {
@@ -267,7 +259,7 @@ export class JobTracker {
     if (!this.isCurrent(job) || job.started) return;
     const queue = await this.server.queue().catch(() => undefined);
     if (!this.isCurrent(job) || job.started) return;
-    if (queue && (queue.queue_running ?? []).some((item) => item[1] === job.promptId)) return this.markStarted(job);
+    if (queue?.queue_running.some((item) => item.prompt_id === job.promptId)) return this.markStarted(job);
     this.timeout(job, `Prompt ${job.promptId} waited in ComfyUI's queue for more than ${formatMs(job.limits.queueMs as number)}`);
   }
 
@@ -287,16 +279,16 @@ export class JobTracker {
   /** Something was heard of the job: the watchdog starts over. */
   private touch(job: Job): void {
     if (!job.accepted || job.finishing) return;
-    this.arm(job, 'watchdog', this.options.watchdogMs, () => void this.check(job));
+    this.arm(job, 'watchdog', this.options.watchdogMs, () => this.check(job));
   }
 
   private onExecuting(job: Job, data: ExecutingData): void {
-    if (data.node === null || data.node === undefined) {
-      void this.finish(job);
+    if (data.node === null) {
+      this.guard(job, this.finish(job));
       return;
     }
     this.markStarted(job);
-    const node = String(data.display_node ?? data.node);
+    const node = data.display_node ?? data.node;
     job.runningNode = node;
     job.executedNodes.add(node);
     job.callbacks.onProgress?.(this.progressOf(job, node));
@@ -304,7 +296,7 @@ export class JobTracker {
 
   private onProgress(job: Job, data: ProgressData): void {
     if (!job.callbacks.onProgress) return;
-    const node = data.node === null || data.node === undefined ? job.runningNode : String(data.node);
+    const node = data.node ?? job.runningNode;
     if (node === undefined) return;
     // Field by field: `{ ...this.progressOf(), value, max }` costs 2-4 µs a frame in V8 (Node 20).
     const progress = this.progressOf(job, node);
@@ -318,7 +310,7 @@ export class JobTracker {
     return {
       promptId: job.promptId,
       node,
-      title: titleOf(job.prompt, node) ?? job.prompt[node]?.class_type,
+      title: titleOf(job.prompt, node) ?? nodeOf(job.prompt, node)?.class_type,
       nodeIndex: job.executedNodes.size,
       nodeCount: Math.max(total, job.executedNodes.size),
     };
@@ -332,9 +324,10 @@ export class JobTracker {
     for (let attempt = 0; attempt < this.options.historyAttempts; attempt += 1) {
       if (!this.isCurrent(job)) return;
       try {
-        const entry = (await this.server.history(job.promptId))[job.promptId];
+        const entry = await this.server.history(job.promptId);
         if (entry) return this.finishFromEntry(job, entry);
       } catch (err) {
+        if (isComfyError(err, 'BAD_RESPONSE')) return this.settle(job, err);
         lastError = err;
       }
       await delay(this.options.historyRetryMs * 2 ** attempt);
@@ -348,21 +341,26 @@ export class JobTracker {
     const why =
       lastError === undefined
         ? 'ComfyUI has no history entry for it (was the server restarted?)'
-        : `its history could not be read: ${String((lastError as Error)?.message ?? lastError)}`;
-    this.settle(
-      job,
-      new ComfyError(lastError === undefined ? 'LOST' : 'HTTP', `Prompt ${job.promptId} finished but ${why}`, {
-        promptId: job.promptId,
-        cause: lastError,
-      }),
-    );
+        : `its history could not be read: ${lastError instanceof Error ? lastError.message : 'unknown error'}`;
+    const code = lastError === undefined ? 'LOST' : isComfyError(lastError) ? lastError.code : 'HTTP';
+    this.settle(job, new ComfyError(code, `Prompt ${job.promptId} finished but ${why}`, { promptId: job.promptId }));
   }
 
+  /** The entry is typed (answer-shapes.ts); still, whatever fails in reading it ends the job rather than leaving it waiting. */
   private finishFromEntry(job: Job, entry: HistoryEntry): void {
     job.finishing = true;
-    const failure = failureOf(entry, job.prompt, job.promptId);
-    if (failure) return this.settle(job, failure);
-    this.settle(job, this.result(job, entry.outputs ?? {}, cachedNodesOf(entry), wasFullyCached(entry)));
+    try {
+      const failure = failureOf(entry, job.prompt, job.promptId);
+      this.settle(job, failure ?? this.result(job, entry.outputs, cachedNodesOf(entry), wasFullyCached(entry)));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : 'unknown error';
+      this.settle(
+        job,
+        new ComfyError('BAD_RESPONSE', `The history entry of prompt ${job.promptId} could not be read: ${reason}`, {
+          promptId: job.promptId,
+        }),
+      );
+    }
   }
 
   private result(job: Job, outputs: Record<NodeId, NodeUiOutput>, cachedNodes: NodeId[], cached: boolean): JobResult {
@@ -384,7 +382,7 @@ export class JobTracker {
     job.finishing = true;
     for (const timer of job.timers.values()) clearTimeout(timer);
     job.timers.clear();
-    if (outcome instanceof Error) job.reject(outcome);
+    if (outcome instanceof Error) job.reject(this.clipped(outcome));
     else job.resolve(outcome);
   }
 
@@ -392,15 +390,38 @@ export class JobTracker {
     return this.jobs.get(job.promptId) === job;
   }
 
-  private arm(job: Job, name: 'watchdog' | 'total' | 'queue', ms: number, run: () => void): void {
+  /** A job's timer; whatever its work throws or rejects ends that job instead of reaching the process. */
+  private arm(job: Job, name: 'watchdog' | 'total' | 'queue', ms: number, run: () => void | Promise<void>): void {
     clearTimeout(job.timers.get(name));
     const timer = setTimeout(() => {
       job.timers.delete(name);
-      run();
+      try {
+        const work = run();
+        if (work) this.guard(job, work);
+      } catch (err) {
+        this.fault(job, err);
+      }
     }, ms);
     // A pending job must not keep a process (a test, a CLI) alive on its own.
     timer.unref();
     job.timers.set(name, timer);
+  }
+
+  private clipped(err: Error): Error {
+    if (!isComfyError(err) || err.message.length <= this.options.maxTextLength) return err;
+    const { status, body, promptId, nodes } = err;
+    return new ComfyError(err.code, clip(err.message, this.options.maxTextLength), { status, body, promptId, nodes });
+  }
+
+  private guard(job: Job, work: Promise<void>): void {
+    work.catch((err: unknown) => this.fault(job, err));
+  }
+
+  /** A failure of our own while following a job: the job ends with it, the tracker goes on. */
+  private fault(job: Job, err: unknown): void {
+    if (isComfyError(err)) return this.settle(job, err);
+    const reason = err instanceof Error ? err.message : 'unknown error';
+    this.settle(job, new ComfyError('INTERNAL', `Following prompt ${job.promptId} failed: ${reason}`, { promptId: job.promptId }));
   }
 
   private disarm(job: Job, name: 'watchdog' | 'total' | 'queue'): void {

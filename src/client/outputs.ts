@@ -3,7 +3,18 @@
  * turned into the shapes our messages carry.
  */
 import { ComfyError } from './errors';
-import type { ApiPrompt, HistoryEntry, NodeId, NodeUiOutput, ResultItem } from './types';
+import { fileNameProblem, subfolderProblem } from './file-names';
+import { clip } from './shape';
+import type {
+  ApiPrompt,
+  ExecutionErrorData,
+  ExecutionInterruptedData,
+  HistoryEntry,
+  NodeId,
+  NodeUiOutput,
+  PromptNode,
+  ResultItem,
+} from './types';
 
 /** A file reference with the node and output kind it came from. */
 export interface ImageRef extends ResultItem {
@@ -30,82 +41,94 @@ export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | un
   return refs;
 }
 
+/** A `{filename, subfolder, type}` whose name is a name and whose subfolder stays in its folder (file-names.ts). */
 export function isFileRef(value: unknown): value is ResultItem {
   if (typeof value !== 'object' || value === null) return false;
   const item = value as Record<string, unknown>;
   return (
     typeof item.filename === 'string' &&
-    item.filename !== '' &&
+    fileNameProblem(item.filename) === undefined &&
     (item.type === 'output' || item.type === 'temp' || item.type === 'input') &&
-    (item.subfolder === undefined || typeof item.subfolder === 'string')
+    (item.subfolder === undefined || (typeof item.subfolder === 'string' && subfolderProblem(item.subfolder) === undefined))
   );
 }
 
 /** The node ids ComfyUI took from its cache, as recorded in the entry's execution_cached message. */
 export function cachedNodesOf(entry: HistoryEntry): NodeId[] {
-  const message = entry.status?.messages?.find(([type]) => type === 'execution_cached');
-  const nodes = message?.[1]?.nodes;
-  return Array.isArray(nodes) ? nodes.map(String) : [];
+  for (const message of entry.status.messages) if (message.type === 'execution_cached') return message.data.nodes;
+  return [];
 }
 
 /** A run is "cached" when every node of the prompt came from the cache, so nothing executed. */
 export function wasFullyCached(entry: HistoryEntry): boolean {
-  const promptNodes = Object.keys(entry.prompt?.[2] ?? {});
+  const promptNodes = Object.keys(entry.prompt ?? {});
   const cached = new Set(cachedNodesOf(entry));
   return promptNodes.length > 0 && promptNodes.every((id) => cached.has(id));
 }
 
 /** The failure recorded in a history entry, or undefined when the prompt succeeded. */
 export function failureOf(entry: HistoryEntry, prompt: ApiPrompt | undefined, promptId: string): ComfyError | undefined {
-  const messages = entry.status?.messages ?? [];
+  const messages = entry.status.messages;
   for (let i = messages.length - 1; i >= 0; i -= 1) {
-    const [type, data] = messages[i];
-    if (type === 'execution_error') return executionError(data, prompt, promptId);
-    if (type === 'execution_interrupted') return interruptedError(data, prompt, promptId);
-    if (type === 'execution_success') return undefined;
+    const message = messages[i];
+    if (message === undefined) continue;
+    if (message.type === 'execution_error') return executionError(message.data, prompt, promptId);
+    if (message.type === 'execution_interrupted') return interruptedError(message.data, prompt, promptId);
+    if (message.type === 'execution_success') return undefined;
   }
-  if (entry.status?.status_str === 'error') {
+  if (entry.status.status_str === 'error') {
     return new ComfyError('EXECUTION', `Prompt ${promptId} failed (ComfyUI recorded no reason)`, { promptId });
   }
   return undefined;
 }
 
-export function executionError(data: Record<string, unknown>, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
-  const nodeId = String(data.node_id ?? '?');
-  const type = String(data.node_type ?? prompt?.[nodeId]?.class_type ?? '?');
-  const reason = [data.exception_type, data.exception_message].filter((part) => typeof part === 'string' && part).join(': ');
-  return new ComfyError('EXECUTION', `${describeNode(prompt, nodeId, type)} failed: ${reason || 'unknown error'}`, {
+/** Longest part of a server's text (an exception message, a class name) put into an error message. */
+const PART_CHARS = 500;
+
+export function executionError(data: ExecutionErrorData, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
+  const reason = [data.exception_type, data.exception_message].filter((part) => part !== '').join(': ');
+  return new ComfyError(
+    'EXECUTION',
+    `${describeNode(prompt, data.node_id, data.node_type)} failed: ${clip(reason, PART_CHARS) || 'unknown error'}`,
+    {
+      promptId,
+      nodes: [
+        {
+          id: data.node_id,
+          title: titleOf(prompt, data.node_id),
+          class_type: data.node_type,
+          message: data.exception_message,
+          exception_type: data.exception_type,
+        },
+      ],
+      body: data,
+    },
+  );
+}
+
+export function interruptedError(data: ExecutionInterruptedData, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
+  return new ComfyError('INTERRUPTED', `Prompt interrupted at ${describeNode(prompt, data.node_id, data.node_type)}`, {
     promptId,
-    nodes: [
-      {
-        id: nodeId,
-        title: titleOf(prompt, nodeId),
-        class_type: type,
-        message: data.exception_message,
-        exception_type: data.exception_type,
-      },
-    ],
     body: data,
   });
 }
 
-export function interruptedError(data: Record<string, unknown>, prompt: ApiPrompt | undefined, promptId: string): ComfyError {
-  const nodeId = String(data.node_id ?? '?');
-  const type = String(data.node_type ?? prompt?.[nodeId]?.class_type ?? '?');
-  return new ComfyError('INTERRUPTED', `Prompt interrupted at ${describeNode(prompt, nodeId, type)}`, { promptId, body: data });
+/** The prompt's node of that id, by own keys only (a wire-given id may be "constructor"). */
+export function nodeOf(prompt: ApiPrompt | undefined, nodeId: NodeId): PromptNode | undefined {
+  return prompt && Object.prototype.hasOwnProperty.call(prompt, nodeId) ? prompt[nodeId] : undefined;
 }
 
 export function titleOf(prompt: ApiPrompt | undefined, nodeId: NodeId): string | undefined {
-  const title = prompt?.[nodeId]?._meta?.title;
+  const title = nodeOf(prompt, nodeId)?._meta?.title;
   return typeof title === 'string' && title !== '' ? title : undefined;
 }
 
 /** `"Positive Prompt" (#6, CLIPTextEncode)` — how a person finds the node in ComfyUI. */
 export function describeNode(prompt: ApiPrompt | undefined, nodeId: NodeId, classType?: string): string {
-  const type = classType ?? prompt?.[nodeId]?.class_type;
+  const type = classType || nodeOf(prompt, nodeId)?.class_type;
   const title = titleOf(prompt, nodeId);
-  const where = type ? `#${nodeId}, ${type}` : `#${nodeId}`;
-  return title ? `"${title}" (${where})` : `node ${where}`;
+  const where = type ? `#${clip(nodeId, 40)}, ${clip(type, 80)}` : `#${clip(nodeId, 40)}`;
+  return title ? `"${clip(title, 80)}" (${where})` : `node ${where}`;
 }
 
 /** A history entry in the shape the submit node emits, so `comfyui-images` takes either. */
@@ -122,13 +145,12 @@ export interface PromptSummary {
 }
 
 export function summarizeEntry(promptId: string, entry: HistoryEntry): PromptSummary {
-  const prompt = entry.prompt?.[2];
-  const failure = failureOf(entry, prompt, promptId);
+  const failure = failureOf(entry, entry.prompt, promptId);
   const summary: PromptSummary = {
     prompt_id: promptId,
-    number: entry.prompt?.[0] ?? 0,
-    outputs: entry.outputs ?? {},
-    images: collectFileRefs(entry.outputs ?? {}),
+    number: entry.number,
+    outputs: entry.outputs,
+    images: collectFileRefs(entry.outputs),
     cached: wasFullyCached(entry),
     cachedNodes: cachedNodesOf(entry),
     status: failure ? 'error' : 'success',

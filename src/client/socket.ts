@@ -26,8 +26,10 @@ export interface SocketOptions {
   backoffMaxMs: number;
   /** A connection that stayed up this long resets the backoff. */
   stableAfterMs: number;
-  /** How long close() waits for the closing handshake before terminating. */
+  /** How long close() waits for the closing handshake before terminating (a redeploy must finish within a second). */
   closeTimeoutMs: number;
+  /** Largest frame accepted; a larger one closes the connection (1009) and it is opened again. */
+  maxFrameBytes: number;
 }
 
 export const defaultSocketOptions: SocketOptions = {
@@ -36,7 +38,9 @@ export const defaultSocketOptions: SocketOptions = {
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   stableAfterMs: 60_000,
-  closeTimeoutMs: 2_000,
+  closeTimeoutMs: 500,
+  // ws's own default: SaveImageWebsocket sends full-size PNGs as frames.
+  maxFrameBytes: 100 * 1024 * 1024,
 };
 
 export interface ComfySocketEvents {
@@ -68,6 +72,8 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     private readonly options: SocketOptions = defaultSocketOptions,
   ) {
     super();
+    // Every submit waiting for the connection listens here for a moment: a burst of them is not a leak.
+    this.setMaxListeners(0);
   }
 
   get state(): SocketState {
@@ -139,12 +145,24 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
 
   private dial(): void {
     this.setState('connecting');
-    const ws = new WebSocket(this.endpoint.webSocketUrl(this.clientId), {
-      headers: this.endpoint.requestHeaders(),
-      handshakeTimeout: this.options.handshakeTimeoutMs,
-      perMessageDeflate: false,
-      ...(this.endpoint.tls ?? {}),
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.endpoint.webSocketUrl(this.clientId), {
+        headers: this.endpoint.requestHeaders(),
+        handshakeTimeout: this.options.handshakeTimeoutMs,
+        perMessageDeflate: false,
+        maxPayload: this.options.maxFrameBytes,
+        ...(this.endpoint.tls ?? {}),
+      });
+    } catch (err) {
+      // Dialing throws at once for settings no server can fix (a header value with a line break):
+      // say so and retry on the slow schedule rather than throw into a timer.
+      this.emit('problem', this.endpoint.redact(`the WebSocket cannot be opened: ${err instanceof Error ? err.message : 'unknown error'}`));
+      this.ws = undefined;
+      this.attempt = Math.max(this.attempt, 16);
+      this.scheduleReconnect();
+      return;
+    }
     this.ws = ws;
     ws.on('open', () => this.onOpen(ws));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -163,8 +181,12 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
       response.resume();
       ws.terminate();
     });
-    ws.on('error', (err) => {
-      this.emit('problem', this.endpoint.redact(`WebSocket error: ${err.message}`));
+    ws.on('error', (err: Error & { code?: string }) => {
+      const text =
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? `ComfyUI sent a frame larger than ${Math.round(this.options.maxFrameBytes / 1048576)} MB (the "Largest frame" setting of the server configuration); the connection is opened again`
+          : `WebSocket error: ${err.message}`;
+      this.emit('problem', this.endpoint.redact(text));
     });
     ws.on('close', () => this.onClose(ws));
   }
@@ -184,11 +206,14 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
     this.emit('open', { reconnect });
   }
 
+  /** The last line of defence for frames: nothing a frame causes may throw into ws (and so into the process). */
   private onMessage(data: RawData, isBinary: boolean): void {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const event = isBinary ? decodeBinaryFrame(buffer) : decodeTextFrame(buffer.toString('utf8'));
-    if (event.kind === 'invalid') this.emit('problem', `ignored a malformed frame: ${event.reason}`);
-    this.emit('frame', event);
+    try {
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      this.emit('frame', isBinary ? decodeBinaryFrame(buffer) : decodeTextFrame(buffer.toString('utf8')));
+    } catch (err) {
+      this.emit('problem', `handling a frame failed: ${err instanceof Error ? err.message : 'unknown error'}`);
+    }
   }
 
   private onClose(ws: WebSocket): void {
@@ -220,13 +245,17 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
   private startPing(ws: WebSocket): void {
     this.awaitingPong = false;
     this.pingTimer = setInterval(() => {
-      if (this.awaitingPong) {
-        this.emit('problem', 'no answer to ping: dropping the connection');
-        ws.terminate();
-        return;
+      try {
+        if (this.awaitingPong) {
+          this.emit('problem', 'no answer to ping: dropping the connection');
+          ws.terminate();
+          return;
+        }
+        this.awaitingPong = true;
+        ws.ping();
+      } catch {
+        ws.terminate(); // a socket that cannot be pinged is not worth keeping
       }
-      this.awaitingPong = true;
-      ws.ping();
     }, this.options.pingIntervalMs);
   }
 

@@ -3,6 +3,10 @@
  * Shared by the client and the simulator: shapes only, never behaviour, so that a bug in one
  * side's parser cannot hide behind the same bug in the other.
  */
+import type { Json } from './shape';
+
+/** A JSON value as JSON.parse makes it (bounded in depth by the boundary). */
+export type { Json };
 
 /** Node ids are strings everywhere, even when they look numeric ("3", "12:5"). */
 export type NodeId = string;
@@ -34,8 +38,8 @@ export interface ResultItem {
   type: ResultType;
 }
 
-/** A node's UI output: media kind → items. The set of kinds is open-ended. */
-export type NodeUiOutput = Record<string, unknown[]>;
+/** A node's UI output: media kind → items (usually a list). The set of kinds is open-ended. */
+export type NodeUiOutput = Record<string, Json>;
 
 export interface PromptRequest {
   prompt: ApiPrompt;
@@ -51,7 +55,7 @@ export interface NodeErrorDetail {
   type: string;
   message: string;
   details: string;
-  extra_info?: Record<string, unknown>;
+  extra_info?: Record<string, Json>;
 }
 
 export interface NodeErrors {
@@ -66,35 +70,45 @@ export interface PromptAccepted {
   node_errors: Record<NodeId, NodeErrors>;
 }
 
+/** The 400 answer to POST /prompt. */
 export interface PromptRejected {
   error: NodeErrorDetail | string;
   node_errors: Record<NodeId, NodeErrors>;
 }
 
-/** `[number, prompt_id, prompt, extra_data, outputs_to_execute]` */
-export type QueueItem = [number, string, ApiPrompt, Record<string, unknown>, NodeId[]];
+/** What the client keeps of a queue item `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
+export interface QueuedPrompt {
+  number: number;
+  prompt_id: string;
+  /** extra_data.client_id: the socket that submitted it. */
+  client_id?: string;
+}
 
 export interface QueueState {
-  queue_running: QueueItem[];
-  queue_pending: QueueItem[];
+  queue_running: QueuedPrompt[];
+  queue_pending: QueuedPrompt[];
 }
 
-export type HistoryMessage = [string, Record<string, unknown>];
+/** The execution messages a history entry records, as typed as their WebSocket twins; others by name only. */
+export type HistoryMessage =
+  | { type: 'execution_error'; data: ExecutionErrorData }
+  | { type: 'execution_interrupted'; data: ExecutionInterruptedData }
+  | { type: 'execution_cached'; data: ExecutionCachedData }
+  | { type: 'execution_success' }
+  | { type: 'other'; name: string };
 
 export interface HistoryEntry {
-  prompt: QueueItem;
+  /** From the queue item: its number and the prompt as ComfyUI ran it (for titles and node counts). */
+  number: number;
+  prompt: ApiPrompt | undefined;
   outputs: Record<NodeId, NodeUiOutput>;
-  status: { status_str: 'success' | 'error'; completed: boolean; messages: HistoryMessage[] };
-  meta: Record<NodeId, { node_id: NodeId; display_node: NodeId; parent_node: NodeId | null; real_node_id: NodeId }>;
+  status: { status_str: string; completed: boolean; messages: HistoryMessage[] };
 }
-
-export type HistoryMap = Record<string, HistoryEntry>;
 
 export interface FeatureFlags {
   supports_preview_metadata?: boolean;
   max_upload_size?: number;
-  extension?: Record<string, unknown>;
-  [flag: string]: unknown;
+  [flag: string]: Json | undefined;
 }
 
 export interface UploadResult {
@@ -104,6 +118,8 @@ export interface UploadResult {
 }
 
 /* ---------------- WebSocket text messages (server → client) ---------------- */
+/* What the boundary (event-shapes.ts) admits: the recorded shapes, with fields that some builds
+   leave out marked optional. Open-ended parts are bounded JSON. */
 
 export interface StatusData {
   status: { exec_info: { queue_remaining: number } };
@@ -112,12 +128,12 @@ export interface StatusData {
 }
 export interface ExecutionStartData {
   prompt_id: string;
-  timestamp: number;
+  timestamp?: number;
 }
 export interface ExecutionCachedData {
   nodes: NodeId[];
   prompt_id: string;
-  timestamp: number;
+  timestamp?: number;
 }
 /** `node: null` with a prompt_id ends the prompt; `node` alone (no prompt_id) is the reconnect notice. */
 export interface ExecutingData {
@@ -127,7 +143,7 @@ export interface ExecutingData {
 }
 export interface ExecutedData {
   node: NodeId;
-  display_node: NodeId;
+  display_node?: NodeId;
   output: NodeUiOutput | null;
   prompt_id: string;
 }
@@ -140,12 +156,13 @@ export interface ProgressData {
 export interface NodeProgressState {
   value: number;
   max: number;
-  state: 'pending' | 'running' | 'finished' | 'error';
-  node_id: NodeId;
-  prompt_id: string;
-  display_node_id: NodeId;
-  parent_node_id: NodeId | null;
-  real_node_id: NodeId;
+  /** running or finished on v0.8.0; the schema also names pending and error. */
+  state: string;
+  node_id?: NodeId;
+  prompt_id?: string;
+  display_node_id?: NodeId;
+  parent_node_id?: NodeId | null;
+  real_node_id?: NodeId;
 }
 export interface ProgressStateData {
   prompt_id: string;
@@ -153,7 +170,7 @@ export interface ProgressStateData {
 }
 export interface ExecutionSuccessData {
   prompt_id: string;
-  timestamp: number;
+  timestamp?: number;
 }
 export interface ExecutionErrorData {
   prompt_id: string;
@@ -163,8 +180,8 @@ export interface ExecutionErrorData {
   exception_message: string;
   exception_type: string;
   traceback: string[];
-  current_inputs: Record<string, unknown[]> | unknown[];
-  current_outputs: unknown[];
+  current_inputs: Json;
+  current_outputs: Json;
   timestamp?: number;
 }
 export interface ExecutionInterruptedData {
@@ -172,7 +189,7 @@ export interface ExecutionInterruptedData {
   node_id: NodeId;
   node_type: string;
   executed: NodeId[];
-  timestamp: number;
+  timestamp?: number;
 }
 
 export interface ServerMessageMap {
@@ -210,49 +227,20 @@ export const PreviewImageFormat = { JPEG: 1, PNG: 2 } as const;
 export interface PreviewMetadata {
   node_id: NodeId;
   prompt_id: string;
-  display_node_id: NodeId;
-  parent_node_id: NodeId | null;
-  real_node_id: NodeId;
-  image_type: string;
+  display_node_id?: NodeId;
+  parent_node_id?: NodeId | null;
+  real_node_id?: NodeId;
+  image_type?: string;
 }
 
 /* ---------------- Info routes ---------------- */
 
+/** GET /system_stats: passed on whole; `system` and `devices` are what every build has. */
 export interface SystemStats {
-  system: {
-    os: string;
-    ram_total: number;
-    ram_free: number;
-    comfyui_version: string | null;
-    python_version: string;
-    pytorch_version: string;
-    embedded_python: boolean;
-    argv: string[];
-    [key: string]: unknown;
-  };
-  devices: Array<{
-    name: string;
-    type: string;
-    index: number | null;
-    vram_total: number;
-    vram_free: number;
-    torch_vram_total: number;
-    torch_vram_free: number;
-  }>;
+  system: { [key: string]: Json };
+  devices: Json[];
+  [key: string]: Json;
 }
 
-/** One node class as GET /object_info describes it. */
-export interface ObjectInfo {
-  input: { required?: Record<string, unknown[]>; optional?: Record<string, unknown[]>; hidden?: Record<string, unknown> };
-  input_order?: { required?: string[]; optional?: string[]; hidden?: string[] };
-  output: string[];
-  output_is_list: boolean[];
-  output_name: string[];
-  name: string;
-  display_name: string;
-  description: string;
-  python_module: string;
-  category: string;
-  output_node: boolean;
-  [key: string]: unknown;
-}
+/** One node class as GET /object_info describes it: passed on whole to the editor and to flows. */
+export type ObjectInfo = Record<string, Json>;

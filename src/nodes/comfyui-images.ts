@@ -7,7 +7,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import type { Download } from '../client/http';
 import type { ViewPreview } from '../client/types';
-import { ComfyError } from '../client/errors';
+import { ComfyError, isComfyError } from '../client/errors';
+import { mediaTypeOfName } from '../client/media';
+import { clip } from '../client/shape';
 import { collectFileRefs, isFileRef } from '../client/outputs';
 import type { ImageRef } from '../client/outputs';
 import type { ImageParts, ImageRefWithUrl } from './messages';
@@ -45,6 +47,8 @@ export = function (RED: NodeAPI): void {
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
     const bytes = config.output !== 'refs';
     const thumbnail = bytes && config.thumbnail === true;
+    // Closing the node stops its downloads (CLOSED) instead of leaving them to trickle on.
+    const closing = new AbortController();
 
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
       const client = clientOf(server);
@@ -56,25 +60,26 @@ export = function (RED: NodeAPI): void {
       }
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const partsId = `${msg._msgid}-images`;
-      const missing: string[] = [];
+      const missing: Array<{ ref: ImageRef; error: unknown }> = [];
       let last: (Download & { ref: ImageRef }) | undefined;
       for (const [index, ref] of refs.entries()) {
+        if (closing.signal.aborted) break;
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
-        const out = RED.util.cloneMessage(msg) as ImagesMsg;
+        const out = RED.util.cloneMessage<ImagesMsg>(msg);
         if (bytes) {
           try {
-            const file = await client.view(ref);
+            const file = await client.view(ref, { signal: closing.signal });
             out.payload = file.body;
             out.contentType = file.contentType;
             if (thumbnail && thumbnailType(file.contentType)) last = { ...file, ref };
           } catch (err) {
             // One missing file must not cost the others: report it after the rest went out.
-            missing.push(`${describeRef(ref)}: ${(err as Error).message}`);
+            missing.push({ ref, error: err });
             continue;
           }
         } else {
           out.payload = image;
-          out.contentType = contentTypeOf(ref.filename);
+          out.contentType = mediaTypeOfName(ref.filename);
         }
         out.filename = ref.filename;
         out.image = image;
@@ -84,10 +89,9 @@ export = function (RED: NodeAPI): void {
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
       }
-      if (thumbnail && last) await publishThumbnail(client, node, last);
-      if (missing.length > 0) {
-        throw new ComfyError('HTTP', `${missing.length} of ${refs.length} files could not be downloaded: ${missing.join('; ')}`);
-      }
+      if (closing.signal.aborted && missing.length === 0) throw new ComfyError('CLOSED', 'The images node was closed before all files were downloaded');
+      if (thumbnail && last) await publishThumbnail(client, node, last, closing.signal);
+      if (missing.length > 0) throw downloadFailure(missing, refs.length, client.textLimit);
       node.status({ fill: 'green', shape: 'dot', text: 'comfyui-images.status.done' });
     }
 
@@ -102,6 +106,7 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
+      closing.abort();
       if (server) server.deregister(node, removed, done);
       else done();
     });
@@ -113,11 +118,11 @@ export = function (RED: NodeAPI): void {
    * fails or is still too large, nothing is shown), not retained for editors that connect later.
    * A thumbnail never fails the msg.
    */
-  async function publishThumbnail(client: ComfyClient, node: Node, file: Download & { ref: ImageRef }): Promise<void> {
+  async function publishThumbnail(client: ComfyClient, node: Node, file: Download & { ref: ImageRef }, signal: AbortSignal): Promise<void> {
     let picture: Download = file;
     if (file.body.length > THUMBNAIL_MAX_BYTES) {
       try {
-        picture = await client.view(file.ref, THUMBNAIL_PREVIEW);
+        picture = await client.view(file.ref, { preview: THUMBNAIL_PREVIEW, signal });
       } catch (err) {
         node.debug(`No thumbnail for ${describeRef(file.ref)}: ${(err as Error).message}`);
         return;
@@ -167,10 +172,16 @@ function describeRef(ref: ImageRef): string {
   return ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;
 }
 
-function contentTypeOf(filename: string): string {
-  const ext = filename.slice(filename.lastIndexOf('.') + 1).toLowerCase();
-  const types: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', mp4: 'video/mp4', webm: 'video/webm' };
-  return types[ext] ?? 'application/octet-stream';
+/**
+ * One error for the files that did not arrive, after the others went out. Its code is the first
+ * failure's (a TIMEOUT stays a TIMEOUT, a TOO_LARGE a TOO_LARGE), so a Catch node can branch on it.
+ */
+function downloadFailure(missing: Array<{ ref: ImageRef; error: unknown }>, total: number, maxText: number): ComfyError {
+  const first = missing[0]?.error;
+  const code = isComfyError(first) ? first.code : 'HTTP';
+  const list = missing.map(({ ref, error }) => `${describeRef(ref)}: ${error instanceof Error ? error.message : 'unknown error'}`).join('; ');
+  const message = total === 1 ? list : `${missing.length} of ${total} files could not be downloaded: ${list}`;
+  return new ComfyError(code, clip(message, maxText), isComfyError(first) && first.status !== undefined ? { status: first.status } : {});
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
+import { clip } from '../client/shape';
 import type { ComfyEvent } from '../client/events';
 import { attachServer } from './server-api';
 import type { ServerNode } from './server-api';
@@ -31,6 +32,8 @@ interface ProgressConfig extends NodeDef {
 
 type InputMsg = NodeMessageInFlow & { prompt_id?: unknown; reset?: unknown };
 
+/** A node title or id from a workflow (or the wire) in a status is cut to this: a status is one short line. */
+const STATUS_LABEL_CHARS = 60;
 /** Status updates per second at most (the editor and its websocket choke on more). */
 const STATUS_INTERVAL_MS = 250;
 /** Given ids are remembered up to this many (oldest dropped first). */
@@ -55,7 +58,7 @@ export = function (RED: NodeAPI): void {
     let running = false;
 
     // Holds the latest event; the status object is built only when shown (at most 4 a second).
-    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event)));
+    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, client?.textLimit ?? STATUS_LABEL_CHARS)));
     const previewThrottle = Number.isFinite(rate) && rate > 0 ? new Throttle<ProgressMsg>(1000 / rate, (msg) => node.send(msg)) : undefined;
 
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
@@ -110,10 +113,10 @@ export = function (RED: NodeAPI): void {
     function onEvent(event: ComfyEvent): void {
       try {
         // The queue ran empty without a finishing event we could see (a prompt without client_id).
-        if (event.type === 'status' && running && queueRemaining(event.data) === 0) finish({ fill: 'green', shape: 'dot', text: 'comfyui-progress.status.idle' });
+        if (event.type === 'status' && running && event.queueRemaining === 0) finish({ fill: 'green', shape: 'dot', text: 'comfyui-progress.status.idle' });
         if (inScope(event)) deliver(event);
         else if (scope === 'ids' && event.promptId !== undefined) remember(event);
-        if (scope === 'ids' && event.promptId !== undefined && isEnd(event)) ids.delete(event.promptId);
+        if (scope === 'ids' && event.promptId !== undefined && event.finished) ids.delete(event.promptId);
       } catch (err) {
         // An event source has no done(): report, never throw into the client's emitter.
         node.error(err);
@@ -137,7 +140,7 @@ export = function (RED: NodeAPI): void {
       let ended = false;
       for (const { event } of replay) {
         deliver(event);
-        ended ||= isEnd(event);
+        ended ||= event.finished === true;
       }
       if (ended) ids.delete(promptId);
     }
@@ -208,11 +211,10 @@ function copyJson(value: unknown): unknown {
 }
 
 /** The status of a node following a running prompt: the node, with its steps while it reports them. */
-function runningStatus(event: ComfyEvent): NodeStatus {
-  const label = event.title ?? event.node;
-  if (event.type !== 'progress') return { fill: 'blue', shape: 'dot', text: label ?? '' };
-  const data = event.data as { value?: unknown; max?: unknown } | undefined;
-  return { fill: 'blue', shape: 'dot', text: `${label ?? ''} ${Number(data?.value)}/${Number(data?.max)}`.trim() };
+function runningStatus(event: ComfyEvent, maxText: number): NodeStatus {
+  const label = clip(event.title ?? event.node ?? '', Math.min(maxText, STATUS_LABEL_CHARS));
+  if (event.type !== 'progress') return { fill: 'blue', shape: 'dot', text: label };
+  return { fill: 'blue', shape: 'dot', text: `${label} ${event.value ?? 0}/${event.max ?? 0}`.trim() };
 }
 
 /** The event types a config asks for; a missing setting (an older flow) means the defaults. */
@@ -231,14 +233,3 @@ function promptIdsOf(msg: InputMsg): string[] {
   return [];
 }
 
-/** The last event ComfyUI sends for a prompt: `executing` with node null. */
-function isEnd(event: ComfyEvent): boolean {
-  if (event.type !== 'executing') return false;
-  const data = event.data as { node?: unknown } | undefined;
-  return data?.node === null;
-}
-
-function queueRemaining(data: unknown): number | undefined {
-  const value = (data as { status?: { exec_info?: { queue_remaining?: unknown } } } | undefined)?.status?.exec_info?.queue_remaining;
-  return typeof value === 'number' ? value : undefined;
-}

@@ -20,7 +20,19 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     node.users = {};
-    node.settings = { url: config.url, timeout: config.timeout, stall: config.stall, auth: config.auth, queryParam: config.queryParam, tls: config.tls };
+    node.settings = {
+      url: config.url,
+      timeout: config.timeout,
+      stall: config.stall,
+      auth: config.auth,
+      queryParam: config.queryParam,
+      tls: config.tls,
+      maxFileMB: config.maxFileMB,
+      maxAnswerMB: config.maxAnswerMB,
+      maxFrameMB: config.maxFrameMB,
+      downloadTimeout: config.downloadTimeout,
+      maxText: config.maxText,
+    };
     node.client = undefined;
     node.configError = undefined;
     let status = Status.disconnected as ReturnType<typeof connectionStatus>;

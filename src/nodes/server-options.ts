@@ -9,6 +9,8 @@ import { parseHeaderJson } from '../client/auth';
 import type { AuthMode } from '../client/auth';
 import type { ClientOptions } from '../client/client';
 import { ComfyError } from '../client/errors';
+import { defaultHttpLimits } from '../client/http';
+import { defaultSocketOptions } from '../client/socket';
 
 export interface ServerSettings {
   url: string;
@@ -18,6 +20,14 @@ export interface ServerSettings {
   queryParam?: string;
   /** Id of a Node-RED `tls-config` node: custom CA, client certificate, verification switch. */
   tls?: string;
+  /** Limits on what the server may send (empty: the defaults of src/client/http.ts and socket.ts). */
+  maxFileMB?: string | number;
+  maxAnswerMB?: string | number;
+  maxFrameMB?: string | number;
+  /** Seconds one download may take in all. */
+  downloadTimeout?: string | number;
+  /** Characters of an error message or a status. */
+  maxText?: string | number;
 }
 
 export interface ServerCredentials {
@@ -48,6 +58,13 @@ export function clientOptionsFrom(RED: NodeAPI, settings: ServerSettings, creden
     url: settings.url,
     timeoutMs: secondsToMs(settings.timeout, 30),
     tracker: { watchdogMs: secondsToMs(settings.stall, 60) },
+    limits: {
+      maxFileBytes: positive(settings.maxFileMB, defaultHttpLimits.maxFileBytes / MB) * MB,
+      maxJsonBytes: positive(settings.maxAnswerMB, defaultHttpLimits.maxJsonBytes / MB) * MB,
+      downloadTimeoutMs: secondsToMs(settings.downloadTimeout, defaultHttpLimits.downloadTimeoutMs / 1000),
+      maxTextLength: Math.max(80, Math.round(positive(settings.maxText, defaultHttpLimits.maxTextLength))),
+    },
+    socket: { maxFrameBytes: positive(settings.maxFrameMB, defaultSocketOptions.maxFrameBytes / MB) * MB },
     auth: {
       mode: settings.auth ?? 'none',
       user: credentials.user,
@@ -69,7 +86,14 @@ export function clientOptionsFrom(RED: NodeAPI, settings: ServerSettings, creden
   return options;
 }
 
+const MB = 1024 * 1024;
+
 function secondsToMs(value: string | number | undefined, fallback: number): number {
-  const seconds = Number(value);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : fallback) * 1000;
+  return positive(value, fallback) * 1000;
+}
+
+/** A setting as a positive number; empty or anything else (flows saved before the setting) gives the fallback. */
+function positive(value: string | number | undefined, fallback: number): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(number) && number > 0 ? number : fallback;
 }
