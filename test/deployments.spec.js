@@ -254,7 +254,7 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
   describe('Test connection (admin routes)', function () {
     it('reports every step of a working deployed server', async function () {
       await helper.load(allNodes, flow(sim.url));
-      const res = await helper.request().get('/comfyui/servers/srv/test').expect(200);
+      const res = await helper.request().post('/comfyui/servers/srv/test').send({}).expect(200);
       assert.equal(res.body.ok, true);
       assert.deepEqual(
         res.body.steps.map((s) => s.step),
@@ -268,7 +268,7 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
       const port = closed.port;
       await closed.close();
       await helper.load(allNodes, flow(`http://127.0.0.1:${port}`));
-      const res = await helper.request().get('/comfyui/servers/srv/test').expect(200);
+      const res = await helper.request().post('/comfyui/servers/srv/test').send({}).expect(200);
       assert.equal(res.body.ok, false);
       assert.deepEqual(res.body.steps, [
         {
@@ -319,7 +319,7 @@ describe('deployments: auth on every channel, TLS, reverse proxies, secrets', fu
 
     it('answers 404 for a server id that is not deployed, and never fetches a URL from a read route', async function () {
       await helper.load(allNodes, flow(sim.url));
-      await helper.request().get('/comfyui/servers/nope/test').expect(404);
+      await helper.request().post('/comfyui/servers/nope/test').send({}).expect(404);
       const before = sim.requestLog.length;
       await helper.request().get('/comfyui/servers/srv/models/checkpoints?url=http://127.0.0.1:1/').expect(200);
       assert.equal(sim.requestLog.length, before + 1, 'the lookup went to the deployed server only');

@@ -159,7 +159,7 @@ export function readTextList(body: unknown): string[] {
 export function readSystemStats(body: unknown): SystemStats {
   const b = map(body, 'body', json);
   record(b.system, 'system');
-  list(b.devices, 'devices', json);
+  if (b.devices !== undefined) list(b.devices, 'devices', json);
   return b as SystemStats;
 }
 

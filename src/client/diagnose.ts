@@ -3,14 +3,15 @@
  * and why, in words a person can act on: reachability (TCP, then TLS) → HTTP with the
  * credentials → the WebSocket upgrade → feature flags → object_info.
  * It uses its own short-lived socket with its own clientId, never the live one.
+ * A step's message never carries text from the tested server's answers (see diagnose-verdict).
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import type { ClientOptions } from './client';
+import { StepFailure, verdict } from './diagnose-verdict';
 import { Endpoint } from './endpoint';
-import { ComfyError, isComfyError } from './errors';
 import { ComfyHttp } from './http';
 
 export type StepName = 'reachability' | 'http' | 'websocket' | 'feature_flags' | 'object_info';
@@ -40,25 +41,26 @@ export async function diagnose(options: ClientOptions): Promise<Diagnosis> {
   const timeoutMs = Math.min(options.timeoutMs ?? 10_000, 10_000);
   const http = new ComfyHttp(endpoint, { timeoutMs });
   const result = (): Diagnosis => ({ ok: steps.length === STEP_COUNT && steps.every((s) => s.ok), steps });
-  const run = async (step: StepName, check: () => Promise<string>): Promise<boolean> => {
+  /** `request` names what the step asks, for the verdict when it fails. */
+  const run = async (step: StepName, request: string, check: () => Promise<string>): Promise<boolean> => {
     try {
       steps.push({ step, ok: true, message: await check() });
       return true;
     } catch (err) {
-      steps.push({ step, ok: false, message: endpoint.redact(explain(err)) });
+      steps.push({ step, ok: false, message: endpoint.redact(verdict(err, request, timeoutMs)) });
       return false;
     }
   };
   try {
-    if (!(await run('reachability', () => reach(endpoint, timeoutMs)))) return result();
-    if (!(await run('http', () => httpCheck(http)))) return result();
+    if (!(await run('reachability', 'the connection', () => reach(endpoint, timeoutMs)))) return result();
+    if (!(await run('http', 'GET /system_stats', () => httpCheck(http)))) return result();
     // One short-lived socket answers both the upgrade and the feature-flags steps.
     const ws = await webSocketCheck(endpoint, timeoutMs);
     steps.push({ step: 'websocket', ...ws.upgrade });
     if (!ws.upgrade.ok) return result();
     steps.push({ step: 'feature_flags', ...ws.flags });
     if (!ws.flags.ok) return result();
-    await run('object_info', () => objectInfoCheck(http));
+    await run('object_info', 'GET /object_info/SaveImage', () => objectInfoCheck(http));
     return result();
   } finally {
     await http.close();
@@ -77,7 +79,7 @@ function reach(endpoint: Endpoint, timeoutMs: number): Promise<string> {
       : net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms (a firewall, or the wrong host?)`));
+      reject(new StepFailure(`no answer from ${host}:${port} within ${timeoutMs} ms (a firewall, or the wrong host?)`));
     }, timeoutMs);
     socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -87,22 +89,24 @@ function reach(endpoint: Endpoint, timeoutMs: number): Promise<string> {
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new Error(transportReason(err, host, port)));
+      reject(new StepFailure(transportReason(err, host, port)));
     });
   });
 }
 
 async function httpCheck(http: ComfyHttp): Promise<string> {
   const stats = await http.systemStats();
-  // The answer is typed by the boundary (a BAD_RESPONSE when it is not ComfyUI's shape).
+  // The answer is typed by the boundary (a BAD_RESPONSE when it is not ComfyUI's shape); the
+  // version is shown only when it looks like one: the answer is not ours to print.
   const version = stats.system.comfyui_version;
-  return `HTTP works${typeof version === 'string' && version ? `: ComfyUI ${version.slice(0, 40)}` : ''}`;
+  const shown = typeof version === 'string' && /^v?\d{1,4}(\.\d{1,6}){0,3}([-+][0-9A-Za-z.]{1,24})?$/.test(version);
+  return `HTTP works${shown ? `: ComfyUI ${version}` : ''}`;
 }
 
 async function objectInfoCheck(http: ComfyHttp): Promise<string> {
   const info = await http.objectInfo('SaveImage');
-  if (!info || !info.SaveImage)
-    throw new ComfyError('BAD_RESPONSE', 'GET /object_info/SaveImage did not describe SaveImage: this does not look like ComfyUI');
+  if (!info || typeof info !== 'object' || !info.SaveImage)
+    throw new StepFailure('GET /object_info/SaveImage did not describe SaveImage: this does not look like ComfyUI');
   return 'node definitions are readable (SaveImage found)';
 }
 
@@ -154,7 +158,8 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
               : `the WebSocket upgrade was answered with HTTP ${status} (a proxy that does not forward WebSockets?)`;
       failUpgrade(why);
     });
-    ws.on('error', (err) => failUpgrade(`the WebSocket failed: ${err.message}`));
+    // ws words its own errors (a handshake header, a frame layout): they quote nothing the server sent.
+    ws.on('error', (err) => failUpgrade(`the WebSocket failed: ${err.message.slice(0, 200)}`));
     ws.on('open', () => {
       opened = true;
       ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
@@ -163,7 +168,8 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
       if (isBinary) return;
       let message: { type?: string; data?: Record<string, unknown> } | undefined;
       try {
-        message = JSON.parse(String(data));
+        // The socket keeps the default binaryType: a text frame arrives as one Buffer.
+        message = JSON.parse((data as Buffer).toString('utf8')) as typeof message;
       } catch {
         return;
       }
@@ -179,11 +185,6 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
       }
     });
   });
-}
-
-function explain(err: unknown): string {
-  if (isComfyError(err)) return err.message;
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Transport errors in words: refused, DNS, TLS with its reason. */

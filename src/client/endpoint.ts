@@ -116,25 +116,46 @@ export class Endpoint {
 /** Validates a server URL; anything but http(s) with a host is refused with a clear message. */
 export function parseServerUrl(raw: string): URL {
   const text = String(raw ?? '').trim();
+  const shown = withoutUserinfo(text);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${text}": use http://host:port or https://host/path`);
+    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${shown}": use http://host:port or https://host/path`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ComfyError(
-      'INVALID_URL',
-      `Invalid ComfyUI URL "${text}": the scheme must be http or https, not ${url.protocol.replace(':', '')}`,
-    );
+    // "user:pass@host" parses with the scheme "user:": name the scheme only when no userinfo was cut out.
+    const scheme = shown === text ? `, not ${url.protocol.replace(':', '')}` : '';
+    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${shown}": the scheme must be http or https${scheme}`);
   }
   if (!url.hostname) {
-    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${text}": it names no host`);
+    throw new ComfyError('INVALID_URL', `Invalid ComfyUI URL "${shown}": it names no host`);
   }
   url.hash = '';
   url.search = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
+}
+
+/**
+ * A URL text as it may be printed, even one that does not parse: everything from after
+ * `http:` / `scheme://` (or from the start, as in `user:pass@host`) up to the last `@` is cut out. Greedy on
+ * purpose: a password may itself hold `@`, `/`, `?` or `#`, and a URL that does not parse
+ * cannot be split reliably. A base URL rarely has `@` in its path, and that only loses text.
+ */
+export function withoutUserinfo(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:[\\/]+|https?:|wss?:)?[^]*@/i, '$1');
+}
+
+/** Whether two server URLs name the same server: same origin and the same base path. */
+export function sameServer(a: string, b: string): boolean {
+  try {
+    const first = parseServerUrl(a);
+    const second = parseServerUrl(b);
+    return first.origin === second.origin && first.pathname === second.pathname;
+  } catch {
+    return false;
+  }
 }
 
 function joinPath(prefix: string, route: string): string {

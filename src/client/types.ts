@@ -238,8 +238,9 @@ export interface PreviewMetadata {
 /** GET /system_stats: passed on whole; `system` and `devices` are what every build has. */
 export interface SystemStats {
   system: { [key: string]: Json };
-  devices: Json[];
-  [key: string]: Json;
+  /** One entry on v0.8.0; older builds may leave the list out. */
+  devices?: Json[];
+  [key: string]: Json | undefined;
 }
 
 /** One node class as GET /object_info describes it: passed on whole to the editor and to flows. */

@@ -1,19 +1,20 @@
 /**
  * The editor's routes, all under /comfyui/ and all behind Node-RED's permissions: read for
- * lookups, write for testing undeployed values. A deployed server is found by its config
- * node's id; the only route that takes a URL from the request needs write permission, which
- * is what deploying that URL needs anyway.
+ * lookups and for testing a deployed configuration, write for testing the values of a dialog.
+ *
+ * Everything in a request is untrusted. Routes act only on `comfyui-server` nodes; a lookup
+ * reaches only a deployed server's own URL; the one route that takes a URL from the request uses
+ * stored secrets only for that server's deployed URL (see test-request.ts) and answers with its
+ * step verdicts, never with what a server answered. Routes that send requests take JSON bodies
+ * only: an HTML form (which any web page can post here, cross-site) cannot send JSON.
  */
 import type { NodeAPI } from 'node-red';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { diagnose } from '../client/diagnose';
 import { ComfyError, isComfyError } from '../client/errors';
 import type { ServerNode } from './server-api';
 import { clientOptionsFrom } from './server-options';
-import type { ServerCredentials, ServerSettings } from './server-options';
-
-/** What the editor sends back for a password credential it did not change. */
-const UNCHANGED = '__PWRD__';
+import { testPlan } from './test-request';
 
 export function registerAdminRoutes(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('comfyui-server.read');
@@ -22,35 +23,24 @@ export function registerAdminRoutes(RED: NodeAPI): void {
   const deployed = (req: Request, res: Response): ServerNode | undefined => {
     const node = RED.nodes.getNode(String(req.params.id)) as ServerNode | null;
     if (!node || node.type !== 'comfyui-server') {
-      res.status(404).json({ error: 'No deployed ComfyUI server configuration with that id: deploy it first' });
+      res.status(404).json({ error: 'No deployed ComfyUI server configuration with that id: deploy it first', code: 'NOT_FOUND' });
       return undefined;
     }
     return node;
   };
 
-  /** Test connection of a deployed configuration. */
-  RED.httpAdmin.get('/comfyui/servers/:id/test', read, (req: Request, res: Response) => {
+  /** Test connection of a deployed configuration, with its own settings and credentials. */
+  RED.httpAdmin.post('/comfyui/servers/:id/test', read, jsonOnly, (req: Request, res: Response) => {
     const node = deployed(req, res);
-    if (!node) return;
-    const settings = node.settings;
-    answer(res, () => diagnose(clientOptionsFrom(RED, settings, (node.credentials ?? {}))));
+    if (node) answer(res, () => diagnose(clientOptionsFrom(RED, node.settings, node.credentials ?? {})));
   });
 
   /** Test connection of the values in an edit dialog (maybe never deployed). */
-  RED.httpAdmin.post('/comfyui/test', write, (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { id?: string; settings?: ServerSettings; credentials?: ServerCredentials };
-    if (!body.settings || typeof body.settings.url !== 'string') {
-      res.status(400).json({ error: 'settings.url is required' });
-      return;
-    }
-    // Unchanged password fields come as a placeholder: take the stored value of that node.
-    const stored = (body.id ? (RED.nodes.getCredentials(body.id) as ServerCredentials | undefined) : undefined) ?? {};
-    const credentials: ServerCredentials = {};
-    for (const key of ['user', 'password', 'token', 'headers', 'apiKey'] as const) {
-      const value = body.credentials?.[key];
-      credentials[key] = value === UNCHANGED || value === undefined ? stored[key] : String(value);
-    }
-    answer(res, () => diagnose(clientOptionsFrom(RED, body.settings as ServerSettings, credentials)));
+  RED.httpAdmin.post('/comfyui/test', write, jsonOnly, (req: Request, res: Response) => {
+    answer(res, async () => {
+      const plan = testPlan(RED, req.body);
+      return { ...(await diagnose(plan.options)), withheld: plan.withheld };
+    });
   });
 
   /** Lookups for editor dropdowns: model folders and files, node definitions. */
@@ -66,6 +56,31 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     const node = deployed(req, res);
     if (node) answer(res, () => clientOrThrow(node).nodeInfo(String(req.params.nodeClass)));
   });
+
+  // A body Node-RED's parsers refuse (broken JSON, too large) fails before our routes; the
+  // default handler would answer with an HTML page and a stack trace.
+  RED.httpAdmin.use('/comfyui', unreadableBody);
+}
+
+/** 415 for anything but `application/json`, before anything is sent anywhere. */
+function jsonOnly(req: Request, res: Response, next: NextFunction): void {
+  const mediaType = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+  if (mediaType === 'application/json') return next();
+  res.status(415).json({ error: 'This route takes a JSON body (Content-Type: application/json)', code: 'BAD_INPUT' });
+}
+
+function unreadableBody(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) return next(err);
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const error = status === 413 ? 'The request body is too large' : 'The request body cannot be read as JSON';
+    res.status(status).json({ error, code: 'BAD_INPUT' });
+    return;
+  }
+  res.status(500).json({ error: 'The request failed', code: 'ERROR' });
 }
 
 function clientOrThrow(node: ServerNode) {
@@ -80,9 +95,13 @@ function answer(res: Response, work: () => Promise<unknown>): void {
     .then(
       (value) => res.json(value),
       (err: unknown) => {
-        const code = isComfyError(err) ? err.code : 'ERROR';
-        const status = code === 'NOT_FOUND' ? 404 : code === 'INVALID_URL' || code === 'INVALID_CONFIG' ? 400 : 502;
-        res.status(status).json({ error: err instanceof Error ? err.message : String(err), code });
+        if (!isComfyError(err)) {
+          // Not one of ours: its message is not written for the editor, and may say anything.
+          res.status(500).json({ error: 'The request failed', code: 'ERROR' });
+          return;
+        }
+        const status = err.code === 'NOT_FOUND' ? 404 : ['INVALID_URL', 'INVALID_CONFIG', 'BAD_INPUT'].includes(err.code) ? 400 : 502;
+        res.status(status).json({ error: err.message, code: err.code });
       },
     );
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { ComfyClient } from '../client/client';
+import { withoutUserinfo } from '../client/endpoint';
 import { ComfyError } from '../client/errors';
 import { registerAdminRoutes } from './admin';
 import type { ServerNode } from './server-api';
@@ -48,7 +49,7 @@ export = function (RED: NodeAPI): void {
       status = Status.invalidUrl;
       node.error(
         node.configError.code === 'INVALID_URL'
-          ? RED._(`${SERVER_CATALOG}.errors.invalid-url`, { url: String(config.url ?? '') })
+          ? RED._(`${SERVER_CATALOG}.errors.invalid-url`, { url: withoutUserinfo(String(config.url ?? '')) })
           : node.configError.message,
       );
     }

@@ -76,9 +76,10 @@ export function clientOptionsFrom(RED: NodeAPI, settings: ServerSettings, creden
   };
   if (credentials.apiKey) options.comfyOrgApiKey = credentials.apiKey;
   if (settings.tls) {
+    // Only a tls-config node: any other node found under that id is not ours to ask for TLS options.
     const tlsNode = RED.nodes.getNode(settings.tls) as TlsConfigNode | null;
-    if (!tlsNode || typeof tlsNode.addTLSOptions !== 'function') {
-      throw new ComfyError('INVALID_CONFIG', 'The TLS configuration this server refers to is not deployed');
+    if (!tlsNode || tlsNode.type !== 'tls-config' || typeof tlsNode.addTLSOptions !== 'function') {
+      throw new ComfyError('INVALID_CONFIG', 'The TLS configuration this server refers to is not a deployed tls-config node');
     }
     // Verification stays on unless the TLS configuration turns it off.
     options.tls = tlsNode.addTLSOptions({ rejectUnauthorized: true });
