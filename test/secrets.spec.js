@@ -43,8 +43,8 @@ describe('secrets and permissions in a Node-RED with adminAuth', function () {
       child.kill('SIGTERM');
       await exited;
     }
-    await front.close();
-    await sim.close();
+    await front?.close();
+    await sim?.close();
   });
 
   async function token() {

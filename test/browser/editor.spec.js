@@ -4,8 +4,9 @@
 //
 // Runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
 // another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
-// browser is a failure, not a skip. Screenshots go to a temporary folder, or to
-// test/browser/screenshots/ (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
+// browser is a failure, not a skip. Screenshots go to a temporary folder that is removed after a
+// passing run and kept (with failure.png) after a failing one, or to test/browser/screenshots/
+// (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
@@ -62,6 +63,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   let userDir;
   let profileDir;
   let shotDir;
+  let scratchDir; // temporary screenshots and the failure screenshot
+  let storyFailed = false;
   let context;
   let page;
   let editorUrl;
@@ -103,11 +106,12 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
+    scratchDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
     if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
       shotDir = join(__dirname, 'screenshots');
       mkdirSync(shotDir, { recursive: true });
     } else {
-      shotDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
+      shotDir = scratchDir;
     }
     profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
     const { chromium } = require('playwright-core');
@@ -147,7 +151,9 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await exited;
     }
     for (const dir of [userDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (shotDir) console.log(`      screenshots: ${shotDir}`);
+    if (scratchDir && storyFailed) console.log(`      screenshots kept for the failure: ${scratchDir}`);
+    else if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+    if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
   });
 
   // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
@@ -159,17 +165,13 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   afterEach(async function () {
     if (this.currentTest && this.currentTest.state === 'failed') {
       stopped = true;
-      if (page) {
-        // Kept out of the committed screenshots folder.
-        const file = join(mkdtempSync(join(tmpdir(), 'comfyui-browser-failure-')), 'failure.png');
-        await page.screenshot({ path: file }).then(
-          () => console.log(`      failure screenshot: ${file}`),
-          () => undefined,
-        );
-      }
+      storyFailed = true;
+      // Kept out of the committed screenshots folder.
+      if (page) await page.screenshot({ path: join(scratchDir, 'failure.png') }).catch(() => undefined);
     }
     if (problems.length > 0) {
       stopped = true;
+      storyFailed = true;
       const found = problems.splice(0);
       throw new Error(`the browser reported problems:\n${found.join('\n')}`);
     }
