@@ -22,6 +22,8 @@ const MEMORY_GOAL = 2; // × the largest file
 
 main(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'comfyui-bench-images-'));
+  // finish() and a failure both end in process.exit: the folder (~100-400 MB of noise) goes either way.
+  process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const outDir = join(dataDir, 'output', 'bench-images');
   mkdirSync(outDir, { recursive: true });
   const refs = [];
@@ -60,7 +62,6 @@ main(async () => {
   const inNodeRed = [];
   if (!require('./lib/common').flags.only) for (let i = 0; i < Math.min(RUNS, 3); i += 1) inNodeRed.push(runOnce('raw-in-node-red'));
   await sim.close();
-  rmSync(dataDir, { recursive: true, force: true });
 
   const peak = (side) => median(result.samples[side].map((s) => s.peakGrowth));
   const sampledPeak = (side) => median(result.samples[side].map((s) => s.sampledPeakGrowth));

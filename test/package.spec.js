@@ -244,13 +244,13 @@ describe('package consistency', function () {
         if (!nodes.some((n) => n.type === 'comment' && n.info)) problems.push(`${file}: no comment node explaining it`);
         const prefix = nodes[0]?.id?.split('-')[0];
         for (const n of nodes) {
+          if (n.type === 'comfyui-server') continue; // shared by every example: the next test
           if (seen.has(n.id)) problems.push(`${file}: id ${n.id} is also used in ${seen.get(n.id)}`);
           seen.set(n.id, file);
           if (!n.id.startsWith(`${prefix}-`)) problems.push(`${file}: id ${n.id} does not share the prefix "${prefix}-"`);
           if (n.type === 'tab' || n.type === 'subflow' || 'z' in n) problems.push(`${file}: ${n.id} is a tab or has z`);
           if (!types.includes(n.type) && !coreModules.has(n.type))
             problems.push(`${file}: ${n.id} has type "${n.type}", neither core nor ours`);
-          if (n.type === 'comfyui-server' && n.url !== 'http://127.0.0.1:8188') problems.push(`${file}: ${n.id} url ${n.url}`);
           for (const port of n.wires ?? []) {
             for (const target of port)
               if (!nodes.some((m) => m.id === target)) problems.push(`${file}: ${n.id} is wired to missing ${target}`);
@@ -261,6 +261,23 @@ describe('package consistency', function () {
         }
       }
       assert.deepEqual(problems, []);
+    });
+
+    // Node-RED's import reuses a configuration node whose id exists ("Import copy" in its conflict
+    // notification), so one id across the examples means one server configuration, whichever are
+    // imported, and `npm start` deploys that node pointed at its ComfyUI.
+    it('every example holds the same one server configuration (same id, same properties, 127.0.0.1:8188), the one npm start deploys', function () {
+      const servers = exampleFiles.map((file) => [file, loadExample(file).filter((n) => n.type === 'comfyui-server')]);
+      for (const [file, found] of servers) assert.equal(found.length, 1, `${file} holds one comfyui-server node`);
+      const [first] = servers[0][1];
+      assert.deepEqual(first, { id: first.id, type: 'comfyui-server', name: 'ComfyUI', url: 'http://127.0.0.1:8188', timeout: 30 });
+      for (const [file, [server]] of servers) assert.deepEqual(server, first, `${file}'s server configuration`);
+      const { exampleServer, exampleFlow } = require('../dist/start/app');
+      assert.deepEqual(exampleServer(), { ...first, url: '${COMFYUI_URL}' });
+      assert.deepEqual(
+        exampleFlow().filter((n) => n.type === 'comfyui-server'),
+        [exampleServer()],
+      );
     });
 
     /**

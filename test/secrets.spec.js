@@ -49,9 +49,9 @@ describe('secrets and permissions in a Node-RED with adminAuth', function () {
       child.kill('SIGTERM');
       await exited;
     }
-    await front.close();
-    await foreign.close();
-    await sim.close();
+    await front?.close();
+    await foreign?.close();
+    await sim?.close();
   });
 
   async function token() {

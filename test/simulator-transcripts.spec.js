@@ -596,8 +596,11 @@ describe('simulator vs recorded ComfyUI v0.8.0 traffic', function () {
   });
 
   after(async function () {
-    await sim.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await sim?.close();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   for (const name of SCENARIOS) {

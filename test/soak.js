@@ -53,8 +53,11 @@ function workflow(i) {
   };
 }
 
+/** Closed on a failure too: that removes its temporary folder. */
+let sim;
+
 async function main() {
-  const sim = await startSimulator({ testControls: true, stepMs: 1, nodeMs: 2 });
+  sim = await startSimulator({ testControls: true, stepMs: 1, nodeMs: 2 });
   helper.init(require.resolve('node-red'));
   await helper.startServer();
   const nodes = [
@@ -202,7 +205,8 @@ async function main() {
   process.exit(ok ? 0 : 1);
 }
 
-main().catch((err) => {
+main().catch(async (err) => {
   console.error(err);
+  await sim?.close().catch(() => undefined);
   process.exit(2);
 });

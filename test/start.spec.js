@@ -3,11 +3,15 @@
 // through the admin API and watches the debug sidebar's feed for the PNG.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
+const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const WebSocket = require('ws');
+const { exampleFlow, exampleServer, prepareFlows } = require('../dist/start/app');
+
+const MAIN = join(__dirname, '..', 'dist', 'start', 'main.js');
 
 describe('npm start: Node-RED with the example flow against the simulator', function () {
   this.timeout(60000);
@@ -19,7 +23,7 @@ describe('npm start: Node-RED with the example flow against the simulator', func
     userDir = mkdtempSync(join(tmpdir(), 'comfyui-start-'));
     const env = { ...process.env, PORT: '0', NODE_RED_USER_DIR: userDir };
     delete env.COMFYUI_URL;
-    child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'start', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
   });
@@ -82,5 +86,92 @@ describe('npm start: Node-RED with the example flow against the simulator', func
     assert.match(shown.msg, /^89504e470d0a1a0a/, 'the debug sidebar shows PNG bytes');
     const size = Number(/^buffer\[(\d+)\]/.exec(shown.format)[1]);
     assert.ok(size > 100, `a real image, ${size} bytes`);
+  });
+});
+
+describe('npm start: a failed start', function () {
+  this.timeout(60000);
+  let scratch;
+  let blocker;
+
+  beforeEach(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'comfyui-start-failed-'));
+  });
+  afterEach(async () => {
+    if (blocker) await new Promise((resolve) => blocker.close(resolve));
+    blocker = undefined;
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** Runs `npm start`'s main.js to its end with `env` over ours; its temporary folders go into scratch/tmp. */
+  async function run(env) {
+    const tmp = join(scratch, 'tmp');
+    require('node:fs').mkdirSync(tmp);
+    const childEnv = { ...process.env, NODE_RED_USER_DIR: join(scratch, 'user'), TMPDIR: tmp, ...env };
+    delete childEnv.COMFYUI_URL;
+    delete childEnv.HOST;
+    const child = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    return { code, output, leftInTmp: readdirSync(tmp) };
+  }
+
+  it('on a taken editor port says so, suggests PORT=, exits 1 and leaves no simulator folder behind', async function () {
+    blocker = net.createServer();
+    await new Promise((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address();
+    const { code, output, leftInTmp } = await run({ PORT: String(port) });
+    assert.equal(code, 1, output);
+    assert.match(output, new RegExp(`Could not start: .*EADDRINUSE.*\\n.*Port ${port} is already in use.*PORT=${port + 1} npm start`));
+    assert.deepEqual(leftInTmp, [], "the simulator's temporary folder is gone");
+  });
+
+  it('with a PORT that is no port number says so before starting anything', async function () {
+    const { code, output, leftInTmp } = await run({ PORT: 'http' });
+    assert.equal(code, 1, output);
+    assert.match(output, /Could not start: PORT must be a port number \(0 to 65535\), not "http"/);
+    assert.deepEqual(leftInTmp, []);
+  });
+});
+
+describe('npm start: the flows it prepares', function () {
+  let userDir;
+  const flowFile = () => join(userDir, 'flows.json');
+  const flows = () => JSON.parse(readFileSync(flowFile(), 'utf8'));
+
+  beforeEach(() => {
+    userDir = mkdtempSync(join(tmpdir(), 'comfyui-start-flows-'));
+  });
+  afterEach(() => rmSync(userDir, { recursive: true, force: true }));
+
+  it('writes the example flow into a new user directory, its server configuration at ${COMFYUI_URL}', function () {
+    prepareFlows({ port: 0, userDir });
+    assert.deepEqual(flows(), exampleFlow());
+    assert.equal(flows().filter((n) => n.type === 'comfyui-server').length, 1);
+    assert.equal(exampleServer().url, '${COMFYUI_URL}');
+  });
+
+  it("adds the examples' server configuration to flows that lack it (so imported examples join it), and nothing else", function () {
+    const own = [
+      { id: 'mine', type: 'tab', label: 'mine' },
+      { id: 'other', type: 'comfyui-server', name: 'elsewhere', url: 'http://127.0.0.1:9999' },
+    ];
+    writeFileSync(flowFile(), JSON.stringify(own));
+    prepareFlows({ port: 0, userDir });
+    assert.deepEqual(flows(), [...own, exampleServer()]);
+    prepareFlows({ port: 0, userDir });
+    assert.deepEqual(flows(), [...own, exampleServer()], 'added once');
+  });
+
+  it('keeps flows that hold it (edited), and leaves a file it cannot read alone', function () {
+    const own = [{ ...exampleServer(), url: 'http://192.168.1.20:8188' }];
+    writeFileSync(flowFile(), JSON.stringify(own));
+    prepareFlows({ port: 0, userDir });
+    assert.deepEqual(flows(), own);
+    writeFileSync(flowFile(), '[{"id": ');
+    prepareFlows({ port: 0, userDir });
+    assert.equal(readFileSync(flowFile(), 'utf8'), '[{"id": ');
   });
 });

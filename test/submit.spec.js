@@ -42,6 +42,12 @@ describe('comfyui-submit', function () {
     return (await res.body.json())[promptId];
   }
 
+  /** The submit node's own statuses in order (catalog keys, and progress texts like "1/2 Save 3/20"), without the connection's. */
+  const ownStatuses = (node) =>
+    statusesOf(node)
+      .map((st) => st.text)
+      .filter((text) => typeof text === 'string' && !text.startsWith('node-red:common.status.') && !text.includes('comfyui-server'));
+
   it('waits for the result and sends the input msg on with outputs, image refs, cached flag and duration', async function () {
     const { sub, out } = await load();
     const got = nextMessage(out);
@@ -65,8 +71,8 @@ describe('comfyui-submit', function () {
     assert.deepEqual(p.outputs['2'].images[0], { filename: p.images[0].filename, subfolder: '', type: 'output' });
     const entry = await history(msg.prompt_id);
     assert.equal(entry.prompt[3].client_id, env.sim.connectionLog[0].url.split('clientId=')[1], "submitted with our socket's clientId");
-    const texts = statusesOf(sub).map((st) => st.text);
-    assert.ok(texts.includes('comfyui-submit.status.queued'));
+    const texts = ownStatuses(sub);
+    assert.equal(texts[0], 'comfyui-submit.status.sending');
     assert.equal(texts[texts.length - 1], 'comfyui-submit.status.done');
   });
 
@@ -237,7 +243,57 @@ describe('comfyui-submit', function () {
     assert.deepEqual(Object.keys(msg.payload).sort(), ['node_errors', 'number', 'prompt_id']);
     assert.equal(msg.payload.prompt_id, msg.prompt_id);
     assert.equal(await history(msg.prompt_id), undefined, 'it has not run yet');
+    assert.deepEqual(ownStatuses(sub), ['comfyui-submit.status.sending', 'comfyui-submit.status.queued']);
     env.sim.faults.resumeWorker();
+  });
+
+  it('shows "sending" until ComfyUI accepted the prompt, then "queued" while it waits in the queue', async function () {
+    const { sub, out } = await load();
+    env.sim.faults.pauseWorker();
+    const got = nextMessage(out);
+    sub.receive({ payload: saveImageWorkflow({ prefix: 'sending' }) });
+    await waitFor(() => lastStatus(sub).text === 'comfyui-submit.status.queued', 'the queued status');
+    assert.deepEqual(ownStatuses(sub), ['comfyui-submit.status.sending', 'comfyui-submit.status.queued']);
+    const queue = await (await request(`${env.sim.url}/queue`)).body.json();
+    assert.equal(queue.queue_pending.length, 1, 'ComfyUI holds it in its queue');
+    env.sim.faults.resumeWorker();
+    await got;
+    const shown = ownStatuses(sub);
+    assert.deepEqual(shown.slice(0, 3), ['comfyui-submit.status.sending', 'comfyui-submit.status.queued', 'comfyui-submit.status.running']);
+    assert.equal(shown[shown.length - 1], 'comfyui-submit.status.done');
+  });
+
+  it('never shows "queued" for a prompt ComfyUI refused: "sending", then "error"', async function () {
+    const { sub } = await load();
+    const workflow = saveImageWorkflow();
+    workflow['1'].inputs.width = 0;
+    const seen = nextError(sub);
+    sub.receive({ payload: workflow });
+    assert.equal((await seen).code, 'VALIDATION');
+    env.sim.faults.failRoute('POST', '/prompt', 502, '<html><title>502 Bad Gateway</title></html>', 'text/html', 1);
+    const again = nextError(sub);
+    sub.receive({ payload: saveImageWorkflow() });
+    assert.equal((await again).code, 'HTTP');
+    assert.deepEqual(ownStatuses(sub), [
+      'comfyui-submit.status.sending',
+      'comfyui-submit.status.error',
+      'comfyui-submit.status.sending',
+      'comfyui-submit.status.error',
+    ]);
+  });
+
+  it('does not step back to "queued" when the prompt\'s events overtake the answer to POST /prompt', async function () {
+    const { sub, out } = await load();
+    env.sim.faults.delayRoute('POST', '/prompt', 500, 1);
+    const got = nextMessage(out);
+    sub.receive({ payload: textToImageWorkflow({ steps: 4 }) });
+    await got;
+    const shown = ownStatuses(sub);
+    assert.equal(shown[0], 'comfyui-submit.status.sending');
+    const running = shown.indexOf('comfyui-submit.status.running');
+    assert.ok(running > 0, `running was shown: ${shown.join(', ')}`);
+    assert.ok(!shown.slice(running).includes('comfyui-submit.status.queued'), `no "queued" after "running": ${shown.join(', ')}`);
+    assert.equal(shown[shown.length - 1], 'comfyui-submit.status.done');
   });
 
   it('does not lose events that arrive before the POST /prompt answer', async function () {

@@ -87,8 +87,11 @@ function useSimulator(options = { testControls: true }) {
     env.sim = await startSimulator(options);
   });
   afterEach(async () => {
-    await helper.unload();
-    await env.sim.close();
+    try {
+      await helper.unload();
+    } finally {
+      await env.sim.close(); // also removes its temporary folder
+    }
   });
   return env;
 }

@@ -104,7 +104,8 @@ async function main() {
       process.send({ id, error: String((err && err.stack) || err) });
     }
   });
-  process.on('disconnect', () => process.exit(0));
+  // The bench ended (or died) without saying close: close anyway, which removes the simulator's temporary folder.
+  process.on('disconnect', () => void sim.close().finally(() => process.exit(0)));
   process.send({ ready: true, url: sim.url, port: sim.port });
 }
 

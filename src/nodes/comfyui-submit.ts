@@ -59,7 +59,9 @@ export = function (RED: NodeAPI): void {
       prompt = applyOverrides(prompt, msg.inputs);
       const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
 
-      node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
+      node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
+      // A prompt's events may overtake ComfyUI's answer to POST /prompt: once it runs, "queued" would be a step back.
+      let started = false;
       const submission = await client.submit(prompt, {
         wait,
         totalTimeoutMs: secondsToMs(config.timeout),
@@ -67,10 +69,15 @@ export = function (RED: NodeAPI): void {
         cancelOnTimeout: config.cancelOnTimeout === true,
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
-          onRunning: () => node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' }),
+          onRunning: () => {
+            started = true;
+            node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' });
+          },
           onProgress: (p) => progressStatus.push(p),
         },
       });
+      // client.submit resolves once ComfyUI accepted the prompt (its answer to POST /prompt).
+      if (!started) node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
       if (submission.droppedNodes.length > 0) {
         node.warn(
           `ComfyUI accepted prompt ${submission.promptId} but dropped outputs that failed validation: ` +
@@ -81,7 +88,6 @@ export = function (RED: NodeAPI): void {
       if (!submission.result) {
         const payload: SubmitQueuedPayload = { prompt_id: submission.promptId, number: submission.number, node_errors: submission.nodeErrors };
         msg.payload = payload;
-        node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.queued' });
         send(msg);
         return;
       }

@@ -4,8 +4,9 @@
 //
 // Runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
 // another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
-// browser is a failure, not a skip. Screenshots go to a temporary folder, or to
-// test/browser/screenshots/ (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
+// browser is a failure, not a skip. Screenshots go to a temporary folder that is removed after a
+// passing run and kept (with failure.png) after a failing one, or to test/browser/screenshots/
+// (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
@@ -29,7 +30,10 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const LOCAL = /^(http|ws):\/\/127\.0\.0\.1(:\d+)?\//;
-const CATALOGUE = 'https://catalogue.nodered.org/';
+/** The server configuration every example holds, which `npm start` deploys too. */
+const SERVER = JSON.parse(require('node:fs').readFileSync(join(root, 'examples', 'text-to-image.json'), 'utf8')).find(
+  (n) => n.type === 'comfyui-server',
+).id;
 
 /** Why the browser test cannot run here, or undefined when it can. */
 function missing() {
@@ -59,6 +63,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   let userDir;
   let profileDir;
   let shotDir;
+  let scratchDir; // temporary screenshots and the failure screenshot
+  let storyFailed = false;
   let context;
   let page;
   let editorUrl;
@@ -73,7 +79,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       this.skip();
     }
     this.timeout(90000);
-    // The editor starts on an empty tab, so the example is imported the way a person does it.
+    // The editor starts on an empty tab, so the example is imported the way a person does it
+    // (npm start adds the examples' server configuration to these flows).
     userDir = mkdtempSync(join(tmpdir(), 'comfyui-browser-'));
     writeFileSync(
       join(userDir, 'flows.json'),
@@ -99,11 +106,12 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
+    scratchDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
     if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
       shotDir = join(__dirname, 'screenshots');
       mkdirSync(shotDir, { recursive: true });
     } else {
-      shotDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
+      shotDir = scratchDir;
     }
     profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
     const { chromium } = require('playwright-core');
@@ -114,15 +122,12 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       viewport: { width: 1400, height: 900 },
       locale: 'en-US',
     });
-    // Nothing leaves 127.0.0.1. The palette manager's catalogue is answered empty here (the
-    // request never goes out); anything else is refused and counted as a problem.
+    // Nothing leaves 127.0.0.1 (npm start turns off what would: the palette catalogue); a request
+    // that tries is refused and counted as a problem.
     await context.route(
       (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
       (route) => {
-        const url = route.request().url();
-        if (url.startsWith(CATALOGUE))
-          return route.fulfill({ json: { name: 'offline', updated_at: new Date(0).toISOString(), modules: [] } });
-        problems.push(`request outside 127.0.0.1: ${url}`);
+        problems.push(`request outside 127.0.0.1: ${route.request().url()}`);
         return route.abort();
       },
     );
@@ -146,7 +151,9 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await exited;
     }
     for (const dir of [userDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (shotDir) console.log(`      screenshots: ${shotDir}`);
+    if (scratchDir && storyFailed) console.log(`      screenshots kept for the failure: ${scratchDir}`);
+    else if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+    if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
   });
 
   // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
@@ -158,17 +165,13 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   afterEach(async function () {
     if (this.currentTest && this.currentTest.state === 'failed') {
       stopped = true;
-      if (page) {
-        // Kept out of the committed screenshots folder.
-        const file = join(mkdtempSync(join(tmpdir(), 'comfyui-browser-failure-')), 'failure.png');
-        await page.screenshot({ path: file }).then(
-          () => console.log(`      failure screenshot: ${file}`),
-          () => undefined,
-        );
-      }
+      storyFailed = true;
+      // Kept out of the committed screenshots folder.
+      if (page) await page.screenshot({ path: join(scratchDir, 'failure.png') }).catch(() => undefined);
     }
     if (problems.length > 0) {
       stopped = true;
+      storyFailed = true;
       const found = problems.splice(0);
       throw new Error(`the browser reported problems:\n${found.join('\n')}`);
     }
@@ -275,11 +278,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await page.waitForFunction(() => window.RED && RED.nodes && RED.workspaces && RED.workspaces.active() === 'browser-tab', null, {
       timeout: 30000,
     });
-    // A fresh user directory asks about update notifications once: say no (nothing is sent).
-    const no = await inPage(() => RED._('telemetry.disableLabel'));
-    const dialogButton = page.getByRole('button', { name: no });
-    await dialogButton.click({ timeout: 5000 }).catch(() => undefined);
-    await page.waitForFunction(() => RED.settings.telemetryEnabled === false, null, { timeout: 5000 }).catch(() => undefined);
+    // No question about update notifications covers the flow (the editor asks only while
+    // telemetryEnabled is undefined), and no palette manager fetches its online catalogue.
+    assert.equal(await inPage(() => RED.settings.telemetryEnabled), false);
+    assert.equal(await page.locator('.red-ui-dialog-body').count(), 0, 'no dialog over the flow');
+    assert.equal(await page.locator('#menu-item-edit-palette').count(), 0, 'no palette manager');
 
     const category = page.locator('#red-ui-palette-container-ComfyUI');
     await category.waitFor();
@@ -295,13 +298,17 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await category.screenshot({ path: join(shotDir, 'palette.png') });
   });
 
-  it('imports the text-to-image example from Import → Examples; its nodes are valid as imported', async function () {
+  /**
+   * Import → Examples → our package → `name`, then Import. The examples' server configuration
+   * exists already, so Node-RED answers with its "already exist" notification.
+   */
+  async function importExample(name) {
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');
     await page.click('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples');
     const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-    await examples.getByText(packageJson.name, { exact: true }).click();
-    const entry = examples.getByText('text-to-image', { exact: true });
+    const entry = examples.getByText(name, { exact: true });
+    if (!(await entry.isVisible())) await examples.getByText(packageJson.name, { exact: true }).click();
     const importButton = page.locator('#red-ui-clipboard-dialog-ok');
     // The tree expands with an animation and loads the flow on selection: click until it is chosen.
     for (let attempt = 0; attempt < 5 && !(await importButton.isEnabled()); attempt++) {
@@ -309,15 +316,48 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await page.waitForFunction(() => !$('#red-ui-clipboard-dialog-ok').prop('disabled'), null, { timeout: 3000 }).catch(() => undefined);
     }
     await importButton.click();
-    // Imported nodes follow the mouse until a click puts them down.
+    const conflict = await inPage(() => RED._('clipboard.import.conflictNotification1'));
+    const notification = page.locator('.red-ui-notification').filter({ hasText: conflict });
+    await notification.waitFor();
+    return notification;
+  }
+
+  /** Imported nodes follow the mouse until a click puts them down. */
+  async function putDown(x, y) {
     const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
-    await page.mouse.move(chart.x + 150, chart.y + 160, { steps: 5 });
-    await page.mouse.click(chart.x + 150, chart.y + 160);
-    const ids = ['t2i-inject', 't2i-submit', 't2i-images', 't2i-debug', 't2i-server'];
+    await page.mouse.move(chart.x + x, chart.y + y, { steps: 5 });
+    await page.mouse.click(chart.x + x, chart.y + y);
+  }
+
+  /** [id, url] of every server configuration in the editor. */
+  const serverNodes = () =>
+    inPage(() => {
+      const found = [];
+      RED.nodes.eachConfig((n) => {
+        if (n.type === 'comfyui-server') found.push([n.id, n.url]);
+      });
+      return found;
+    });
+
+  it('imports the text-to-image example from Import → Examples into the server configuration npm start deployed; its nodes are valid as imported', async function () {
+    assert.deepEqual(await serverNodes(), [[SERVER, '${COMFYUI_URL}']], "npm start deployed the examples' server configuration");
+    const notification = await importExample('text-to-image');
+    // "View nodes…": the server configuration that exists is listed unticked, so it is not imported again.
+    await notification.getByRole('button', { name: await inPage(() => RED._('clipboard.import.viewNodes')) }).click();
+    const serverBox = page
+      .locator(`#red-ui-clipboard-dialog-import-conflicts-list input[type="checkbox"][data-node-id="${SERVER}"]`)
+      .first();
+    await serverBox.waitFor({ state: 'attached' });
+    assert.equal(await serverBox.isChecked(), false, 'the existing server configuration is not imported again');
+    await page.click('#red-ui-clipboard-dialog-import-conflict');
+    await putDown(150, 160);
+    const ids = ['t2i-inject', 't2i-submit', 't2i-images', 't2i-debug'];
     const types = await inPage((list) => list.map((id) => (RED.nodes.node(id) || {}).type), ids);
-    assert.deepEqual(types, ['inject', 'comfyui-submit', 'comfyui-images', 'debug', 'comfyui-server']);
-    assert.deepEqual(await validity(['t2i-server', 't2i-submit', 't2i-images']), {
-      't2i-server': 'valid',
+    assert.deepEqual(types, ['inject', 'comfyui-submit', 'comfyui-images', 'debug']);
+    assert.deepEqual(await serverNodes(), [[SERVER, '${COMFYUI_URL}']], 'still one server configuration, still at the simulator');
+    assert.deepEqual(await inPage((list) => list.map((id) => RED.nodes.node(id).server), ['t2i-submit', 't2i-images']), [SERVER, SERVER]);
+    assert.deepEqual(await validity([SERVER, 't2i-submit', 't2i-images']), {
+      [SERVER]: 'valid',
       't2i-submit': 'valid',
       't2i-images': 'valid',
     });
@@ -351,11 +391,15 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       assert.match(passed, new RegExp(`${step}: `));
     assert.equal(await result.locator('.fa-times').count(), 0, 'no step failed');
 
+    // Back to what npm start set, so the configuration follows COMFYUI_URL.
+    await url.fill('${COMFYUI_URL}');
+    await url.blur();
+    assert.equal(await url.evaluate((e) => e.classList.contains('input-error')), false, 'an ${ENV_VAR} URL is not marked');
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
     await traysSettled();
-    assert.equal(await inPage(() => RED.nodes.node('t2i-server').url), simulatorUrl);
-    assert.deepEqual(await validity(['t2i-server']), { 't2i-server': 'valid' });
+    assert.equal(await inPage((id) => RED.nodes.node(id).url, SERVER), '${COMFYUI_URL}');
+    assert.deepEqual(await validity([SERVER]), { [SERVER]: 'valid' });
   });
 
   it('the submit dialog lists the workflow nodes, flags a UI-format workflow with the export hint, and a broken one again on close', async function () {
@@ -420,7 +464,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       x += 40;
       await openEditor(id);
       const offered = await page.locator('#node-input-server option').evaluateAll((els) => els.map((e) => e.value));
-      assert.deepEqual(offered, ['t2i-server', '_ADD_'], `${type} offers the server configuration`);
+      assert.deepEqual(offered, [SERVER, '_ADD_'], `${type} offers the server configuration`);
       // No server yet: marked invalid on Done.
       assert.equal(await page.locator('#node-input-server').inputValue(), '_ADD_');
       await done();
@@ -428,7 +472,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await page.waitForSelector(`[id="${id}"] .red-ui-flow-node-error:not(.hide)`, { state: 'attached' });
       // With it: valid.
       await openEditor(id);
-      await page.selectOption('#node-input-server', 't2i-server');
+      await page.selectOption('#node-input-server', SERVER);
       const typed = TYPED_SETTINGS[type] ?? {};
       const fields = Object.keys(typed);
       for (const field of fields) {
@@ -538,8 +582,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
 
   it('runs the flow: the inject button puts the image Buffer in the debug sidebar and a thumbnail under the images node', async function () {
     await openEditor('t2i-images');
-    assert.equal(await page.locator('#node-input-thumbnail').isChecked(), false, 'the thumbnail is opt-in');
-    await page.check('#node-input-thumbnail');
+    assert.equal(await page.locator('#node-input-thumbnail').isChecked(), true, 'the example shows the thumbnail');
     await done();
     await deploy();
 
@@ -584,5 +627,36 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await page.uncheck('#node-input-thumbnail');
     await done();
     await thumbnail.waitFor({ state: 'detached' });
+  });
+
+  it('a second example imported with "Import copy" joins the same server configuration, deploys and answers from the simulator', async function () {
+    const notification = await importExample('comfyui-info');
+    await notification.getByRole('button', { name: await inPage(() => RED._('clipboard.import.importCopy')) }).click();
+    await putDown(260, 360);
+    const imported = await inPage(() => {
+      const info = RED.nodes.filterNodes({ type: 'comfyui-info' });
+      const stats = RED.nodes.filterNodes({ type: 'inject' }).filter((n) => n.name === 'system stats');
+      return { info: info.map((n) => [n.id, n.server]), stats: stats.map((n) => n.id) };
+    });
+    assert.equal(imported.info.length, 1, 'one info node was imported');
+    assert.equal(imported.stats.length, 1, 'with its "system stats" inject node');
+    const [[infoId, infoServer]] = imported.info;
+    assert.notEqual(infoId, 'info-node', '"Import copy" gives the nodes new ids');
+    assert.equal(infoServer, SERVER, 'and the info node the server configuration that exists');
+    assert.deepEqual(await serverNodes(), [[SERVER, '${COMFYUI_URL}']], 'no second server configuration');
+    assert.deepEqual(await validity([infoId]), { [infoId]: 'valid' });
+
+    await deploy();
+    const deployed = await (await request(`${editorUrl}flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).body.json();
+    assert.deepEqual(
+      deployed.flows.filter((n) => n.type === 'comfyui-server').map((n) => [n.id, n.url]),
+      [[SERVER, '${COMFYUI_URL}']],
+    );
+    await page.click(`[id="${imported.stats[0]}"] .red-ui-flow-node-button`);
+    const answer = page.locator('.red-ui-debug-msg').filter({ hasText: 'system_stats' });
+    await answer.first().waitFor({ state: 'visible', timeout: 20000 });
+    const shown = await answer.first().innerText();
+    assert.match(shown, /msg\.payload : Object/, shown);
+    assert.match(shown, /comfyui_version|python_version|devices/, shown);
   });
 });

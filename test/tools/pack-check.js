@@ -357,11 +357,13 @@ async function runtime(userDir, redJs) {
     );
 
     // Deploy every example (each on its own tab), pointed at the simulator; run text-to-image.
+    // The examples share their server configuration (one id), as the editor's import makes them.
     const flow = [];
     for (const file of exampleFiles) {
       const tab = `tab-${file.slice(join(moduleDir, 'examples').length + 1)}`;
       flow.push({ id: tab, type: 'tab', label: tab });
       for (const node of JSON.parse(readFileSync(file, 'utf8'))) {
+        if (flow.some((n) => n.id === node.id)) continue;
         const n = { ...node };
         if (n.type === 'comfyui-server') n.url = sim.url;
         if (n.type === 'mqtt-broker') Object.assign(n, { broker: HOST, port: String(await freePort()), autoConnect: false });
