@@ -29,10 +29,10 @@ async function start() {
   return helper;
 }
 
-/** Deploys `flow` with our nodes plus `extra` node modules (core nodes). */
-async function load(flow, extra = []) {
+/** Deploys `flow` with our nodes plus `extra` node modules (core nodes) and the nodes' `credentials` by id. */
+async function load(flow, extra = [], credentials = {}) {
   await start();
-  await helper.load([...ourNodes, ...extra], flow);
+  await helper.load([...ourNodes, ...extra], flow, credentials);
   if (!process.env.BENCH_KEEP_SPIES) unspy(flow);
   return helper;
 }
