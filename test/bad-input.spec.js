@@ -413,6 +413,22 @@ const HOSTILE = [
     true,
   ],
   [
+    'upload: a file name with a drive letter',
+    'up',
+    () => ({ payload: PNG, filename: 'C:a.png' }),
+    'BAD_INPUT',
+    /msg\.filename contains ":"/,
+    true,
+  ],
+  [
+    'upload: a subfolder ".. " (Windows reads it as "..")',
+    'up',
+    () => ({ payload: PNG, subfolder: 'a/.. ' }),
+    'BAD_INPUT',
+    /contains "\.\." as a folder/,
+    true,
+  ],
+  [
     'upload: a subfolder with ".."',
     'up',
     () => ({ payload: PNG, subfolder: 'a/../../b' }),
@@ -482,6 +498,14 @@ const HOSTILE = [
     { prompt_id: 'a b' },
     'BAD_INPUT',
     /msg\.prompt_id is not a prompt id/,
+    /^\/(api\/)?(history|queue|interrupt)/,
+  ],
+  [
+    'interrupt: a read-only msg.payload (the result would have nowhere to go)',
+    'intr',
+    () => Object.defineProperty({}, 'payload', { value: 1, enumerable: true, writable: false }),
+    'BAD_INPUT',
+    /msg\.payload cannot be set/,
     /^\/(api\/)?(history|queue|interrupt)/,
   ],
   [

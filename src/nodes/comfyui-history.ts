@@ -7,7 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { summarizeEntry } from '../client/outputs';
 import type { PromptSummary } from '../client/outputs';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, countOf, promptIdOf, promptIdsOf } from './msg-input';
@@ -48,6 +48,7 @@ export = function (RED: NodeAPI): void {
       const { action, ids, promptId, query } = await readInput(async () => {
         const chosen = choiceOf(await read(settings.action), ACTIONS, 'get');
         const id = chosen === 'get' ? promptIdOf(await read(settings.promptId)) : undefined;
+        checkSettable(msg, ['payload']);
         return {
           action: chosen,
           ids: chosen === 'delete' ? promptIdsOf(msg.payload, 'To delete history entries') : [],

@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, pathSegmentOf } from './msg-input';
@@ -42,6 +42,7 @@ export = function (RED: NodeAPI): void {
       const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
       const { kind, nodeClass, folder } = await readInput(async () => {
         const asked = choiceOf(await read(settings.info), INFO_KINDS, 'system_stats');
+        checkSettable(msg, ['topic', 'payload']);
         // The class and the folder only matter (and are only read) for the kind that uses them.
         return {
           kind: asked,

@@ -3,7 +3,7 @@
  * state: a running prompt is interrupted, a pending one deleted from the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { promptIdOf } from './msg-input';
@@ -25,7 +25,11 @@ export = function (RED: NodeAPI): void {
     const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } });
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
-      const promptId = await readInput(async () => promptIdOf(await readSetting(RED, node, promptIdSetting, msg)));
+      const promptId = await readInput(async () => {
+        const id = promptIdOf(await readSetting(RED, node, promptIdSetting, msg));
+        checkSettable(msg, ['payload']);
+        return id;
+      });
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-interrupt.status.working' });
       const result = await client.cancel(promptId);

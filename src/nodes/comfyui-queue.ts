@@ -3,7 +3,7 @@
  * Every action answers with the queue as it is afterwards.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, promptIdsOf } from './msg-input';
@@ -32,6 +32,7 @@ export = function (RED: NodeAPI): void {
     async function handle(msg: QueueMsg, send: (msg: QueueMsg) => void): Promise<void> {
       const { action, ids } = await readInput(async () => {
         const chosen = choiceOf(await readSetting(RED, node, actionSetting, msg), ACTIONS, 'get');
+        checkSettable(msg, ['payload']);
         return { action: chosen, ids: chosen === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [] };
       });
       const client = clientOf(server);

@@ -8,7 +8,7 @@ import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
 import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
@@ -59,6 +59,7 @@ export = function (RED: NodeAPI): void {
         // The node's override rows first, then msg.inputs, which wins where both set an input.
         workflow = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
         workflow = applyOverrides(workflow, msg.inputs);
+        checkSettable(msg, ['prompt_id', 'payload']);
         return { prompt: workflow, previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none') };
       });
 

@@ -12,7 +12,7 @@ import { isPlainObject, isReservedName } from '../client/plain-json';
 import type { ResultItem, ResultType } from '../client/types';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
-import { failInput, finishInput, readInput } from './failure';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { checkFileRef, choiceOf, describeValue, fileNameOf, flagOf, subfolderOf } from './msg-input';
 import type { Given } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
@@ -83,6 +83,7 @@ export = function (RED: NodeAPI): void {
         const request: UploadRequest = { bytes, filename, subfolder, type, overwrite, ...(originalRef ? { originalRef } : {}) };
         const reserved = target ? [target, targetInput].find(isReservedName) : undefined;
         if (reserved !== undefined) throw new ComfyError('BAD_INPUT', `The Load Image setting names "${reserved}", which is not allowed as a node or input name`);
+        checkSettable(msg, target ? ['payload', 'inputs'] : ['payload']);
         return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined };
       });
 

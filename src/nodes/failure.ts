@@ -34,6 +34,23 @@ export async function readInput<T>(read: () => Promise<T> | T): Promise<T> {
 }
 
 /**
+ * The properties a node sets on the msg it sends on (payload, …) must be settable: a getter
+ * without a setter, a read-only property or a msg that takes no new properties is found while
+ * reading, before ComfyUI is asked anything, not after a prompt ran and its result had nowhere to go.
+ */
+export function checkSettable(msg: object, keys: readonly string[]): void {
+  for (const key of keys) {
+    const property = Object.getOwnPropertyDescriptor(msg, key);
+    const settable = property
+      ? property.get === undefined && property.set === undefined
+        ? property.writable === true
+        : property.set !== undefined
+      : Object.isExtensible(msg);
+    if (!settable) throw new ComfyError('BAD_INPUT', `msg.${key} cannot be set (read-only, or a getter without a setter), so no result could be sent`);
+  }
+}
+
+/**
  * Fails the msg: red ring `statusKey` on `target` and done(err). `target` is the node deployed
  * under this id now (submit: the node may have been redeployed while it waited); when it is
  * another instance, its error() reaches the Catch nodes of the flow as deployed now.
