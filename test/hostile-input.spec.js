@@ -222,7 +222,9 @@ function msgOf(fields, base = {}) {
     const values = { ...base, ...resolve(Object.fromEntries(Object.entries(recipe).filter(([, value]) => value !== ABSENT))) };
     for (const key of Object.keys(values)) {
       const value = values[key];
-      if (value === THROWING_GETTER) Object.defineProperty(msg, key, { get: refuse(`msg.${key}`), enumerable: true });
+      // The runtime itself reads _msgid before any node sees the msg: a getter there never reaches us.
+      if (value === THROWING_GETTER && key === '_msgid') msg[key] = noToString;
+      else if (value === THROWING_GETTER) Object.defineProperty(msg, key, { get: refuse(`msg.${key}`), enumerable: true });
       else if (value === READ_ONLY) Object.defineProperty(msg, key, { value: 'fixed', enumerable: true, writable: false });
       else msg[key] = value;
     }
@@ -294,7 +296,7 @@ describe('hostile msgs into every palette node (fast-check, real runtime, simula
       ['payload', 'inputs', 'width'],
       {},
     ],
-    [{ id: 'img', type: 'comfyui-images', output: 'buffer' }, ['payload', 'prompt_id', 'parts'], { payload: { images: [] } }],
+    [{ id: 'img', type: 'comfyui-images', output: 'buffer' }, ['payload', 'prompt_id', 'parts', '_msgid'], { payload: { images: [] } }],
     [
       { id: 'imgRefs', type: 'comfyui-images', output: 'refs' },
       ['payload', 'prompt_id'],

@@ -57,7 +57,8 @@ export function normalizeWorkflow(input: unknown): ApiPrompt {
 export function looksLikeWorkflow(payload: unknown): boolean {
   try {
     let value = payload;
-    if (isBytes(value)) value = utf8(value) ?? '';
+    // Only bytes that start like an object are decoded: an image Buffer is no workflow, whatever its size.
+    if (isBytes(value)) value = startsLikeObject(value) ? (utf8(value) ?? '') : '';
     if (typeof value === 'string') {
       if (!value.trim().startsWith('{')) return false;
       try {
@@ -222,6 +223,13 @@ function isBytes(value: unknown): value is Uint8Array {
   } catch {
     return false; // a Proxy whose getPrototypeOf trap throws
   }
+}
+
+/** Whether the first byte after a UTF-8 byte order mark and whitespace is "{". */
+function startsLikeObject(bytes: Uint8Array): boolean {
+  let index = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (index < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[index])) index += 1;
+  return bytes[index] === 0x7b;
 }
 
 /** UTF-8 text (a byte order mark dropped), or undefined when the bytes are not UTF-8. */

@@ -51,7 +51,12 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
       const client = clientOf(server);
-      const { request, incomingParts } = await readInput(() => ({ request: requestOf(msg), incomingParts: msg.parts }));
+      const { request, incomingParts, partsId } = await readInput(() => ({
+        request: requestOf(msg),
+        incomingParts: msg.parts,
+        // The runtime sets _msgid only where a msg has none: a flow's own may be anything.
+        partsId: `${String(msg._msgid)}-images`,
+      }));
       const refs = 'refs' in request ? request.refs : await refsOfPrompt(client, request.promptId);
       if (refs.length === 0) {
         // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
@@ -59,7 +64,6 @@ export = function (RED: NodeAPI): void {
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
-      const partsId = `${msg._msgid}-images`;
       const missing: string[] = [];
       let last: (Download & { ref: ImageRef }) | undefined;
       for (const [index, ref] of refs.entries()) {
