@@ -4,7 +4,17 @@
 // lists the same rows.
 const assert = require('node:assert/strict');
 const { request } = require('undici');
-const { helper, startSimulator, allNodes, waitFor, nextError, nextMessage, collectMessages, saveImageWorkflow } = require('./support');
+const {
+  helper,
+  startSimulator,
+  allNodes,
+  waitFor,
+  nextError,
+  nextMessage,
+  collectMessages,
+  saveImageWorkflow,
+  noisyPng,
+} = require('./support');
 
 const UI_WORKFLOW = { last_node_id: 2, last_link_id: 1, nodes: [{ id: 1, type: 'EmptyImage' }], links: [], version: 0.4 };
 
@@ -118,7 +128,7 @@ const TABLE = [
   ['upload: an object', 'up', { payload: { image: 'x' } }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: a string that is neither base64 nor a data URL', 'up', { payload: 'not an image!' }, 'BAD_INPUT', /Nothing was uploaded/, true],
   ['upload: an empty Buffer', 'up', { payload: Buffer.alloc(0) }, 'BAD_INPUT', /Nothing was uploaded/, true],
-  ['upload: bytes above max_upload_size', 'up', { payload: Buffer.alloc(5000, 1) }, 'TOO_LARGE', /at most 4000 bytes/, false],
+  ['upload: bytes above max_upload_size', 'up', { payload: noisyPng(40, 40) }, 'TOO_LARGE', /at most 4000 bytes/, false],
   [
     'history: delete with a number',
     'hist',
@@ -195,6 +205,373 @@ const TABLE = [
   ],
 ];
 
+/**
+ * Issue 11 §4, untrusted keys and values from flows: one row for each class of hostile input.
+ * A msg given as a function is built fresh for the row (Proxies, getters, functions and Buffers do
+ * not survive structuredClone). The last column is true (no POST at all) or a pattern of URLs
+ * that must not be requested (a GET the node would make with the bad value).
+ */
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cfc0f01f0005000201a2b7b3f70000000049454e44ae426082',
+  'hex',
+);
+const throwing = (what) => () => {
+  throw new Error(`${what} refuses to be read`);
+};
+const trapped = new Proxy(
+  {},
+  { get: throwing('get'), ownKeys: throwing('ownKeys'), has: throwing('has'), getPrototypeOf: throwing('getPrototypeOf') },
+);
+const circular = () => {
+  const inputs = { 'Empty Image': { width: 8 } };
+  inputs['Empty Image'].color = inputs;
+  return inputs;
+};
+const deep = () => {
+  let value = 8;
+  for (let i = 0; i < 10000; i += 1) value = [value];
+  return value;
+};
+/** [first, <hole>, last] */
+const holey = (first, last) => {
+  const list = [first];
+  list[2] = last;
+  return list;
+};
+const withInputs = (inputs) => () => ({ payload: saveImageWorkflow(), inputs });
+const HOSTILE = [
+  [
+    'submit: a msg.inputs node "__proto__" (JSON.parse)',
+    'sub',
+    withInputs(JSON.parse('{"__proto__": {"polluted": 1}}')),
+    'BAD_INPUT',
+    /msg\.inputs names the node "__proto__", which is not allowed/,
+    true,
+  ],
+  [
+    'submit: a msg.inputs key "constructor.prototype"',
+    'sub',
+    withInputs({ 'constructor.prototype': 1 }),
+    'BAD_INPUT',
+    /names the node "constructor"/,
+    true,
+  ],
+  [
+    'submit: a msg.inputs input "__proto__" (defineProperty)',
+    'sub',
+    withInputs({ 'Empty Image': Object.defineProperty({}, '__proto__', { value: { polluted: 1 }, enumerable: true }) }),
+    'BAD_INPUT',
+    /names the input "__proto__"/,
+    true,
+  ],
+  [
+    'submit: an override of an inherited name (toString)',
+    'sub',
+    withInputs({ 'Empty Image': { toString: 8 } }),
+    'UNKNOWN_OVERRIDE',
+    /has no input "toString"/,
+    true,
+  ],
+  [
+    'submit: a workflow node id "__proto__"',
+    'sub',
+    { payload: '{"__proto__": {"class_type": "EmptyImage", "inputs": {}}}' },
+    'BAD_WORKFLOW',
+    /Workflow node id "__proto__" is not allowed/,
+    true,
+  ],
+  [
+    'submit: an override row naming node "__proto__"',
+    'rows',
+    { payload: saveImageWorkflow() },
+    'BAD_INPUT',
+    /Override row 1 \(__proto__ → polluted = "1"\) names "__proto__"/,
+    true,
+  ],
+  [
+    'submit: NaN in msg.inputs',
+    'sub',
+    withInputs({ 'Empty Image': { width: NaN } }),
+    'BAD_INPUT',
+    /msg\.inputs\["Empty Image"\]\.width is NaN, which JSON cannot carry/,
+    true,
+  ],
+  [
+    'submit: Infinity in a workflow',
+    'sub',
+    () => ({ payload: { ...saveImageWorkflow(), 3: { class_type: 'EmptyImage', inputs: { width: Infinity } } } }),
+    'BAD_WORKFLOW',
+    /The workflow\[?"?3"?\]?\.inputs\.width is Infinity/,
+    true,
+  ],
+  ['submit: a circular msg.inputs', 'sub', withInputs(circular()), 'BAD_INPUT', /contains itself \(a circular structure\)/, true],
+  [
+    'submit: msg.inputs nested 10 000 levels',
+    'sub',
+    withInputs({ 'Empty Image': { width: deep() } }),
+    'BAD_INPUT',
+    /is nested more than 100 levels deep/,
+    true,
+  ],
+  [
+    'submit: a Map as msg.inputs',
+    'sub',
+    withInputs(new Map([['Empty Image', { width: 8 }]])),
+    'BAD_INPUT',
+    /msg\.inputs must be an object like .*, not a Map/,
+    true,
+  ],
+  [
+    'submit: a getter in msg.inputs that throws',
+    'sub',
+    withInputs({
+      'Empty Image': {
+        get width() {
+          throw new Error('no width today');
+        },
+      },
+    }),
+    'BAD_INPUT',
+    /msg\.inputs\["Empty Image"\]\.width could not be read: no width today/,
+    true,
+  ],
+  ['submit: a Proxy with throwing traps as msg.inputs', 'sub', withInputs(trapped), 'BAD_INPUT', /msg\.inputs/, true],
+  ['submit: a BigInt in msg.inputs', 'sub', withInputs({ 'Empty Image': { width: 8n } }), 'BAD_INPUT', /is the BigInt 8n/, true],
+  ['submit: a Symbol in msg.inputs', 'sub', withInputs({ 'Empty Image': { width: Symbol('w') } }), 'BAD_INPUT', /width is a symbol/, true],
+  ['submit: a function in msg.inputs', 'sub', withInputs({ 'Empty Image': { width: () => 8 } }), 'BAD_INPUT', /width is a function/, true],
+  [
+    'submit: a sparse array in msg.inputs',
+    'sub',
+    withInputs({ 'Empty Image': { color: holey(1, 3) } }),
+    'BAD_INPUT',
+    /color\[1\] is missing \(a sparse array\)/,
+    true,
+  ],
+  [
+    'submit: a 4 MB string that is not JSON',
+    'sub',
+    { payload: 'x'.repeat(4 * 1024 * 1024) },
+    'BAD_WORKFLOW',
+    /^The workflow is not valid JSON: .{0,200}$/,
+    true,
+  ],
+  [
+    'submit: a msg.payload whose getter throws',
+    'sub',
+    () => Object.defineProperty({}, 'payload', { get: throwing('payload'), enumerable: true }),
+    'BAD_INPUT',
+    /^The msg could not be read: payload refuses to be read$/,
+    true,
+  ],
+  [
+    'submit: a Buffer that is not JSON',
+    'sub',
+    () => ({ payload: Buffer.concat([PNG, Buffer.alloc(100)]) }),
+    'BAD_WORKFLOW',
+    /^The workflow is a Buffer of \d+ bytes that is not JSON \(it starts with the PNG signature\)$/,
+    true,
+  ],
+  [
+    'upload: bytes that are no image (a PDF)',
+    'up',
+    () => ({ payload: Buffer.from('%PDF-1.7 a document') }),
+    'BAD_INPUT',
+    /not an image ComfyUI reads \(it starts with the PDF signature/,
+    true,
+  ],
+  [
+    'upload: a file name with NUL',
+    'up',
+    () => ({ payload: PNG, filename: 'a\u0000.png' }),
+    'BAD_INPUT',
+    /msg\.filename contains a control character/,
+    true,
+  ],
+  [
+    'upload: a file name with /',
+    'up',
+    () => ({ payload: PNG, filename: 'sub/a.png' }),
+    'BAD_INPUT',
+    /msg\.filename contains \/ or \\/,
+    true,
+  ],
+  [
+    'upload: a file name with \\',
+    'up',
+    () => ({ payload: PNG, filename: '..\\a.png' }),
+    'BAD_INPUT',
+    /msg\.filename contains \/ or \\/,
+    true,
+  ],
+  ['upload: the file name ".."', 'up', () => ({ payload: PNG, filename: '..' }), 'BAD_INPUT', /msg\.filename contains "\.\."/, true],
+  [
+    'upload: a file name over 255 bytes (UTF-8)',
+    'up',
+    () => ({ payload: PNG, filename: `${'가'.repeat(84)}.png` }),
+    'BAD_INPUT',
+    /longer than 255 bytes/,
+    true,
+  ],
+  [
+    'upload: a file name with a drive letter',
+    'up',
+    () => ({ payload: PNG, filename: 'C:a.png' }),
+    'BAD_INPUT',
+    /msg\.filename contains ":"/,
+    true,
+  ],
+  [
+    'upload: a subfolder ".. " (Windows reads it as "..")',
+    'up',
+    () => ({ payload: PNG, subfolder: 'a/.. ' }),
+    'BAD_INPUT',
+    /contains "\.\." as a folder/,
+    true,
+  ],
+  [
+    'upload: a subfolder with ".."',
+    'up',
+    () => ({ payload: PNG, subfolder: 'a/../../b' }),
+    'BAD_INPUT',
+    /msg\.subfolder contains "\.\." as a folder/,
+    true,
+  ],
+  [
+    'upload: an absolute subfolder',
+    'up',
+    () => ({ payload: PNG, subfolder: '/etc' }),
+    'BAD_INPUT',
+    /msg\.subfolder is an absolute path/,
+    true,
+  ],
+  [
+    'upload: a mask original with ".."',
+    'upm',
+    () => ({ payload: PNG, original_ref: { filename: 'a.png', subfolder: '../..', type: 'input' } }),
+    'BAD_INPUT',
+    /msg\.original_ref\.subfolder contains "\.\."/,
+    true,
+  ],
+  [
+    'upload: a mask original path with ".."',
+    'upm',
+    () => ({ payload: PNG, original_ref: '../a.png' }),
+    'BAD_INPUT',
+    /msg\.original_ref\.subfolder contains "\.\."/,
+    true,
+  ],
+  [
+    'upload: a Map as msg.inputs',
+    'up',
+    () => ({ payload: PNG, inputs: new Map() }),
+    'BAD_INPUT',
+    /msg\.inputs must be an object .*; got a Map/,
+    true,
+  ],
+  [
+    'images: a ref that walks out of the folder',
+    'img',
+    { payload: { images: [{ filename: '../../../etc/passwd', subfolder: '', type: 'output' }] } },
+    'BAD_INPUT',
+    /msg\.payload\.images\[0\]\.filename contains \//,
+    /^\/(api\/)?view/,
+  ],
+  [
+    'images: a ref with an absolute subfolder',
+    'img',
+    { payload: [{ filename: 'a.png', subfolder: '/etc', type: 'output' }] },
+    'BAD_INPUT',
+    /msg\.payload\[0\]\.subfolder is an absolute path/,
+    /^\/(api\/)?view/,
+  ],
+  [
+    'images: a msg.prompt_id outside the id charset',
+    'img',
+    { prompt_id: '../queue' },
+    'BAD_INPUT',
+    /msg\.prompt_id is not a prompt id \(1 to 128 letters, digits, _ or -\)/,
+    /^\/(api\/)?history/,
+  ],
+  [
+    'interrupt: a msg.prompt_id outside the id charset',
+    'intr',
+    { prompt_id: 'a b' },
+    'BAD_INPUT',
+    /msg\.prompt_id is not a prompt id/,
+    /^\/(api\/)?(history|queue|interrupt)/,
+  ],
+  [
+    'interrupt: a read-only msg.payload (the result would have nowhere to go)',
+    'intr',
+    () => Object.defineProperty({}, 'payload', { value: 1, enumerable: true, writable: false }),
+    'BAD_INPUT',
+    /msg\.payload cannot be set/,
+    /^\/(api\/)?(history|queue|interrupt)/,
+  ],
+  [
+    'history: a msg.prompt_id of 129 characters',
+    'hist',
+    { prompt_id: 'a'.repeat(129) },
+    'BAD_INPUT',
+    /msg\.prompt_id is not a prompt id/,
+    /^\/(api\/)?history/,
+  ],
+  [
+    'history: delete with an id outside the charset',
+    'hist',
+    { action: 'delete', payload: ['ok', '../x'] },
+    'BAD_INPUT',
+    /msg\.payload\[1\] is not a prompt id/,
+    true,
+  ],
+  [
+    'queue: delete with a sparse array of ids',
+    'queue',
+    () => ({ action: 'delete', payload: holey('a', 'b') }),
+    'BAD_INPUT',
+    /msg\.payload must be a prompt id or an array of prompt ids/,
+    true,
+  ],
+  [
+    'progress: a msg.prompt_id outside the id charset',
+    'prog',
+    { prompt_id: 'x.y' },
+    'BAD_INPUT',
+    /msg\.prompt_id is not a prompt id/,
+    true,
+  ],
+  [
+    'free: a flag whose getter throws',
+    'free',
+    () => ({
+      payload: {
+        get free_memory() {
+          throw new Error('no');
+        },
+      },
+    }),
+    'BAD_INPUT',
+    /msg\.payload\.free_memory could not be read: no/,
+    true,
+  ],
+  [
+    'info: a node class ".."',
+    'info',
+    { info: 'object_info', class: '..' },
+    'BAD_INPUT',
+    /msg\.class cannot be "\.\."/,
+    /^\/(api\/)?object_info/,
+  ],
+  [
+    'info: an object with a non-callable toString as msg.info',
+    'info',
+    { info: { toString: 1, valueOf: 1 } },
+    'BAD_INPUT',
+    /msg\.info must be one of .*; got an object/,
+    true,
+  ],
+];
+
 function bigWorkflow() {
   const workflow = saveImageWorkflow();
   workflow['2'].inputs.filename_prefix = 'x'.repeat(5000);
@@ -240,11 +617,35 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
       { id: 'info', type: 'comfyui-info', server: 'srv', info: 'system_stats', wires },
       { id: 'qsrc', type: 'comfyui-queue', server: 'srv', action: 'cmd', actionType: 'msg', wires },
       { id: 'hsrc', type: 'comfyui-history', server: 'srv', action: 'get', maxItems: '$nope(payload)', maxItemsType: 'jsonata', wires },
+      {
+        id: 'upm',
+        type: 'comfyui-upload',
+        server: 'srv',
+        kind: 'mask',
+        folder: 'input',
+        filename: 'm.png',
+        target: '',
+        wires,
+      },
+      {
+        id: 'rows',
+        type: 'comfyui-submit',
+        server: 'srv',
+        workflow: '',
+        mode: 'wait',
+        overrides: [{ node: '__proto__', input: 'polluted', value: '1', valueType: 'str' }],
+        wires,
+      },
+      { id: 'prog', type: 'comfyui-progress', server: 'srv', scope: 'ids', wires },
       { id: 'out', type: 'helper' },
     ];
   }
 
-  for (const [name, target, msg, code, pattern, sendsNothing] of TABLE) {
+  let prototypeKeys;
+  before(() => (prototypeKeys = Reflect.ownKeys(Object.prototype)));
+  afterEach(() => assert.deepEqual(Reflect.ownKeys(Object.prototype), prototypeKeys, 'Object.prototype was changed'));
+
+  for (const [name, target, msg, code, pattern, sendsNothing] of [...TABLE, ...HOSTILE]) {
     it(name, async function () {
       await helper.load(allNodes, flow());
       const node = helper.getNode(target);
@@ -252,13 +653,20 @@ describe('bad input: a specific error for each, nothing crashes, nothing half-se
       const before = sim.requestLog.filter((r) => r.method === 'POST').length;
       let sent = 0;
       helper.getNode('out').on('input', () => (sent += 1));
+      const requestsBefore = sim.requestLog.length;
       const failed = nextError(node);
-      node.receive(structuredClone(msg));
+      node.receive(typeof msg === 'function' ? msg() : structuredClone(msg));
       const err = await failed;
+      assert.ok(err instanceof Error, 'an Error');
       assert.equal(err.code, code, `${err.code}: ${err.message}`);
       assert.match(err.message, pattern);
       assert.equal(sent, 0, 'no output msg');
       if (sendsNothing) assert.equal(sim.requestLog.filter((r) => r.method === 'POST').length, before, 'nothing was sent to ComfyUI');
+      if (sendsNothing instanceof RegExp) {
+        const asked = sim.requestLog.slice(requestsBefore).filter((r) => sendsNothing.test(r.url));
+        assert.deepEqual(asked, [], 'nothing was asked of ComfyUI with the bad value');
+      }
+      assert.equal(Object.prototype.polluted, undefined);
     });
   }
 

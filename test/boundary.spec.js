@@ -172,6 +172,32 @@ describe('the boundary: what ComfyUI sends is checked and bounded', function () 
     assert.match(err.message, new RegExp(`GET /history/${id} answered with something ComfyUI does not send: ${id}.prompt must be`));
   });
 
+  it('file names from history that are paths are left out of the result: they would reach msg.filename', async function () {
+    await load();
+    const id = await heldPrompt();
+    const entry = {
+      prompt: [1, id, { 2: { class_type: 'SaveImage', inputs: {} } }, {}, ['2']],
+      outputs: {
+        2: {
+          images: [
+            { filename: '../../evil.png', subfolder: '', type: 'output' },
+            { filename: 'ok.png', subfolder: '../..', type: 'output' },
+            { filename: 'fine.png', subfolder: 'a/b', type: 'output' },
+          ],
+        },
+      },
+      status: { status_str: 'success', completed: true, messages: [['execution_success', { prompt_id: id }]] },
+    };
+    env.sim.faults.failRoute('GET', `/history/${id}`, 200, JSON.stringify({ [id]: entry }), 'application/json');
+    const got = nextMessage(helper.getNode('out'), 10000);
+    env.sim.faults.resumeWorker();
+    const msg = await got;
+    assert.deepEqual(
+      msg.payload.images.map((ref) => `${ref.subfolder}/${ref.filename}`),
+      ['a/b/fine.png'],
+    );
+  });
+
   it('the history node: an entry keyed "constructor" or a list of entries of the wrong shape is BAD_RESPONSE', async function () {
     await load();
     env.sim.faults.failRoute(

@@ -71,11 +71,36 @@ describe('workflow: input formats, overrides and seeds', function () {
     4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'a.safetensors' }, _meta: { title: 'Loader v1.5' } },
   };
 
+  // What normalizeWorkflow returns is a copy made of null-prototype objects: compared as JSON.
+  const asJson = (value) => JSON.parse(JSON.stringify(value));
+
   it('accepts an API object, the {prompt} wrapper and JSON text of either', function () {
-    assert.deepEqual(normalizeWorkflow(api), api);
-    assert.deepEqual(normalizeWorkflow({ prompt: api, client_id: 'x' }), api);
-    assert.deepEqual(normalizeWorkflow(JSON.stringify(api)), api);
-    assert.deepEqual(normalizeWorkflow(JSON.stringify({ prompt: api })), api);
+    assert.deepEqual(asJson(normalizeWorkflow(api)), api);
+    assert.deepEqual(asJson(normalizeWorkflow({ prompt: api, client_id: 'x' })), api);
+    assert.deepEqual(asJson(normalizeWorkflow(JSON.stringify(api))), api);
+    assert.deepEqual(asJson(normalizeWorkflow(JSON.stringify({ prompt: api }))), api);
+  });
+
+  it('reads a Buffer of JSON (File In), with or without a UTF-8 byte order mark, and says what other bytes are', function () {
+    const text = JSON.stringify(api);
+    assert.deepEqual(asJson(normalizeWorkflow(Buffer.from(text))), api);
+    assert.deepEqual(asJson(normalizeWorkflow(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`\n${text}\n`)]))), api);
+    assert.deepEqual(asJson(normalizeWorkflow(new Uint8Array(Buffer.from(text)))), api);
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2040)]);
+    assert.throws(
+      () => normalizeWorkflow(png),
+      (err) =>
+        err.code === 'BAD_WORKFLOW' &&
+        err.message === 'The workflow is a Buffer of 2048 bytes that is not JSON (it starts with the PNG signature)',
+    );
+    assert.throws(
+      () => normalizeWorkflow(Buffer.from('hello there')),
+      (err) => err.code === 'BAD_WORKFLOW' && /a Buffer of 11 bytes that is not JSON \(it is text: "hello there"\)/.test(err.message),
+    );
+    assert.throws(
+      () => normalizeWorkflow(Buffer.from('{"1": ')),
+      (err) => err.code === 'BAD_WORKFLOW' && /not valid JSON/.test(err.message),
+    );
   });
 
   it('names what is wrong with input that is not an API workflow', function () {

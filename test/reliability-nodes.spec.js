@@ -42,6 +42,21 @@ describe('submit node under redeploys and timeouts', function () {
     assert.equal(env.sim.connectionLog.length, 1, 'the shared socket stayed up');
   });
 
+  it('reports a failure to the redeployed node (its Catch nodes, its status) when the submit node is redeployed mid-run', async function () {
+    await helper.load(allNodes, flow());
+    const first = helper.getNode('sub');
+    first.receive({ payload: textToImageWorkflow({ steps: 40 }), topic: 'fails later' });
+    await waitFor(() => running(first), 'the prompt running');
+    await helper.setFlows(flow({ name: 'renamed while running' }), 'nodes');
+    const second = helper.getNode('sub');
+    assert.notEqual(second, first, 'the submit node was replaced');
+    const failed = nextError(second, 10000);
+    await request(`${env.sim.url}/interrupt`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const err = await failed;
+    assert.equal(err.code, 'INTERRUPTED');
+    assert.deepEqual(lastStatus(second), { fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
+  });
+
   it("fails with TIMEOUT after the node's timeout and interrupts the prompt when asked", async function () {
     await helper.load(allNodes, flow({ timeout: '0.4', cancelOnTimeout: true }));
     const sub = helper.getNode('sub');

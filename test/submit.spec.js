@@ -48,6 +48,22 @@ describe('comfyui-submit', function () {
       .map((st) => st.text)
       .filter((text) => typeof text === 'string' && !text.startsWith('node-red:common.status.') && !text.includes('comfyui-server'));
 
+  it('runs a Buffer of JSON as the workflow (File In: UTF-8, with a byte order mark), also over its own workflow', async function () {
+    const own = JSON.stringify(saveImageWorkflow({ prefix: 'own' }));
+    const { sub, out } = await load({ workflow: own });
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`${JSON.stringify(saveImageWorkflow({ prefix: 'from-file' }))}\n`),
+    ]);
+    let got = nextMessage(out);
+    sub.receive({ payload: bytes });
+    assert.match((await got).payload.images[0].filename, /^from-file_/);
+    // Bytes that are no JSON (an image from an earlier node, say) leave the node's own workflow in charge.
+    got = nextMessage(out);
+    sub.receive({ payload: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]) });
+    assert.match((await got).payload.images[0].filename, /^own_/);
+  });
+
   it('waits for the result and sends the input msg on with outputs, image refs, cached flag and duration', async function () {
     const { sub, out } = await load();
     const got = nextMessage(out);

@@ -189,6 +189,14 @@ function makePng(width, height, pixel = [200, 40, 10, 255]) {
   return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/** A PNG of deterministic noise (an LCG), which does not compress: about width × height × 3 bytes. */
+function noisyPng(width, height) {
+  let state = 12345;
+  // The high bits: the low bits of a power-of-two LCG repeat after a few steps.
+  const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 16) & 255;
+  return makePng(width, height, () => [next(), next(), next()]);
+}
+
 /** A multipart/form-data body of `{name, value, filename?}` fields; a part with a filename is image/png. */
 function multipart(fields) {
   const boundary = `----specboundary${randomBytes(12).toString('hex')}`;
@@ -224,5 +232,6 @@ module.exports = {
   isPng,
   pngSize,
   makePng,
+  noisyPng,
   multipart,
 };

@@ -11,6 +11,7 @@ const {
   lastStatus,
   useSimulator,
   makePng,
+  noisyPng,
 } = require('./support');
 // The simulator's decoder, to look at what ComfyUI's side stored and produced.
 const { decodePng } = require('../dist/simulator/png.js');
@@ -108,15 +109,19 @@ describe('comfyui-upload', function () {
     assert.deepEqual(bySettings.inputs, { 'Load Image': { image: 'fromsetting/set.png [temp]' } });
     assert.deepEqual(await stored(bySettings.payload), png);
 
-    // File In puts the whole path in msg.filename: only the name is used.
-    const byMsg = await upload(up, out, { payload: png, filename: '/home/me/pictures/photo.png', subfolder: 'mine', type: 'output' });
+    const byMsg = await upload(up, out, { payload: png, filename: 'photo.png', subfolder: 'mine', type: 'output' });
     assert.deepEqual(byMsg.payload, { name: 'photo.png', subfolder: 'mine', type: 'output' });
     assert.deepEqual(byMsg.inputs, { 'Load Image': { image: 'mine/photo.png [output]' } });
     assert.deepEqual(await stored(byMsg.payload), png);
 
-    const windowsPath = await upload(up, out, { payload: png, filename: 'C:\\pics\\win.png', subfolder: '', type: 'input' });
-    assert.deepEqual(windowsPath.payload, { name: 'win.png', subfolder: '', type: 'input' });
-    assert.deepEqual(windowsPath.inputs, { 'Load Image': { image: 'win.png' } });
+    // A path is refused (issue 11): File In's full path must be reduced to its name first.
+    for (const path of ['/home/me/pictures/photo.png', 'C:\\pics\\win.png']) {
+      const failed = nextError(up);
+      up.receive({ payload: png, filename: path });
+      const err = await failed;
+      assert.equal(err.code, 'BAD_INPUT');
+      assert.match(err.message, /^msg\.filename contains \/ or \\: give a file name, not a path/);
+    }
 
     const other = makePng(2, 2, [0, 0, 0, 255]);
     const replaced = await upload(up, out, { payload: other, overwrite: true });
@@ -274,10 +279,11 @@ describe('comfyui-upload', function () {
     env.sim = await startSimulator({ testControls: true, maxUploadSize: 1000 });
     const { up, out } = await load({ filename: 'big.png' });
     const failed = nextError(up);
-    up.receive({ payload: Buffer.alloc(2000, 1) });
+    const big = noisyPng(20, 20);
+    up.receive({ payload: big });
     const err = await failed;
     assert.equal(err.code, 'TOO_LARGE');
-    assert.match(err.message, /big\.png is 2000 bytes; this ComfyUI accepts at most 1000 bytes/);
+    assert.match(err.message, new RegExp(`big\\.png is ${big.length} bytes; this ComfyUI accepts at most 1000 bytes`));
     assert.ok(
       env.sim.requestLog.some((r) => r.method === 'GET' && r.url === '/features'),
       'it read the limit',

@@ -22,7 +22,7 @@ export type ComfyErrorCode =
   | 'TIMEOUT' // a request or a wait took too long
   | 'CLOSED' // the client was closed while the operation was pending
   | 'LOST' // the server no longer knows the prompt
-  | 'INTERNAL'; // a fault of our own (a bug): reported with a code like every other failure, never thrown at the process
+  | 'INTERNAL'; // a fault of this package, not of the input or the server: the message says what failed (please report it)
 
 export interface ComfyErrorDetails {
   status?: number;
@@ -54,4 +54,23 @@ export class ComfyError extends Error {
 
 export function isComfyError(value: unknown, code?: ComfyErrorCode): value is ComfyError {
   return value instanceof ComfyError && (code === undefined || value.code === code);
+}
+
+/**
+ * Words for anything that was thrown, without trusting it: a flow can throw any value (a getter,
+ * a Proxy trap, JSONata), and String() of an object with a non-callable toString throws again.
+ */
+export function reasonOf(err: unknown): string {
+  try {
+    if (err instanceof Error) return typeof err.message === 'string' ? err.message : 'an error without a message';
+    if (typeof err === 'string') return err;
+    if (typeof err === 'object' && err !== null) {
+      const message: unknown = (err as { message?: unknown }).message;
+      if (typeof message === 'string') return message;
+      return 'a thrown object';
+    }
+    return String(err);
+  } catch {
+    return 'a thrown value that cannot be described';
+  }
 }

@@ -3,17 +3,12 @@
  * previews are labelled by their content, and a download whose bytes are an HTML login page is
  * not passed on as an image.
  */
+import { imageFormatOf } from './image-bytes';
 
-/** The media type of an image ComfyUI reads or writes, from its magic number; undefined for anything else. */
+/** The media type of an image ComfyUI reads or writes, from its magic number (image-bytes.ts); undefined for anything else. */
 export function sniffImageType(bytes: Uint8Array): string | undefined {
-  const at = (offset: number, ...values: number[]): boolean => values.every((value, i) => bytes[offset + i] === value);
-  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'image/png';
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg';
-  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'image/webp';
-  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'image/gif';
-  if (at(0, 0x42, 0x4d)) return 'image/bmp';
-  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'image/tiff';
-  return undefined;
+  const format = imageFormatOf(bytes);
+  return format === undefined ? undefined : `image/${format}`;
 }
 
 /** Whether text bytes start like an HTML page (a proxy's login or error page). */

@@ -25,7 +25,8 @@ export interface ImageRef extends ResultItem {
 
 /**
  * Every list item that names a file, under any output key: ComfyUI's set of keys is open
- * (images, audio, gifs, …), so anything with a filename and a type counts.
+ * (images, audio, gifs, …), so anything with a filename and a type counts. A name from the wire
+ * that is a path (or a subfolder that leaves its folder) is left out: it would reach msg.filename.
  */
 export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | undefined>): ImageRef[] {
   const refs: ImageRef[] = [];
@@ -34,23 +35,28 @@ export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | un
     for (const [kind, items] of Object.entries(output)) {
       if (!Array.isArray(items)) continue;
       for (const item of items) {
-        if (isFileRef(item)) refs.push({ filename: item.filename, subfolder: item.subfolder ?? '', type: item.type, node, kind });
+        if (isFileRef(item) && isSafeRef(item))
+          refs.push({ filename: item.filename, subfolder: item.subfolder ?? '', type: item.type, node, kind });
       }
     }
   }
   return refs;
 }
 
-/** A `{filename, subfolder, type}` whose name is a name and whose subfolder stays in its folder (file-names.ts). */
+/** The shape of a `{filename, subfolder, type}` (file-names.ts says whether its names are usable). */
 export function isFileRef(value: unknown): value is ResultItem {
   if (typeof value !== 'object' || value === null) return false;
   const item = value as Record<string, unknown>;
   return (
     typeof item.filename === 'string' &&
-    fileNameProblem(item.filename) === undefined &&
+    item.filename !== '' &&
     (item.type === 'output' || item.type === 'temp' || item.type === 'input') &&
-    (item.subfolder === undefined || (typeof item.subfolder === 'string' && subfolderProblem(item.subfolder) === undefined))
+    (item.subfolder === undefined || typeof item.subfolder === 'string')
   );
+}
+
+function isSafeRef(ref: ResultItem): boolean {
+  return fileNameProblem(ref.filename) === undefined && subfolderProblem(ref.subfolder ?? '') === undefined;
 }
 
 /** The node ids ComfyUI took from its cache, as recorded in the entry's execution_cached message. */

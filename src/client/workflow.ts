@@ -1,9 +1,15 @@
 /**
- * Workflow input: tells the API format from the UI format, unwraps `{prompt: …}`, applies
- * overrides addressed by node id or `_meta.title`, and randomizes seeds. Never mutates its input.
+ * Workflow input: reads what a flow gives (an object, a `{prompt}` wrapper, JSON text, or a
+ * Buffer of JSON as a File In node makes it) into an API prompt, tells the API format from the UI
+ * format, applies overrides addressed by node id or `_meta.title`, and randomizes seeds. Never
+ * mutates its input: what it returns is a plain-JSON copy of null-prototype objects (plain-json.ts),
+ * so nothing a flow hands in can reach a prototype, and nothing but JSON goes to ComfyUI.
  */
 import { randomInt } from 'node:crypto';
 import { ComfyError } from './errors';
+import { describeBytes } from './image-bytes';
+import { describeObject, isPlainObject, isReservedName, plainJson } from './plain-json';
+import type { JsonObject, JsonValue } from './plain-json';
 import type { ApiPrompt, NodeId, PromptNode } from './types';
 
 export const UI_FORMAT_HINT =
@@ -11,11 +17,11 @@ export const UI_FORMAT_HINT =
   'in ComfyUI use Workflow → Export (API) (on older versions enable "Dev mode" in the settings first), ' +
   'then paste that JSON into the node or send it in msg.payload.';
 
-/** Turns whatever the user gave (object, `{prompt}` wrapper, JSON text) into an API prompt. */
+/** Turns whatever the user gave (object, `{prompt}` wrapper, JSON text or bytes) into an API prompt. */
 export function normalizeWorkflow(input: unknown): ApiPrompt {
-  let value = input;
+  let value = isBytes(input) ? textOfBytes(input) : input;
   if (typeof value === 'string') {
-    const text = value.trim();
+    const text = value.trim(); // also drops a byte order mark
     if (text === '') throw new ComfyError('BAD_WORKFLOW', 'The workflow is empty: paste an API-format workflow or send one in msg.payload');
     try {
       value = JSON.parse(text);
@@ -23,35 +29,67 @@ export function normalizeWorkflow(input: unknown): ApiPrompt {
       throw new ComfyError('BAD_WORKFLOW', `The workflow is not valid JSON: ${(err as Error).message}`);
     }
   }
-  if (Array.isArray(value)) {
-    throw new ComfyError('BAD_WORKFLOW', 'The workflow is a JSON array; an API-format workflow is an object keyed by node id');
-  }
   if (typeof value !== 'object' || value === null) {
     throw new ComfyError('BAD_WORKFLOW', `The workflow must be an object keyed by node id, not ${describeType(value)}`);
   }
-  if (isUiWorkflow(value)) throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
-  const record = value as Record<string, unknown>;
+  const copy = plainJson(value, 'BAD_WORKFLOW', 'The workflow');
+  if (Array.isArray(copy)) {
+    throw new ComfyError('BAD_WORKFLOW', 'The workflow is a JSON array; an API-format workflow is an object keyed by node id');
+  }
+  const record = copy as JsonObject;
+  if (isUiWorkflow(record)) throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
   if ('prompt' in record && !looksLikeNode(record.prompt)) {
     const inner = record.prompt;
-    if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) {
+    if (!isPlainObject(inner)) {
       throw new ComfyError('BAD_WORKFLOW', `"prompt" must be an API-format workflow object, not ${describeType(inner)}`);
     }
     if (isUiWorkflow(inner)) throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
-    return checkApiPrompt(inner as Record<string, unknown>);
+    return checkApiPrompt(inner);
   }
   return checkApiPrompt(record);
 }
 
-export function isUiWorkflow(value: unknown): boolean {
+/**
+ * Whether msg.payload is meant as a workflow, so that it wins over the node's own: JSON text or
+ * bytes of an object, a `{prompt}` wrapper, a UI workflow, or an object holding a node. Never
+ * throws: a value that cannot even be read counts as meant, so its error gets reported.
+ */
+export function looksLikeWorkflow(payload: unknown): boolean {
+  try {
+    let value = payload;
+    // Only bytes that start like an object are decoded: an image Buffer is no workflow, whatever its size.
+    if (isBytes(value)) value = startsLikeObject(value) ? (utf8(value) ?? '') : '';
+    if (typeof value === 'string') {
+      if (!value.trim().startsWith('{')) return false;
+      try {
+        value = JSON.parse(value);
+      } catch {
+        return true; // meant as a workflow, so its JSON error is the useful answer
+      }
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const record = value as Record<string, unknown>;
+    if ('prompt' in record || isUiWorkflow(record)) return true;
+    return Object.values(record).some((entry) => typeof entry === 'object' && entry !== null && 'class_type' in entry);
+  } catch {
+    return true;
+  }
+}
+
+function isUiWorkflow(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   return Array.isArray(record.nodes) && (Array.isArray(record.links) || 'state' in record);
 }
 
-function checkApiPrompt(record: Record<string, unknown>): ApiPrompt {
+function checkApiPrompt(record: JsonObject): ApiPrompt {
   const ids = Object.keys(record);
   if (ids.length === 0) throw new ComfyError('BAD_WORKFLOW', 'The workflow has no nodes');
   for (const id of ids) {
+    // BAD_WORKFLOW, not BAD_INPUT: the workflow itself (pasted or in msg.payload) has to be fixed,
+    // and that is what this code tells a Catch node everywhere else. No ComfyUI node has such an id.
+    if (isReservedName(id))
+      throw new ComfyError('BAD_WORKFLOW', `Workflow node id "${id}" is not allowed (it names a JavaScript prototype)`);
     const node = record[id];
     if (!looksLikeNode(node)) {
       throw new ComfyError(
@@ -59,40 +97,49 @@ function checkApiPrompt(record: Record<string, unknown>): ApiPrompt {
         `Workflow entry "${id}" is not a node: every entry of an API-format workflow needs "class_type" (text) and "inputs" (object)`,
       );
     }
+    const reserved = Object.keys(node.inputs).find(isReservedName);
+    if (reserved !== undefined) {
+      throw new ComfyError('BAD_WORKFLOW', `Workflow node ${label(id, node)} has an input named "${reserved}", which is not allowed`);
+    }
   }
-  return record as ApiPrompt;
+  return record as unknown as ApiPrompt;
 }
 
-function looksLikeNode(value: unknown): value is PromptNode {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const node = value as Record<string, unknown>;
-  return typeof node.class_type === 'string' && typeof node.inputs === 'object' && node.inputs !== null && !Array.isArray(node.inputs);
+function looksLikeNode(value: JsonValue | undefined): value is JsonObject & PromptNode {
+  return isPlainObject(value) && typeof value.class_type === 'string' && isPlainObject(value.inputs);
 }
 
 /**
  * Applies `{"<id or title>": {"<input>": value}}` and `{"<id or title>.<input>": value}`.
  * Input names never contain dots, so a dotted key splits at its last dot (titles and ids may have dots).
+ * `from` names the overrides in errors: msg.inputs, or the node's Overrides rows.
  */
-export function applyOverrides(prompt: ApiPrompt, overrides: unknown): ApiPrompt {
+export function applyOverrides(prompt: ApiPrompt, overrides: unknown, from = 'msg.inputs'): ApiPrompt {
   if (overrides === undefined || overrides === null) return prompt;
-  if (typeof overrides !== 'object' || Array.isArray(overrides)) {
-    throw new ComfyError('BAD_INPUT', `msg.inputs must be an object like {"KSampler": {"seed": 42}}, not ${describeType(overrides)}`);
+  if (!isPlainObject(overrides)) {
+    throw new ComfyError('BAD_INPUT', `${from} must be an object like {"KSampler": {"seed": 42}}, not ${describeType(overrides)}`);
   }
+  const given = plainJson(overrides, 'BAD_INPUT', from) as JsonObject;
   const result = clonePrompt(prompt);
-  for (const [key, value] of Object.entries(overrides as Record<string, unknown>)) {
+  for (const key of Object.keys(given)) {
+    const value = given[key];
     const dot = key.lastIndexOf('.');
-    if (isPlainObject(value) && (findNodeOrUndefined(result, key) !== undefined || dot <= 0)) {
-      const nodeId = findNode(result, key);
-      for (const [input, inputValue] of Object.entries(value)) setInput(result, nodeId, input, inputValue);
+    if (isPlainObject(value) && (dot <= 0 || findNodeOrUndefined(result, key) !== undefined)) {
+      const nodeId = findNode(result, key, from);
+      for (const input of Object.keys(value)) setInput(result, nodeId, input, value[input], from);
       continue;
     }
     if (dot <= 0 || dot === key.length - 1) {
+      checkName(key, 'node', from);
       throw new ComfyError(
         'UNKNOWN_OVERRIDE',
         `Override "${key}" needs an input name: use {"${key}": {"<input>": value}} or "${key}.<input>"`,
       );
     }
-    setInput(result, findNode(result, key.slice(0, dot)), key.slice(dot + 1), value);
+    // Both names are checked before either is looked up: a reserved name is wrong in any workflow.
+    checkName(key.slice(0, dot), 'node', from);
+    checkName(key.slice(dot + 1), 'input', from);
+    setInput(result, findNode(result, key.slice(0, dot), from), key.slice(dot + 1), value, from);
   }
   return result;
 }
@@ -108,9 +155,18 @@ export function randomizeSeeds(prompt: ApiPrompt): ApiPrompt {
   return result;
 }
 
-function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unknown): void {
+/** `__proto__`, `constructor` and `prototype` name no node and no input, whatever the workflow. */
+function checkName(name: string, what: 'node' | 'input', from: string): void {
+  if (isReservedName(name)) {
+    throw new ComfyError('BAD_INPUT', `${from} names the ${what} "${name}", which is not allowed (it names a JavaScript prototype)`);
+  }
+}
+
+function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unknown, from: string): void {
+  checkName(input, 'input', from);
   const node = prompt[nodeId];
-  if (!(input in node.inputs)) {
+  // Own inputs only: an inherited name such as "toString" is no input of the node.
+  if (!Object.prototype.hasOwnProperty.call(node.inputs, input)) {
     const known = Object.keys(node.inputs);
     throw new ComfyError(
       'UNKNOWN_OVERRIDE',
@@ -122,14 +178,15 @@ function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unkno
 
 function findNodeOrUndefined(prompt: ApiPrompt, key: string): NodeId | undefined {
   try {
-    return findNode(prompt, key);
+    return findNode(prompt, key, '');
   } catch {
     return undefined;
   }
 }
 
 /** By id first, then by exact `_meta.title`, then by class_type; a title or class must be unique. */
-function findNode(prompt: ApiPrompt, key: string): NodeId {
+function findNode(prompt: ApiPrompt, key: string, from: string): NodeId {
+  checkName(key, 'node', from);
   if (Object.prototype.hasOwnProperty.call(prompt, key)) return key;
   for (const match of [(node: PromptNode) => node._meta?.title === key, (node: PromptNode) => node.class_type === key]) {
     const ids = Object.keys(prompt).filter((id) => match(prompt[id]));
@@ -151,20 +208,59 @@ function listNodes(prompt: ApiPrompt): string {
 }
 
 function label(id: NodeId, node: PromptNode): string {
-  return node._meta?.title ? `#${id} "${node._meta.title}" (${node.class_type})` : `#${id} (${node.class_type})`;
+  const title = node._meta?.title;
+  return typeof title === 'string' && title !== '' ? `#${id} "${title}" (${node.class_type})` : `#${id} (${node.class_type})`;
 }
 
+/** The prompt is plain JSON already, so this copy cannot fail. */
 function clonePrompt(prompt: ApiPrompt): ApiPrompt {
-  return structuredClone(prompt);
+  return plainJson(prompt, 'INTERNAL', 'The prompt') as unknown as ApiPrompt;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function isBytes(value: unknown): value is Uint8Array {
+  try {
+    return value instanceof Uint8Array;
+  } catch {
+    return false; // a Proxy whose getPrototypeOf trap throws
+  }
+}
+
+/** Whether the first byte after a UTF-8 byte order mark and whitespace is "{". */
+function startsLikeObject(bytes: Uint8Array): boolean {
+  let index = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (index < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[index])) index += 1;
+  return bytes[index] === 0x7b;
+}
+
+/** UTF-8 text (a byte order mark dropped), or undefined when the bytes are not UTF-8. */
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON text in bytes (File In makes a Buffer of a file); other bytes get an error saying what they look like. */
+function textOfBytes(bytes: Uint8Array): string {
+  const what = `${Buffer.isBuffer(bytes) ? 'a Buffer' : 'a byte array'} of ${bytes.length} bytes`;
+  if (bytes.length === 0)
+    throw new ComfyError('BAD_WORKFLOW', `The workflow is ${what}: paste an API-format workflow or send one in msg.payload`);
+  const text = utf8(bytes);
+  if (text === undefined || !/^\s*[{[]/.test(text)) {
+    throw new ComfyError('BAD_WORKFLOW', `The workflow is ${what} that is not JSON (it ${describeBytes(bytes)})`);
+  }
+  return text;
 }
 
 function describeType(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  return `a ${typeof value}`;
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  try {
+    if (Array.isArray(value)) return 'an array';
+  } catch {
+    // a revoked Proxy: describeObject says so
+  }
+  return describeObject(value);
 }

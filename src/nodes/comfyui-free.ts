@@ -3,6 +3,7 @@
  * node cache, so the next run executes everything again).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { flagOf } from './msg-input';
@@ -27,10 +28,14 @@ export = function (RED: NodeAPI): void {
     };
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
-      const request: FreePayload = {
-        unload_models: flagOf(await readSetting(RED, node, settings.unloadModels, msg), false),
-        free_memory: flagOf(await readSetting(RED, node, settings.freeMemory, msg), false),
-      };
+      const request: FreePayload = await readInput(async () => {
+        const flags = {
+          unload_models: flagOf(await readSetting(RED, node, settings.unloadModels, msg), false),
+          free_memory: flagOf(await readSetting(RED, node, settings.freeMemory, msg), false),
+        };
+        checkSettable(msg, ['payload']);
+        return flags;
+      });
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-free.status.working' });
       await client.http.free(request);
@@ -41,11 +46,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-free.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-free.status.error'),
       );
     });
 

@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { summarizeEntry } from '../client/outputs';
 import type { PromptSummary } from '../client/outputs';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, countOf, promptIdOf, promptIdsOf } from './msg-input';
@@ -43,14 +44,21 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
       const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
-      const action = choiceOf(await read(settings.action), ACTIONS, 'get');
       // Everything from the msg is checked before anything is asked of ComfyUI.
-      const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete history entries') : [];
-      const promptId = action === 'get' ? promptIdOf(await read(settings.promptId)) : undefined;
-      const query =
-        action === 'get' && promptId === undefined
-          ? { max_items: countOf(await read(settings.maxItems)), offset: countOf(await read(settings.offset)) }
-          : {};
+      const { action, ids, promptId, query } = await readInput(async () => {
+        const chosen = choiceOf(await read(settings.action), ACTIONS, 'get');
+        const id = chosen === 'get' ? promptIdOf(await read(settings.promptId)) : undefined;
+        checkSettable(msg, ['payload']);
+        return {
+          action: chosen,
+          ids: chosen === 'delete' ? promptIdsOf(msg.payload, 'To delete history entries') : [],
+          promptId: id,
+          query:
+            chosen === 'get' && id === undefined
+              ? { max_items: countOf(await read(settings.maxItems)), offset: countOf(await read(settings.offset)) }
+              : {},
+        };
+      });
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-history.status.working' });
       let payload: HistoryPayload;
@@ -81,11 +89,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-history.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-history.status.error'),
       );
     });
 

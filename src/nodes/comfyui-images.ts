@@ -12,6 +12,9 @@ import { mediaTypeOfName } from '../client/media';
 import { clip } from '../client/shape';
 import { collectFileRefs, isFileRef } from '../client/outputs';
 import type { ImageRef } from '../client/outputs';
+import type { ResultItem } from '../client/types';
+import { asComfyError, failInput, finishInput, readInput } from './failure';
+import { checkFileRef, isUnset, promptIdOf } from './msg-input';
 import type { ImageParts, ImageRefWithUrl } from './messages';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
@@ -52,20 +55,25 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
       const client = clientOf(server);
-      const refs = await refsOf(client, msg);
+      const { request, incomingParts, partsId } = await readInput(() => ({
+        request: requestOf(msg),
+        incomingParts: msg.parts,
+        // The runtime sets _msgid only where a msg has none: a flow's own may be anything.
+        partsId: `${String(msg._msgid)}-images`,
+      }));
+      const refs = 'refs' in request ? request.refs : await refsOfPrompt(client, request.promptId);
       if (refs.length === 0) {
         // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
-      const partsId = `${msg._msgid}-images`;
       const missing: Array<{ ref: ImageRef; error: unknown }> = [];
       let last: (Download & { ref: ImageRef }) | undefined;
       for (const [index, ref] of refs.entries()) {
         if (closing.signal.aborted) break;
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
-        const out = RED.util.cloneMessage<ImagesMsg>(msg);
+        const out = copyOf(msg);
         if (bytes) {
           try {
             const file = await client.view(ref, { signal: closing.signal });
@@ -85,7 +93,7 @@ export = function (RED: NodeAPI): void {
         out.image = image;
         const parts: ImageParts = { id: partsId, index, count: refs.length, type: 'array' };
         // Nest an incoming sequence (from a Split, say) the way core nodes do.
-        if (msg.parts) parts.parts = msg.parts;
+        if (incomingParts) parts.parts = incomingParts;
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
       }
@@ -97,11 +105,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: ImagesMsg, send: (msg: ImagesMsg) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-images.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-images.status.error'),
       );
     });
 
@@ -134,24 +139,17 @@ export = function (RED: NodeAPI): void {
     RED.comms.publish(`comfyui-images/thumbnail/${node.id}`, message, false);
   }
 
-  /** The refs to fetch: msg.payload.images (or a bare list), else the history of msg.prompt_id. */
-  async function refsOf(client: ComfyClient, msg: ImagesMsg): Promise<ImageRef[]> {
-    const payload = msg.payload;
-    const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
-    if (list) {
-      const refs = list.filter(isFileRef).map((item) => ({ node: '', kind: 'images', ...item, subfolder: item.subfolder ?? '' }));
-      if (refs.length > 0 || list.length === 0) return refs;
-      if (!msg.prompt_id) {
-        throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');
-      }
+  /** The msg for one file; a msg the runtime cannot copy (a getter that throws, say) is BAD_INPUT, found before anything is sent. */
+  function copyOf(msg: ImagesMsg): ImagesMsg {
+    try {
+      return RED.util.cloneMessage<ImagesMsg>(msg);
+    } catch (err) {
+      throw asComfyError(err, 'BAD_INPUT', 'The msg cannot be copied for each file');
     }
-    const promptId = msg.prompt_id ?? (isRecord(payload) && typeof payload.prompt_id === 'string' ? payload.prompt_id : undefined);
-    if (!promptId) {
-      throw new ComfyError(
-        'BAD_INPUT',
-        'No images to fetch: send the comfyui-submit output, a msg.payload.images list of {filename, subfolder, type}, or a msg.prompt_id',
-      );
-    }
+  }
+
+  /** The files a prompt produced, from its history entry. */
+  async function refsOfPrompt(client: ComfyClient, promptId: string): Promise<ImageRef[]> {
     const entry = await client.historyEntry(promptId);
     if (!entry) {
       throw new ComfyError('BAD_INPUT', `ComfyUI has no history for prompt ${promptId}: it is unknown, still queued or running, or was cleared`);
@@ -161,6 +159,44 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+/**
+ * What a msg asks for, checked before anything is fetched: the refs in msg.payload.images (or a
+ * bare list), each with a file name and subfolder that stay inside ComfyUI's folder, else the
+ * prompt named by msg.prompt_id (or msg.payload.prompt_id) whose history lists them.
+ */
+function requestOf(msg: ImagesMsg): { refs: ImageRef[] } | { promptId: string } {
+  const payload = msg.payload;
+  const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
+  if (list) {
+    const refs: ImageRef[] = [];
+    const where = Array.isArray(payload) ? 'msg.payload' : 'msg.payload.images';
+    for (const [index, item] of list.entries()) {
+      if (isFileRef(item)) refs.push(refOf(item, `${where}[${index}]`));
+    }
+    if (refs.length > 0 || list.length === 0) return { refs };
+    if (isUnset(msg.prompt_id)) {
+      throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');
+    }
+  }
+  const promptId =
+    promptIdOf({ value: msg.prompt_id, from: 'msg.prompt_id' }) ??
+    (isRecord(payload) && typeof payload.prompt_id === 'string' ? promptIdOf({ value: payload.prompt_id, from: 'msg.payload.prompt_id' }) : undefined);
+  if (!promptId) {
+    throw new ComfyError(
+      'BAD_INPUT',
+      'No images to fetch: send the comfyui-submit output, a msg.payload.images list of {filename, subfolder, type}, or a msg.prompt_id',
+    );
+  }
+  return { promptId };
+}
+
+/** A ref a msg gave, copied field by field; its name and subfolder may not leave ComfyUI's folder. */
+function refOf(item: ResultItem & { node?: unknown; kind?: unknown }, where: string): ImageRef {
+  const ref = { filename: item.filename, subfolder: item.subfolder ?? '' };
+  checkFileRef(ref, where);
+  return { node: typeof item.node === 'string' ? item.node : '', kind: typeof item.kind === 'string' ? item.kind : 'images', ...ref, type: item.type };
+}
 
 /** The media type of a file a browser can draw as an image, else undefined. */
 function thumbnailType(contentType: string): string | undefined {

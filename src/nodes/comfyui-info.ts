@@ -4,9 +4,10 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
-import { choiceOf, textOf } from './msg-input';
+import { choiceOf, pathSegmentOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
 
@@ -39,10 +40,16 @@ export = function (RED: NodeAPI): void {
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
       const client = clientOf(server);
       const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
-      const kind = choiceOf(await read(settings.info), INFO_KINDS, 'system_stats');
-      // The class and the folder only matter (and are only read) for the kind that uses them.
-      const nodeClass = kind === 'object_info' ? textOf(await read(settings.nodeClass)) : '';
-      const folder = kind === 'models' ? textOf(await read(settings.folder)) : '';
+      const { kind, nodeClass, folder } = await readInput(async () => {
+        const asked = choiceOf(await read(settings.info), INFO_KINDS, 'system_stats');
+        checkSettable(msg, ['topic', 'payload']);
+        // The class and the folder only matter (and are only read) for the kind that uses them.
+        return {
+          kind: asked,
+          nodeClass: asked === 'object_info' ? pathSegmentOf(await read(settings.nodeClass)) : '',
+          folder: asked === 'models' ? pathSegmentOf(await read(settings.folder)) : '',
+        };
+      });
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-info.status.requesting' });
       const { topic, payload } = await ask(client, kind, nodeClass, folder);
       msg.topic = topic;
@@ -53,11 +60,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-info.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-info.status.error'),
       );
     });
 

@@ -3,6 +3,7 @@
  * state: a running prompt is interrupted, a pending one deleted from the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { promptIdOf } from './msg-input';
@@ -24,7 +25,11 @@ export = function (RED: NodeAPI): void {
     const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } });
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
-      const promptId = promptIdOf(await readSetting(RED, node, promptIdSetting, msg));
+      const promptId = await readInput(async () => {
+        const id = promptIdOf(await readSetting(RED, node, promptIdSetting, msg));
+        checkSettable(msg, ['payload']);
+        return id;
+      });
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-interrupt.status.working' });
       const result = await client.cancel(promptId);
@@ -37,11 +42,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-interrupt.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-interrupt.status.error'),
       );
     });
 

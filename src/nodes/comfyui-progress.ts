@@ -9,6 +9,8 @@ import type { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
 import { clip } from '../client/shape';
 import type { ComfyEvent } from '../client/events';
+import { failInput, finishInput, readInput } from './failure';
+import { promptIdOf, promptIdsOf } from './msg-input';
 import { attachServer } from './server-api';
 import type { ServerNode } from './server-api';
 import { Throttle } from './status';
@@ -148,21 +150,18 @@ export = function (RED: NodeAPI): void {
     if (client) client.on('event', onEvent);
 
     node.on('input', (msg: InputMsg, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
-      try {
-        if (scope !== 'ids') return done();
-        const given = promptIdsOf(msg);
-        if (msg.reset === true) {
-          ids.clear();
-          recent.length = 0;
-        } else if (given.length === 0) {
-          throw new ComfyError('BAD_INPUT', 'Send the prompt ids to follow in msg.prompt_id or msg.payload (a string or an array of strings), or msg.reset = true');
-        }
-        for (const id of given) follow(id);
-        done();
-      } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: 'comfyui-progress.status.error' });
-        done(err instanceof Error ? err : new Error(String(err)));
-      }
+      if (scope !== 'ids') return finishInput(node, done);
+      readInput(() => idsToFollow(msg)).then(
+        ({ reset, given }) => {
+          if (reset) {
+            ids.clear();
+            recent.length = 0;
+          }
+          for (const id of given) follow(id);
+          finishInput(node, done);
+        },
+        (err: unknown) => failInput(node, err, done, 'comfyui-progress.status.error'),
+      );
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
@@ -224,12 +223,19 @@ function eventsOf(events: string[] | string | undefined): string[] {
   return list.map((e) => String(e).trim()).filter((e) => (PROGRESS_EVENT_TYPES as readonly string[]).includes(e));
 }
 
-/** msg.prompt_id, else msg.payload as one id or a list of ids. */
-function promptIdsOf(msg: InputMsg): string[] {
-  if (typeof msg.prompt_id === 'string' && msg.prompt_id !== '') return [msg.prompt_id];
+/**
+ * The ids an input msg gives: msg.prompt_id, else msg.payload as one id or a list of ids, each of
+ * the id charset. With msg.reset = true ids are optional and a payload that holds none (an inject
+ * timestamp, say) is ignored.
+ */
+function idsToFollow(msg: InputMsg): { reset: boolean; given: string[] } {
+  const reset = msg.reset === true;
+  const promptId = promptIdOf({ value: msg.prompt_id, from: 'msg.prompt_id' });
+  if (promptId !== undefined) return { reset, given: [promptId] };
   const payload = msg.payload;
-  if (typeof payload === 'string') return payload.trim() === '' ? [] : [payload.trim()];
-  if (Array.isArray(payload)) return payload.filter((id): id is string => typeof id === 'string' && id !== '');
-  return [];
+  const holdsIds = (typeof payload === 'string' && payload.trim() !== '') || Array.isArray(payload);
+  const given = holdsIds ? promptIdsOf(typeof payload === 'string' ? payload.trim() : payload, 'To follow prompts') : [];
+  if (given.length > 0 || reset) return { reset, given };
+  throw new ComfyError('BAD_INPUT', 'Send the prompt ids to follow in msg.prompt_id or msg.payload (a string or an array of strings), or msg.reset = true');
 }
 

@@ -3,6 +3,7 @@
  * Every action answers with the queue as it is afterwards.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 import { choiceOf, promptIdsOf } from './msg-input';
@@ -29,8 +30,11 @@ export = function (RED: NodeAPI): void {
     const actionSetting = settingOf(config, 'action', { label: 'Action', fixed: 'action' });
 
     async function handle(msg: QueueMsg, send: (msg: QueueMsg) => void): Promise<void> {
-      const action = choiceOf(await readSetting(RED, node, actionSetting, msg), ACTIONS, 'get');
-      const ids = action === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [];
+      const { action, ids } = await readInput(async () => {
+        const chosen = choiceOf(await readSetting(RED, node, actionSetting, msg), ACTIONS, 'get');
+        checkSettable(msg, ['payload']);
+        return { action: chosen, ids: chosen === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [] };
+      });
       const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-queue.status.working' });
       let payload: QueuePayload;
@@ -48,11 +52,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: QueueMsg, send: (msg: QueueMsg) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-queue.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-queue.status.error'),
       );
     });
 

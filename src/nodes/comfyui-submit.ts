@@ -6,8 +6,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
 import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
-import { applyOverrides, isUiWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
+import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
@@ -52,12 +53,15 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
       const client = clientOf(server);
-      let prompt = chooseWorkflow(msg.payload, ownWorkflow);
-      if (config.randomizeSeeds) prompt = randomizeSeeds(prompt);
-      // The node's override rows first, then msg.inputs, which wins where both set an input.
-      prompt = applyOverrides(prompt, await evaluateOverrides(RED, node, rows, msg));
-      prompt = applyOverrides(prompt, msg.inputs);
-      const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
+      const { prompt, previews } = await readInput(async () => {
+        let workflow = chooseWorkflow(msg.payload, ownWorkflow);
+        if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
+        // The node's override rows first, then msg.inputs, which wins where both set an input.
+        workflow = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
+        workflow = applyOverrides(workflow, msg.inputs);
+        checkSettable(msg, ['prompt_id', 'payload']);
+        return { prompt: workflow, previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none') };
+      });
 
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
       // A prompt's events may overtake ComfyUI's answer to POST /prompt: once it runs, "queued" would be a step back.
@@ -105,15 +109,10 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
+        () => finishInput(node, done),
         (err: unknown) => {
           progressStatus.cancel();
-          const error = err instanceof Error ? err : new Error(String(err));
-          const target = liveInstance(RED, node);
-          target.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
-          if (target === node) return done(error);
-          target.error(error, msg); // so the Catch nodes of the flow as deployed now see it
-          done();
+          failInput(node, err, done, 'comfyui-submit.status.error', liveInstance(RED, node), msg);
         },
       );
     });
@@ -136,23 +135,7 @@ export = function (RED: NodeAPI): void {
       }
       return normalizeWorkflow(payload);
     }
-    return isWorkflowLike(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
-  }
-
-  function isWorkflowLike(payload: unknown): boolean {
-    let value = payload;
-    if (typeof value === 'string') {
-      if (!value.trim().startsWith('{')) return false;
-      try {
-        value = JSON.parse(value);
-      } catch {
-        return true; // meant as a workflow, so its JSON error is the useful answer
-      }
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value)) return false;
-    const record = value as Record<string, unknown>;
-    if ('prompt' in record || isUiWorkflow(record)) return true;
-    return Object.values(record).some((entry) => typeof entry === 'object' && entry !== null && 'class_type' in entry);
+    return looksLikeWorkflow(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
   }
 
   RED.nodes.registerType('comfyui-submit', ComfySubmitNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

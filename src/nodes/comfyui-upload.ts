@@ -5,11 +5,15 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
+import { describeBytes, IMAGE_FORMAT_NAMES, imageFormatOf } from '../client/image-bytes';
+import type { UploadRequest } from '../client/http';
 import { loadImageValue } from '../client/outputs';
+import { isPlainObject, isReservedName } from '../client/plain-json';
 import type { ResultItem, ResultType } from '../client/types';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
-import { choiceOf, describeValue, flagOf, textOf } from './msg-input';
+import { checkSettable, failInput, finishInput, readInput } from './failure';
+import { checkFileRef, choiceOf, describeValue, fileNameOf, flagOf, subfolderOf } from './msg-input';
 import type { Given } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
@@ -38,7 +42,7 @@ type UploadMsg = NodeMessageInFlow & { inputs?: unknown };
 
 const FOLDERS: readonly ResultType[] = ['input', 'temp', 'output'];
 
-/** File extensions for the media types of data URLs; anything else is stored as .png. */
+/** File extensions for the media types of data URLs; without one, a generated name gets the extension of the bytes' format. */
 const EXTENSIONS: Record<string, string> = {
   'image/png': 'png',
   'image/jpeg': 'jpg',
@@ -68,25 +72,29 @@ export = function (RED: NodeAPI): void {
     async function handle(msg: UploadMsg, send: (msg: UploadMsg) => void): Promise<void> {
       const client = clientOf(server);
       // Everything is checked before anything is sent.
-      const { bytes, mediaType } = bytesOf(msg.payload);
-      const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
-      const filename = baseName(textOf(await read(settings.filename))) || `node-red-${Date.now()}.${EXTENSIONS[mediaType ?? ''] ?? 'png'}`;
-      const subfolder = textOf(await read(settings.subfolder));
-      const type = choiceOf(await read(settings.folder), FOLDERS, 'input');
-      const overwrite = flagOf(await read(settings.overwrite), false);
-      const originalRef = kind === 'mask' ? originalOf(await read(settings.original)) : undefined;
-      const inputs = inputsOf(msg.inputs);
+      const { upload, inputs } = await readInput(async () => {
+        const { bytes, extension } = bytesOf(msg.payload);
+        const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
+        const filename = fileNameOf(await read(settings.filename)) || `node-red-${Date.now()}.${extension}`;
+        const subfolder = subfolderOf(await read(settings.subfolder));
+        const type = choiceOf(await read(settings.folder), FOLDERS, 'input');
+        const overwrite = flagOf(await read(settings.overwrite), false);
+        const originalRef = kind === 'mask' ? originalOf(await read(settings.original)) : undefined;
+        const request: UploadRequest = { bytes, filename, subfolder, type, overwrite, ...(originalRef ? { originalRef } : {}) };
+        const reserved = target ? [target, targetInput].find(isReservedName) : undefined;
+        if (reserved !== undefined) throw new ComfyError('BAD_INPUT', `The Load Image setting names "${reserved}", which is not allowed as a node or input name`);
+        checkSettable(msg, target ? ['payload', 'inputs'] : ['payload']);
+        return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined };
+      });
 
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-upload.status.uploading' });
-      const result = await client.upload(kind, { bytes, filename, subfolder, type, overwrite, ...(originalRef ? { originalRef } : {}) });
+      const result = await client.upload(kind, upload);
       const payload: UploadPayload = { name: result.name, subfolder: result.subfolder, type: result.type };
       msg.payload = payload;
-      if (target) {
+      if (inputs) {
         // A dotted key for the same input would fight the one set here: this upload wins.
         delete inputs[`${target}.${targetInput}`];
-        const existing = inputs[target];
-        const forTarget = isRecord(existing) ? existing : {};
-        inputs[target] = { ...forTarget, [targetInput]: loadImageValue(payload) };
+        (inputs[target] as Record<string, unknown>)[targetInput] = loadImageValue(payload);
         msg.inputs = inputs;
       }
       node.status({ fill: 'green', shape: 'dot', text: 'comfyui-upload.status.done' });
@@ -95,11 +103,8 @@ export = function (RED: NodeAPI): void {
 
     node.on('input', (msg: UploadMsg, send: (msg: UploadMsg) => void, done: (err?: Error) => void) => {
       handle(msg, send).then(
-        () => done(),
-        (err: unknown) => {
-          node.status({ fill: 'red', shape: 'ring', text: 'comfyui-upload.status.error' });
-          done(err instanceof Error ? err : new Error(String(err)));
-        },
+        () => finishInput(node, done),
+        (err: unknown) => failInput(node, err, done, 'comfyui-upload.status.error'),
       );
     });
 
@@ -112,19 +117,28 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('comfyui-upload', ComfyUploadNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
 
-const EXPECTED = 'msg.payload must be image bytes: a Buffer, a base64 string or a data URL (data:image/png;base64,…)';
+const EXPECTED = `msg.payload must be image bytes: a Buffer, a base64 string or a data URL (data:image/png;base64,…) of a ${IMAGE_FORMAT_NAMES} image`;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*),([\s\S]*)$/;
 
-/** The bytes of msg.payload, and the media type a data URL named. */
-function bytesOf(payload: unknown): { bytes: Buffer; mediaType?: string } {
+/** The image bytes of msg.payload, and the extension a generated name gets (a data URL's media type, else the bytes' format). */
+function bytesOf(payload: unknown): { bytes: Buffer; extension: string } {
+  const { bytes, what, mediaType } = rawBytesOf(payload);
+  const format = imageFormatOf(bytes);
+  // Checked here, not by ComfyUI: it stores any bytes, and LoadImage fails only when a prompt runs.
+  if (!format) throw badInput(`${what} that is not an image ComfyUI reads (it ${describeBytes(bytes)})`);
+  return { bytes, extension: EXTENSIONS[mediaType ?? ''] ?? (format === 'jpeg' ? 'jpg' : format) };
+}
+
+/** The bytes of msg.payload, what they came as (for errors), and the media type a data URL named. */
+function rawBytesOf(payload: unknown): { bytes: Buffer; what: string; mediaType?: string } {
   if (Buffer.isBuffer(payload)) {
     if (payload.length === 0) throw badInput('an empty Buffer');
-    return { bytes: payload };
+    return { bytes: payload, what: `a Buffer of ${payload.length} bytes` };
   }
   if (payload instanceof Uint8Array) {
     if (payload.length === 0) throw badInput('an empty byte array');
-    return { bytes: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
+    return { bytes: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), what: `a byte array of ${payload.length} bytes` };
   }
   if (typeof payload !== 'string') throw badInput(describeValue(payload));
   const text = payload.trim();
@@ -136,11 +150,11 @@ function bytesOf(payload: unknown): { bytes: Buffer; mediaType?: string } {
     if (!params.includes('base64')) throw badInput(`a data URL that is not base64-encoded (${preview(text)})`);
     const bytes = decodeBase64(dataUrl[3] ?? '');
     if (!bytes) throw badInput(`a data URL whose data is not valid base64 (${preview(text)})`);
-    return { bytes, mediaType };
+    return { bytes, what: `a data URL of ${bytes.length} bytes`, mediaType };
   }
   const bytes = decodeBase64(text);
   if (!bytes) throw badInput(`a string that is neither base64 nor a data URL (${preview(text)})`);
-  return { bytes };
+  return { bytes, what: `base64 text of ${bytes.length} bytes` };
 }
 
 /** Standard base64 (line breaks allowed), or undefined when the text is not that. */
@@ -151,24 +165,24 @@ function decodeBase64(text: string): Buffer | undefined {
   return bytes.length > 0 ? bytes : undefined;
 }
 
-/** ComfyUI stores the part's name inside the chosen folder: drop any directory (File In sets a full path). */
-function baseName(name: string): string {
-  const parts = name.split(/[\\/]/);
-  return (parts[parts.length - 1] ?? '').trim();
-}
-
-/** A mask's original image: `{filename (or name), subfolder, type}`, or `name.png` / `sub/name.png` in input. */
+/**
+ * A mask's original image: `{filename (or name), subfolder, type}`, or `name.png` / `sub/name.png`
+ * in input. The name and subfolder follow the rules of every file name (client/file-names).
+ */
 function originalOf(given: Given): ResultItem {
   const { value, from } = given;
   if (typeof value === 'string' && value.trim() !== '') {
     const path = value.trim();
     const cut = path.lastIndexOf('/');
-    return { filename: path.slice(cut + 1), subfolder: cut > 0 ? path.slice(0, cut) : '', type: 'input' };
+    // A leading "/" is an absolute path, not the top folder: the subfolder rule refuses it.
+    const ref = { filename: path.slice(cut + 1), subfolder: cut > 0 ? path.slice(0, cut) : cut === 0 ? '/' : '' };
+    checkFileRef(ref, from);
+    return { ...ref, type: 'input' };
   }
   if (value === undefined || value === null || value === '') {
     throw new ComfyError('BAD_INPUT', 'A mask needs its original image: set msg.original_ref {filename, subfolder, type} or the node\'s Original setting');
   }
-  if (!isRecord(value)) throw new ComfyError('BAD_INPUT', `${from} must be an object {filename, subfolder, type} or a file name; got ${describeValue(value)}`);
+  if (!isPlainObject(value)) throw new ComfyError('BAD_INPUT', `${from} must be an object {filename, subfolder, type} or a file name; got ${describeValue(value)}`);
   const filename = value.filename ?? value.name;
   if (typeof filename !== 'string' || filename.trim() === '') {
     throw new ComfyError('BAD_INPUT', `${from} needs a filename (the original image of the mask, e.g. an earlier upload)`);
@@ -179,13 +193,23 @@ function originalOf(given: Given): ResultItem {
   if (typeof type !== 'string' || !(FOLDERS as readonly string[]).includes(type)) {
     throw new ComfyError('BAD_INPUT', `${from}.type must be input, temp or output; got ${describeValue(type)}`);
   }
-  return { filename: filename.trim(), subfolder, type: type as ResultType };
+  const ref = { filename: filename.trim(), subfolder };
+  checkFileRef(ref, from);
+  return { ...ref, type: type as ResultType };
 }
 
-function inputsOf(value: unknown): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw new ComfyError('BAD_INPUT', `msg.inputs must be an object to add the uploaded image to; got ${describeValue(value)}`);
-  return value;
+/**
+ * A copy of msg.inputs with a copy of the target's entry (an object, or a new one), to add the
+ * upload to; read before anything is sent, so a getter that throws fails as BAD_INPUT.
+ */
+function inputsOf(value: unknown, target: string): Record<string, unknown> {
+  if (value !== undefined && value !== null && !isPlainObject(value)) {
+    throw new ComfyError('BAD_INPUT', `msg.inputs must be an object to add the uploaded image to; got ${describeValue(value)}`);
+  }
+  const inputs: Record<string, unknown> = { ...value };
+  const existing = inputs[target];
+  inputs[target] = { ...(isPlainObject(existing) ? existing : {}) };
+  return inputs;
 }
 
 function badInput(got: string): ComfyError {
@@ -194,8 +218,4 @@ function badInput(got: string): ComfyError {
 
 function preview(text: string): string {
   return JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }

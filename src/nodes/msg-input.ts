@@ -3,6 +3,9 @@
  * wrong: the error names where the value came from, what it must be, and what it got.
  */
 import { ComfyError } from '../client/errors';
+import { fileNameProblem, subfolderProblem } from '../client/file-names';
+import { describeObject, isPlainObject } from '../client/plain-json';
+import { isPromptId, PROMPT_ID_RULE } from '../client/prompt-id';
 
 /** A value for one msg, and words naming where it came from ("msg.action", "The Action setting", …). */
 export interface Given {
@@ -15,18 +18,33 @@ export function isUnset(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
 
-/** How a wrong value is shown in an error: "number 7", "the string \"x\"", "an object", … */
+/** How a wrong value is shown in an error: "number 7", "the string \"x\"", "a Map", …; never throws, never recurses. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) {
-    const index = value.findIndex((item) => typeof item !== 'string');
-    return index < 0 ? 'an array' : `an array with ${describeValue(value[index])} at index ${index}`;
+  if (typeof value === 'string') return value === '' ? 'an empty string' : `the string ${JSON.stringify(value.slice(0, 60))}${value.length > 60 ? '…' : ''}`;
+  if (typeof value === 'bigint') return `the BigInt ${value.toString()}n`;
+  if (typeof value === 'symbol' || typeof value === 'function') return `a ${typeof value}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  try {
+    if (Array.isArray(value)) {
+      const index = value.findIndex((item) => typeof item !== 'string');
+      return index < 0 ? 'an array' : `an array with ${describeShallow(value[index])} at index ${index}`;
+    }
+  } catch {
+    return 'an array that cannot be read';
   }
-  if (Buffer.isBuffer(value)) return 'a Buffer';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : `the string "${value.slice(0, 60)}"`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  return isPlainObject(value) ? 'an object' : describeObject(value);
+}
+
+/** One level only: an array nested 10 000 deep must not overflow the stack while being described. */
+function describeShallow(value: unknown): string {
+  try {
+    return typeof value === 'object' && value !== null && Array.isArray(value) ? 'an array' : describeValue(value);
+  } catch {
+    return 'a value that cannot be read';
+  }
 }
 
 /** One of `allowed`, or `fallback` when not set. */
@@ -41,6 +59,13 @@ export function textOf(given: Given): string {
   if (isUnset(given.value)) return '';
   if (typeof given.value !== 'string') throw new ComfyError('BAD_INPUT', `${given.from} must be a string; got ${describeValue(given.value)}`);
   return given.value.trim();
+}
+
+/** Text that goes into a URL path as one segment ('' when not set): URL parsing would resolve "." and ".." away. */
+export function pathSegmentOf(given: Given): string {
+  const text = textOf(given);
+  if (text === '.' || text === '..') throw new ComfyError('BAD_INPUT', `${given.from} cannot be "${text}"`);
+  return text;
 }
 
 /** true or false (also the words, as environment variables and typed-in values give them); `fallback` when not set. */
@@ -61,16 +86,60 @@ export function countOf(given: Given): number | undefined {
   throw new ComfyError('BAD_INPUT', `${given.from} must be a whole number of 0 or more; got ${describeValue(value)}`);
 }
 
-/** A prompt id (a string); undefined when not set. */
+/** A prompt id (a string of the id charset, trimmed); undefined when not set. Nothing is sent for a wrong one. */
 export function promptIdOf(given: Given): string | undefined {
   if (isUnset(given.value)) return undefined;
-  if (typeof given.value === 'string') return given.value.trim() || undefined;
-  throw new ComfyError('BAD_INPUT', `${given.from} must be a prompt id (a string); got ${describeValue(given.value)}`);
+  if (typeof given.value !== 'string') {
+    throw new ComfyError('BAD_INPUT', `${given.from} must be a prompt id (a string); got ${describeValue(given.value)}`);
+  }
+  const id = given.value.trim();
+  if (id === '') return undefined;
+  if (!isPromptId(id)) throw new ComfyError('BAD_INPUT', `${given.from} is not a prompt id (${PROMPT_ID_RULE}); got ${describeValue(given.value)}`);
+  return id;
 }
 
-/** Prompt ids from msg.payload: one string or an array of strings, duplicates dropped. */
+/** Prompt ids from msg.payload: one string or an array of strings, each of the id charset, duplicates dropped. */
 export function promptIdsOf(payload: unknown, purpose: string): string[] {
-  if (typeof payload === 'string' && payload !== '') return [payload];
-  if (Array.isArray(payload) && payload.every((id) => typeof id === 'string')) return [...new Set(payload)];
-  throw new ComfyError('BAD_INPUT', `${purpose}, msg.payload must be a prompt id or an array of prompt ids; got ${describeValue(payload)}`);
+  const list = typeof payload === 'string' && payload !== '' ? [payload] : Array.isArray(payload) ? payload : undefined;
+  if (list === undefined || !isDenseStrings(list)) {
+    throw new ComfyError('BAD_INPUT', `${purpose}, msg.payload must be a prompt id or an array of prompt ids; got ${describeValue(payload)}`);
+  }
+  const index = list.findIndex((id) => !isPromptId(id));
+  if (index >= 0) {
+    const where = typeof payload === 'string' ? 'msg.payload' : `msg.payload[${index}]`;
+    throw new ComfyError('BAD_INPUT', `${purpose}, ${where} is not a prompt id (${PROMPT_ID_RULE}); got ${describeValue(list[index])}`);
+  }
+  return [...new Set(list)];
+}
+
+/** Every index holds a string: `every` alone skips the holes of a sparse array. */
+function isDenseStrings(list: unknown[]): list is string[] {
+  for (let index = 0; index < list.length; index += 1) {
+    if (!Object.prototype.hasOwnProperty.call(list, index) || typeof list[index] !== 'string') return false;
+  }
+  return true;
+}
+
+/** A file name for ComfyUI's folders, trimmed ('' when not set): a name, not a path (see client/file-names). */
+export function fileNameOf(given: Given): string {
+  const name = textOf(given);
+  if (name !== '') failIf(fileNameProblem(name), given);
+  return name;
+}
+
+/** A subfolder of ComfyUI's folders, trimmed ('' when not set): relative, without `..` (see client/file-names). */
+export function subfolderOf(given: Given): string {
+  const subfolder = textOf(given);
+  failIf(subfolderProblem(subfolder), given);
+  return subfolder;
+}
+
+/** A file ref as it is (not trimmed: it names an existing file), checked by the same rules; `where` is e.g. "msg.payload.images[2]". */
+export function checkFileRef(ref: { filename: string; subfolder: string }, where: string): void {
+  failIf(fileNameProblem(ref.filename), { value: ref.filename, from: `${where}.filename` });
+  failIf(subfolderProblem(ref.subfolder), { value: ref.subfolder, from: `${where}.subfolder` });
+}
+
+function failIf(problem: string | undefined, given: Given): void {
+  if (problem) throw new ComfyError('BAD_INPUT', `${given.from} ${problem}; got ${describeValue(given.value)}`);
 }

@@ -4,8 +4,9 @@
  * (`{"<node id or title>": {"<input>": value}}`), so the workflow code applies both the same way.
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
-import { ComfyError } from '../client/errors';
-import { evaluateProperty, reasonOf } from './typed-setting';
+import { ComfyError, reasonOf } from '../client/errors';
+import { isReservedName, plainJson } from '../client/plain-json';
+import { evaluateProperty } from './typed-setting';
 
 /** The TypedInput types the editor offers for a row's value. */
 export const OVERRIDE_VALUE_TYPES = ['str', 'num', 'bool', 'json', 'jsonata', 'msg', 'flow', 'global', 'env'] as const;
@@ -37,10 +38,12 @@ export function overrideRows(config: unknown): OverrideRow[] {
     const node = typeof record.node === 'string' ? record.node.trim() : '';
     const input = typeof record.input === 'string' ? record.input.trim() : '';
     if (node === '' || input === '') continue;
-    const valueType = (OVERRIDE_VALUE_TYPES as readonly string[]).includes(String(record.valueType))
-      ? (record.valueType as OverrideValueType)
-      : 'str';
-    const value = record.value === undefined || record.value === null ? '' : String(record.value);
+    const valueType =
+      typeof record.valueType === 'string' && (OVERRIDE_VALUE_TYPES as readonly string[]).includes(record.valueType)
+        ? (record.valueType as OverrideValueType)
+        : 'str';
+    // The editor saves text; a number or boolean from a hand-edited flow is read as its text.
+    const value = typeof record.value === 'string' ? record.value : typeof record.value === 'number' || typeof record.value === 'boolean' ? String(record.value) : '';
     rows.push({ node, input, value, valueType });
   }
   return rows;
@@ -49,22 +52,28 @@ export function overrideRows(config: unknown): OverrideRow[] {
 /**
  * Evaluates every row for this msg. A row whose value is `undefined` (say `msg.seed` when the msg
  * has none) is left out, so the workflow keeps its own value. A row that cannot be evaluated
- * (JSON that does not parse, a JSONata error, text in a number row, …) fails with BAD_INPUT
- * naming the row. Returns undefined when there is nothing to apply.
+ * (JSON that does not parse, a JSONata error, text in a number row, …), gives a value JSON cannot
+ * carry (NaN, a Map, a cycle, …) or names `__proto__`, `constructor` or `prototype` fails with
+ * BAD_INPUT naming the row. Returns undefined when there is nothing to apply. The result is made
+ * of null-prototype objects, so no row can write into a prototype whatever it names.
  */
 export async function evaluateOverrides(RED: NodeAPI, node: Node, rows: OverrideRow[], msg: NodeMessage): Promise<Overrides | undefined> {
   if (rows.length === 0) return undefined;
-  const result: Overrides = {};
+  const result = Object.create(null) as Overrides;
   let count = 0;
   for (const [index, row] of rows.entries()) {
+    const where = `Override row ${index + 1} (${describeRow(row)})`;
+    const reserved = [row.node, row.input].find(isReservedName);
+    if (reserved !== undefined) throw new ComfyError('BAD_INPUT', `${where} names "${reserved}", which is not allowed as a node or input name`);
     let value: unknown;
     try {
       value = await evaluate(RED, node, row, msg);
     } catch (err) {
-      throw new ComfyError('BAD_INPUT', `Override row ${index + 1} (${describeRow(row)}) could not be evaluated: ${reasonOf(err)}`, { cause: err });
+      throw new ComfyError('BAD_INPUT', `${where} could not be evaluated: ${reasonOf(err)}`, { cause: err });
     }
     if (value === undefined) continue;
-    (result[row.node] ??= {})[row.input] = value;
+    const inputs = (result[row.node] ??= Object.create(null) as Record<string, unknown>);
+    inputs[row.input] = plainJson(value, 'BAD_INPUT', `${where}: the value`);
     count += 1;
   }
   return count > 0 ? result : undefined;

@@ -8,7 +8,7 @@
  * A source the user picked is explicit, so it wins over the fixed property.
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
-import { ComfyError } from '../client/errors';
+import { ComfyError, reasonOf } from '../client/errors';
 import type { Given } from './msg-input';
 import { isUnset } from './msg-input';
 
@@ -48,12 +48,12 @@ export function settingOf(config: object, key: string, spec: SettingSpec): Typed
 export async function readSetting(RED: NodeAPI, node: Node, setting: TypedSetting, msg: NodeMessage): Promise<Given> {
   const source = sourceOf(setting.type);
   if (source === undefined) {
-    const fixedValue = setting.fixed === undefined ? undefined : propertyAt(msg, setting.fixed);
+    const fixedValue = setting.fixed === undefined ? undefined : readFixed(msg, setting.fixed);
     const present = setting.emptyOverrides ? fixedValue !== undefined && fixedValue !== null : !isUnset(fixedValue);
     if (present) return { value: fixedValue, from: `msg.${setting.fixed}` };
     return { value: setting.value, from: `The ${setting.label} setting` };
   }
-  const expression = setting.value === undefined || setting.value === null ? '' : String(setting.value);
+  const expression = typeof setting.value === 'string' ? setting.value : typeof setting.value === 'number' ? String(setting.value) : '';
   // A msg property names itself; other sources say which setting they feed.
   const from = source === 'msg' ? `msg.${expression}` : `${setting.label} (${describeSource(source, expression)})`;
   try {
@@ -74,20 +74,18 @@ export function evaluateProperty(RED: NodeAPI, node: Node, value: string, type: 
         else resolve(result);
       });
     } catch (err) {
-      reject(err); // json and msg paths, for two, throw instead of calling back
+      reject(err instanceof Error ? err : new Error(reasonOf(err))); // json and msg paths, for two, throw instead of calling back
     }
   });
 }
 
-export function reasonOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === 'object' && err !== null && 'message' in err) return String((err).message);
-  return String(err);
-}
-
-/** msg.a.b without throwing where a step is missing or not an object. */
-function propertyAt(msg: NodeMessage, path: string): unknown {
-  return pathIn(msg, path.split('.'));
+/** msg.a.b, undefined where a step is missing or not an object; a getter that throws is BAD_INPUT naming the property. */
+function readFixed(msg: NodeMessage, path: string): unknown {
+  try {
+    return pathIn(msg, path.split('.'));
+  } catch (err) {
+    throw new ComfyError('BAD_INPUT', `msg.${path} could not be read: ${reasonOf(err)}`, { cause: err });
+  }
 }
 
 /** The value at `keys` (property names, array indexes) inside `root`; undefined where a step is missing. */

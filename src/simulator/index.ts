@@ -14,6 +14,7 @@ import { Faults, RouteRules } from './faults';
 import { Folders } from './files';
 import { PreviewMethod } from './nodes';
 import { HttpFront } from './server';
+import type { LoggedRequest } from './server';
 import { ComfyState } from './state';
 
 export type { Faults } from './faults';
@@ -53,8 +54,8 @@ export interface Simulator {
   openConnectionCount(): number;
   /** every WS upgrade request seen (tests check no Origin header is sent); the newest 10 000 */
   connectionLog: Array<{ url: string; headers: Record<string, string | string[] | undefined> }>;
-  /** every HTTP request (WS upgrades are in connectionLog); the newest 10 000 */
-  requestLog: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
+  /** every HTTP request (WS upgrades are in connectionLog), with the text of JSON bodies a route read; the newest 10 000 */
+  requestLog: LoggedRequest[];
   /**
    * prompt_id → outcome of every prompt that finished on this simulator, across restarts: the
    * server-side truth a soak run compares delivered results with.

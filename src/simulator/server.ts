@@ -17,13 +17,21 @@ import { ComfyState } from './state';
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
+/** One request as the simulator saw it; `body` is the text of a JSON body a route read (tests check what was sent). */
+export interface LoggedRequest {
+  method: string;
+  url: string;
+  headers: HeaderMap;
+  body?: string;
+}
+
 export interface FrontOptions {
   host: string;
   maxUploadSize: number;
   previewMethod: string;
   state: () => ComfyState;
   rules: RouteRules;
-  requestLog: Array<{ method: string; url: string; headers: HeaderMap }>;
+  requestLog: LoggedRequest[];
   connectionLog: Array<{ url: string; headers: HeaderMap }>;
 }
 
@@ -236,7 +244,8 @@ export class HttpFront {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
-    remember(this.opts.requestLog, { method, url: rawUrl, headers: { ...req.headers } });
+    const logged: LoggedRequest = { method, url: rawUrl, headers: { ...req.headers } };
+    remember(this.opts.requestLog, logged);
     const q = rawUrl.indexOf('?');
     const path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
     const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
@@ -265,7 +274,7 @@ export class HttpFront {
         req.resume();
         reply = faultReply(fail);
       } else {
-        reply = await this.dispatch(req, method, path, query, state);
+        reply = await this.dispatch(req, method, path, query, state, logged);
       }
       cacheControl(path, reply);
     }
@@ -280,7 +289,14 @@ export class HttpFront {
     }
   }
 
-  private async dispatch(req: IncomingMessage, method: string, path: string, query: URLSearchParams, state: ComfyState): Promise<Reply> {
+  private async dispatch(
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    state: ComfyState,
+    logged: LoggedRequest,
+  ): Promise<Reply> {
     const m = match(method, path);
     if ('status' in m) return m.status === 404 ? notFound() : methodNotAllowed(m.allowed);
     let bodyPromise: Promise<Buffer> | undefined;
@@ -291,7 +307,11 @@ export class HttpFront {
       state,
       port: this.port,
       previewMethod: this.opts.previewMethod,
-      body: () => (bodyPromise ??= readBody(req, this.opts.maxUploadSize)),
+      body: () =>
+        (bodyPromise ??= readBody(req, this.opts.maxUploadSize).then((body) => {
+          if (/^application\/json\b/i.test(String(req.headers['content-type']))) logged.body = body.toString('utf8');
+          return body;
+        })),
     };
     try {
       return await m.route.handler(ctx);

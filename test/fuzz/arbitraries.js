@@ -38,7 +38,19 @@ const hostileLeaf = fc.oneof(
 );
 
 const KEYS = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'prompt_id', 'node', 'nodes', 'output', 'images', 'filename'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'prompt_id',
+    'node',
+    'nodes',
+    'output',
+    'images',
+    'filename',
+  ),
   fc.string({ maxLength: 12 }),
 );
 
@@ -149,7 +161,10 @@ function renderTextFrame(plan, promptId) {
   return render({ type: plan.retype ?? plan.type, data });
 }
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201b5e5a0270000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201b5e5a0270000000049454e44ae426082',
+  'hex',
+);
 const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46]);
 
 const imageBytes = fc.oneof(
@@ -184,7 +199,14 @@ function renderBinaryFrame(plan, promptId) {
       return Buffer.concat([u32Bytes(3), u32Bytes(plan.idLength ?? id.length), id, Buffer.from(plan.text)]);
     }
     case 4: {
-      const metadata = { node_id: '2', prompt_id: promptId, display_node_id: '2', parent_node_id: null, real_node_id: '2', image_type: 'image/png' };
+      const metadata = {
+        node_id: '2',
+        prompt_id: promptId,
+        display_node_id: '2',
+        parent_node_id: null,
+        real_node_id: '2',
+        image_type: 'image/png',
+      };
       const json = Buffer.from(render(applyEdits(metadata, plan.metaEdits, promptId)));
       return Buffer.concat([u32Bytes(4), u32Bytes(plan.lie ?? json.length), json, plan.image]);
     }
@@ -195,7 +217,10 @@ function renderBinaryFrame(plan, promptId) {
 
 /** A burst of frames, text and binary mixed. */
 const framesPlan = fc.array(
-  fc.oneof({ weight: 3, arbitrary: textFramePlan.map((plan) => ({ binary: false, plan })) }, { weight: 1, arbitrary: binaryFramePlan.map((plan) => ({ binary: true, plan })) }),
+  fc.oneof(
+    { weight: 3, arbitrary: textFramePlan.map((plan) => ({ binary: false, plan })) },
+    { weight: 1, arbitrary: binaryFramePlan.map((plan) => ({ binary: true, plan })) },
+  ),
   { minLength: 1, maxLength: 4 },
 );
 
@@ -204,7 +229,15 @@ function renderFrame(frame, promptId) {
 }
 
 const STATUSES = [200, 200, 200, 200, 200, 201, 204, 301, 400, 401, 403, 404, 413, 500, 502, 503];
-const TYPES = ['application/json', 'application/json; charset=utf-8', 'text/html', 'text/plain', 'application/octet-stream', 'image/png', ''];
+const TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/html',
+  'text/plain',
+  'application/octet-stream',
+  'image/png',
+  '',
+];
 
 /** An answer body: a recorded answer of the route with edits, text, an HTML page, nothing, or a lot. */
 function bodyPlan(route) {
@@ -238,9 +271,14 @@ function renderAnswer(plan, promptId, secret) {
       const samples = ANSWERS.get(plan.route);
       const sample = samples[plan.body.sample % samples.length].json;
       // Answers keyed by prompt id (history) answer for the prompt asked about.
-      const keyed = plan.route === 'GET /history/{id}' && sample && typeof sample === 'object' && !Array.isArray(sample)
-        ? Object.fromEntries(Object.values(sample).slice(0, 1).map((entry) => [promptId, entry]))
-        : sample;
+      const keyed =
+        plan.route === 'GET /history/{id}' && sample && typeof sample === 'object' && !Array.isArray(sample)
+          ? Object.fromEntries(
+              Object.values(sample)
+                .slice(0, 1)
+                .map((entry) => [promptId, entry]),
+            )
+          : sample;
       const value = applyEdits(keyed, plan.body.edits, promptId);
       if (echo && value && typeof value === 'object' && !Array.isArray(value)) value.error = `token was${echo}`;
       return render(value);

@@ -24,7 +24,10 @@ const PERIOD = 100;
 /** Heap growth allowed over a run, after garbage collection. */
 const HEAP_BOUND_BYTES = 96 * 1024 * 1024;
 
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201b5e5a0270000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201b5e5a0270000000049454e44ae426082',
+  'hex',
+);
 const WORKFLOW = {
   1: { class_type: 'EmptyImage', inputs: { width: 8, height: 8, batch_size: 1, color: 1 }, _meta: { title: 'Empty Image' } },
   2: { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'fuzz' }, _meta: { title: 'Save Image' } },
@@ -51,7 +54,26 @@ function flowFor(url) {
     n('sub', 'comfyui-submit', { workflow: '', mode: 'wait', timeout: '1.5' }),
     n('subq', 'comfyui-submit', { workflow: '', mode: 'queued' }),
     n('subf', 'comfyui-submit', { workflow: '', mode: 'wait' }),
-    { ...n('prog', 'comfyui-progress', { scope: 'all', events: ['execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed', 'execution_success', 'execution_error', 'execution_interrupted', 'status', 'preview'], previewRate: 0 }), wires: [['sink']] },
+    {
+      ...n('prog', 'comfyui-progress', {
+        scope: 'all',
+        events: [
+          'execution_start',
+          'execution_cached',
+          'executing',
+          'progress',
+          'progress_state',
+          'executed',
+          'execution_success',
+          'execution_error',
+          'execution_interrupted',
+          'status',
+          'preview',
+        ],
+        previewRate: 0,
+      }),
+      wires: [['sink']],
+    },
     n('img', 'comfyui-images', { output: 'buffer' }),
     n('imgr', 'comfyui-images', { output: 'refs' }),
     n('queue', 'comfyui-queue', { action: 'get' }),
@@ -74,7 +96,12 @@ const ROUTES = {
   'POST /prompt': { node: 'subq', path: () => '/prompt', msg: () => ({ payload: WORKFLOW }) },
   'POST /prompt (wait)': { route: 'POST /prompt', node: 'sub', path: () => '/prompt', msg: () => ({ payload: WORKFLOW }) },
   'GET /history/{id}': { node: 'hist', path: (id) => `/history/${id}`, msg: (id) => ({ prompt_id: id }) },
-  'GET /history/{id} (images)': { route: 'GET /history/{id}', node: 'img', path: (id) => `/history/${id}`, msg: (id) => ({ prompt_id: id }) },
+  'GET /history/{id} (images)': {
+    route: 'GET /history/{id}',
+    node: 'img',
+    path: (id) => `/history/${id}`,
+    msg: (id) => ({ prompt_id: id }),
+  },
   'GET /history': { node: 'hist', path: () => '/history', msg: () => ({}) },
   'GET /queue': { node: 'queue', path: () => '/queue', msg: () => ({}) },
   'GET /queue (interrupt)': { route: 'GET /queue', node: 'intr', path: () => '/queue', msg: (id) => ({ prompt_id: id }) },
@@ -83,13 +110,21 @@ const ROUTES = {
   'GET /features': { node: 'info', path: () => '/features', msg: () => ({ info: 'features' }) },
   'GET /system_stats': { node: 'info', path: () => '/system_stats', msg: () => ({ info: 'system_stats' }) },
   'GET /object_info': { node: 'info', path: () => '/object_info', msg: () => ({ info: 'object_info' }) },
-  'GET /object_info/{class}': { node: 'info', path: () => '/object_info/KSampler', msg: () => ({ info: 'object_info', class: 'KSampler' }) },
+  'GET /object_info/{class}': {
+    node: 'info',
+    path: () => '/object_info/KSampler',
+    msg: () => ({ info: 'object_info', class: 'KSampler' }),
+  },
   'GET /models': { node: 'info', path: () => '/models', msg: () => ({ info: 'models' }) },
   'GET /models/{folder}': { node: 'info', path: () => '/models/checkpoints', msg: () => ({ info: 'models', folder: 'checkpoints' }) },
   'GET /embeddings': { node: 'info', path: () => '/embeddings', msg: () => ({ info: 'embeddings' }) },
   'GET /extensions': { node: 'info', path: () => '/extensions', msg: () => ({ info: 'extensions' }) },
   'POST /upload/image': { node: 'up', path: () => '/upload/image', msg: () => ({ payload: PNG }) },
-  'GET /view': { node: 'img', path: () => '/view', msg: () => ({ payload: { images: [{ filename: 'x.png', subfolder: '', type: 'output' }] } }) },
+  'GET /view': {
+    node: 'img',
+    path: () => '/view',
+    msg: () => ({ payload: { images: [{ filename: 'x.png', subfolder: '', type: 'output' }] } }),
+  },
 };
 
 /** Route cases weighted by how often flows call them; waiting submits are slow (their timeout), so rarer. */
@@ -169,7 +204,10 @@ class Harness {
   scan(where, value) {
     let text;
     try {
-      text = typeof value === 'string' ? value : JSON.stringify(value, (key, v) => (Buffer.isBuffer(v) || (v && v.type === 'Buffer') ? '[bytes]' : v));
+      text =
+        typeof value === 'string'
+          ? value
+          : JSON.stringify(value, (key, v) => (Buffer.isBuffer(v) || (v && v.type === 'Buffer') ? '[bytes]' : v));
     } catch (err) {
       this.failures.push(`${where} could not be serialized: ${err.message}`);
       return;
@@ -178,8 +216,10 @@ class Harness {
   }
 
   checkError(error) {
-    if (!error || typeof error.code !== 'string' || !/^[A-Z_]+$/.test(error.code)) this.failures.push(`an error without a code reached a Catch node: ${JSON.stringify(error).slice(0, 300)}`);
-    else if (typeof error.message !== 'string' || error.message.length > 2000) this.failures.push(`an error message of ${String(error.message).length} characters`);
+    if (!error || typeof error.code !== 'string' || !/^[A-Z_]+$/.test(error.code))
+      this.failures.push(`an error without a code reached a Catch node: ${JSON.stringify(error).slice(0, 300)}`);
+    else if (typeof error.message !== 'string' || error.message.length > 2000)
+      this.failures.push(`an error message of ${String(error.message).length} characters`);
   }
 
   checkProgress(msg) {
@@ -235,7 +275,9 @@ class Harness {
     const ended = new Promise((resolve) => (done = resolve));
     this.live = { id: undefined, ended, done };
     this.ended.set('live', (outcome) => done(outcome));
-    this.helper.getNode('subf').receive({ payload: { ...WORKFLOW, 1: { ...WORKFLOW[1], inputs: { ...WORKFLOW[1].inputs, color: this.serial } } }, fuzz: 'live' });
+    this.helper
+      .getNode('subf')
+      .receive({ payload: { ...WORKFLOW, 1: { ...WORKFLOW[1], inputs: { ...WORKFLOW[1].inputs, color: this.serial } } }, fuzz: 'live' });
     const started = Date.now();
     while (!this.live.id) {
       const queue = await this.client.http.queue().catch(() => undefined);
@@ -288,7 +330,8 @@ class Harness {
     gc();
     const used = process.memoryUsage().heapUsed;
     if (this.heapBase === undefined) this.heapBase = used;
-    else if (used - this.heapBase > HEAP_BOUND_BYTES) this.failures.push(`the heap grew by ${Math.round((used - this.heapBase) / 1048576)} MB`);
+    else if (used - this.heapBase > HEAP_BOUND_BYTES)
+      this.failures.push(`the heap grew by ${Math.round((used - this.heapBase) / 1048576)} MB`);
     return this.takeFailures();
   }
 
@@ -325,16 +368,34 @@ async function fuzz({ runs, seed, log = () => undefined }) {
     results.cases += details.numRuns;
     log(`${property}: ${details.numRuns} cases, ${details.failed ? 1 : 0} failures`);
     if (details.failed) {
-      results.failures.push({ property, seed: details.seed, path: details.counterexamplePath, counterexample: details.counterexample, error: String(details.errorInstance && details.errorInstance.message) });
+      results.failures.push({
+        property,
+        seed: details.seed,
+        path: details.counterexamplePath,
+        counterexample: details.counterexample,
+        error: String(details.errorInstance && details.errorInstance.message),
+      });
     }
   };
   try {
     harness.checkHeap();
     const frames = Math.ceil(runs / 2);
-    await check('frames', frames, framesPlan, (input) => harness.framesCase(input), async () => [...(await harness.settleLive()), ...harness.checkHeap()]);
+    await check(
+      'frames',
+      frames,
+      framesPlan,
+      (input) => harness.framesCase(input),
+      async () => [...(await harness.settleLive()), ...harness.checkHeap()],
+    );
     const settled = await harness.settleLive();
     if (settled.length > 0) results.failures.push({ property: 'frames', error: settled.join('\n') });
-    await check('answers', runs - frames, routeCase, (input) => harness.answerCase(input), async () => harness.checkHeap());
+    await check(
+      'answers',
+      runs - frames,
+      routeCase,
+      (input) => harness.answerCase(input),
+      async () => harness.checkHeap(),
+    );
     const heap = harness.checkHeap();
     if (heap.length > 0) results.failures.push({ property: 'memory', error: heap.join('\n') });
   } finally {
