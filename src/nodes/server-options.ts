@@ -89,8 +89,12 @@ export function clientOptionsFrom(RED: NodeAPI, settings: ServerSettings, creden
 
 const MB = 1024 * 1024;
 
+/** Node's timers fire at once (after 1 ms) for any longer delay, about 24.8 days. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** Seconds as milliseconds; a setting beyond what a timer can wait means "practically never", not "at once". */
 function secondsToMs(value: string | number | undefined, fallback: number): number {
-  return positive(value, fallback) * 1000;
+  return Math.min(positive(value, fallback) * 1000, LONGEST_TIMER_MS);
 }
 
 /** A setting as a positive number; empty or anything else (flows saved before the setting) gives the fallback. */

@@ -391,14 +391,60 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       assert.match(passed, new RegExp(`${step}: `));
     assert.equal(await result.locator('.fa-times').count(), 0, 'no step failed');
 
+    // The Limits group: every field empty (the default, shown as its placeholder), a positive
+    // number accepted, anything else marked at once.
+    const limits = {
+      maxFileMB: ['Largest file', '256'],
+      maxAnswerMB: ['Largest answer', '64'],
+      maxFrameMB: ['Largest frame', '100'],
+      downloadTimeout: ['Download time limit', '300'],
+      maxText: ['Longest error text', '1000'],
+    };
+    const marked = (field, yes) =>
+      page.waitForFunction(([f, want]) => $(`#node-config-input-${f}`).hasClass('input-error') === want, [field, yes]);
+    for (const [field, [label, placeholder]] of Object.entries(limits)) {
+      const input = page.locator(`#node-config-input-${field}`);
+      assert.equal(await input.isVisible(), true, `${field} is in the dialog`);
+      assert.equal((await page.locator(`label[for="node-config-input-${field}"]`).innerText()).trim(), label);
+      assert.equal(await input.getAttribute('placeholder'), placeholder, `${field} shows its default`);
+      assert.notEqual(await input.getAttribute('title'), null, `${field} has a tooltip`);
+      assert.equal(await input.inputValue(), '', `${field} of a configuration saved before it is empty`);
+      for (const [value, valid] of [
+        ['abc', false],
+        ['-1', false],
+        ['', true],
+        [field === 'maxText' ? '2' : '0', false],
+        [field === 'maxText' ? '200' : '2', true],
+        ['', true],
+      ]) {
+        await input.fill(value);
+        await input.blur();
+        await marked(field, !valid);
+      }
+    }
+    // Saved as text, as the runtime reads it; deployed below with the rest.
+    await page.locator('#node-config-input-maxFileMB').fill('300');
+
     // Back to what npm start set, so the configuration follows COMFYUI_URL.
     await url.fill('${COMFYUI_URL}');
     await url.blur();
     assert.equal(await url.evaluate((e) => e.classList.contains('input-error')), false, 'an ${ENV_VAR} URL is not marked');
+    await page.locator('.comfyui-limits-heading').scrollIntoViewIfNeeded();
+    await page
+      .locator('.red-ui-tray')
+      .last()
+      .screenshot({ path: join(shotDir, 'server-dialog.png') });
     await page.click('#node-config-dialog-ok');
     await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
     await traysSettled();
     assert.equal(await inPage((id) => RED.nodes.node(id).url, SERVER), '${COMFYUI_URL}');
+    assert.deepEqual(
+      await inPage(
+        (id) => ['maxFileMB', 'maxAnswerMB', 'maxFrameMB', 'downloadTimeout', 'maxText'].map((f) => RED.nodes.node(id)[f]),
+        SERVER,
+      ),
+      ['300', '', '', '', ''],
+    );
     assert.deepEqual(await validity([SERVER]), { [SERVER]: 'valid' });
   });
 
@@ -649,8 +695,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await deploy();
     const deployed = await (await request(`${editorUrl}flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).body.json();
     assert.deepEqual(
-      deployed.flows.filter((n) => n.type === 'comfyui-server').map((n) => [n.id, n.url]),
-      [[SERVER, '${COMFYUI_URL}']],
+      deployed.flows.filter((n) => n.type === 'comfyui-server').map((n) => [n.id, n.url, n.maxFileMB]),
+      [[SERVER, '${COMFYUI_URL}', '300']],
     );
     await page.click(`[id="${imported.stats[0]}"] .red-ui-flow-node-button`);
     const answer = page.locator('.red-ui-debug-msg').filter({ hasText: 'system_stats' });
