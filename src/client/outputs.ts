@@ -103,7 +103,7 @@ export function executionError(data: ExecutionErrorData, prompt: ApiPrompt | und
           id: data.node_id,
           title: titleOf(prompt, data.node_id),
           class_type: data.node_type,
-          message: data.exception_message,
+          message: clip(data.exception_message, PART_CHARS),
           exception_type: data.exception_type,
         },
       ],

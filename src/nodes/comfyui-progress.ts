@@ -7,13 +7,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
-import { clip } from '../client/shape';
 import type { ComfyEvent } from '../client/events';
 import { failInput, finishInput, readInput } from './failure';
 import { promptIdOf, promptIdsOf } from './msg-input';
 import { attachServer } from './server-api';
 import type { ServerNode } from './server-api';
-import { Throttle } from './status';
+import { statusLabel, Throttle } from './status';
 import { PROGRESS_EVENT_TYPES } from './messages';
 import type { ProgressEventType, ProgressMsg } from './messages';
 
@@ -34,8 +33,6 @@ interface ProgressConfig extends NodeDef {
 
 type InputMsg = NodeMessageInFlow & { prompt_id?: unknown; reset?: unknown };
 
-/** A node title or id from a workflow (or the wire) in a status is cut to this: a status is one short line. */
-const STATUS_LABEL_CHARS = 60;
 /** Status updates per second at most (the editor and its websocket choke on more). */
 const STATUS_INTERVAL_MS = 250;
 /** Given ids are remembered up to this many (oldest dropped first). */
@@ -60,7 +57,7 @@ export = function (RED: NodeAPI): void {
     let running = false;
 
     // Holds the latest event; the status object is built only when shown (at most 4 a second).
-    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, client?.textLimit ?? STATUS_LABEL_CHARS)));
+    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, client?.textLimit ?? Infinity)));
     const previewThrottle = Number.isFinite(rate) && rate > 0 ? new Throttle<ProgressMsg>(1000 / rate, (msg) => node.send(msg)) : undefined;
 
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
@@ -211,7 +208,7 @@ function copyJson(value: unknown): unknown {
 
 /** The status of a node following a running prompt: the node, with its steps while it reports them. */
 function runningStatus(event: ComfyEvent, maxText: number): NodeStatus {
-  const label = clip(event.title ?? event.node ?? '', Math.min(maxText, STATUS_LABEL_CHARS));
+  const label = statusLabel(event.title ?? event.node ?? '', maxText);
   if (event.type !== 'progress') return { fill: 'blue', shape: 'dot', text: label };
   return { fill: 'blue', shape: 'dot', text: `${label} ${event.value ?? 0}/${event.max ?? 0}`.trim() };
 }

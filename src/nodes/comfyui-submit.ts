@@ -12,7 +12,7 @@ import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
-import { Throttle } from './status';
+import { statusLabel, Throttle } from './status';
 import { choiceOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 
@@ -48,7 +48,8 @@ export = function (RED: NodeAPI): void {
     const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
-      node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${p.title ?? p.node}${steps}` });
+      const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
+      node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${label}${steps}` });
     });
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {

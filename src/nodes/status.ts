@@ -4,6 +4,7 @@
  */
 import type { NodeStatus } from 'node-red';
 import type { Refusal } from '../client/refusal';
+import { clip } from '../client/shape';
 import type { SocketState } from '../client/socket';
 
 /** The config node's catalog, addressed so that any of our nodes can use its keys. */
@@ -20,6 +21,13 @@ export const Status = {
   missingServer: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.missing-server` },
   clear: {},
 } satisfies Record<string, NodeStatus>;
+
+/** A node title or id (from a workflow, or the wire) as part of a status: one short line, at most the server's text limit. */
+export function statusLabel(text: string, maxText: number): string {
+  return clip(text, Math.min(maxText, STATUS_LABEL_CHARS));
+}
+
+const STATUS_LABEL_CHARS = 60;
 
 /** While the server refuses us, that (not "disconnected") is what a person needs to see. */
 export function connectionStatus(state: SocketState, refusal?: Refusal): NodeStatus {

@@ -12,6 +12,7 @@ const vm = require('node:vm');
 const { startSimulator } = require('../../dist/simulator');
 const runtime = require('../../bench/lib/runtime');
 const { fc, framesPlan, renderFrame, answerPlan, renderAnswer } = require('./arbitraries');
+const { MSG_NODES, msgOf, holdsNull, isStrictJson } = require('./msgs');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -82,6 +83,8 @@ function flowFor(url) {
     n('intr', 'comfyui-interrupt'),
     n('info', 'comfyui-info', { info: 'system_stats' }),
     n('up', 'comfyui-upload', { kind: 'image', folder: 'input', filename: 'fuzz.png', target: 'Load Image', targetInput: 'image' }),
+    // The msgs property's nodes, as test/hostile-input.spec.js configures them.
+    ...MSG_NODES.map(([config]) => ({ z: 'fz', server: 'srv', wires: [['out']], ...config, id: `m-${config.id}` })),
     { id: 'out', z: 'fz', type: 'helper' },
     { id: 'sink', z: 'fz', type: 'helper' },
     { id: 'catcher', z: 'fz', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -126,6 +129,11 @@ const ROUTES = {
     msg: () => ({ payload: { images: [{ filename: 'x.png', subfolder: '', type: 'output' }] } }),
   },
 };
+
+/** A msg for one of the msgs property's nodes: which node, and the recipe that builds the msg. */
+const msgCase = fc.oneof(
+  ...MSG_NODES.map(([config, fields, base]) => msgOf(fields, base).map((build) => ({ node: `m-${config.id}`, build }))),
+);
 
 /** Route cases weighted by how often flows call them; waiting submits are slow (their timeout), so rarer. */
 const routeCase = fc.oneof(
@@ -199,20 +207,46 @@ class Harness {
       };
     }
     this.client.on('problem', (text) => this.scan('problem', text));
+    // Hostile msgs may not survive the copy a Catch or Complete node makes: those nodes' ends are
+    // seen where done() lands, by the msg object itself.
+    this.pending = new Map();
+    for (const [config] of MSG_NODES) {
+      const node = helper.getNode(`m-${config.id}`);
+      const complete = node._complete;
+      node._complete = (msg, error) => {
+        const settle = this.pending.get(msg);
+        if (settle) {
+          this.pending.delete(msg);
+          settle(error);
+        }
+        return complete.call(node, msg, error);
+      };
+    }
   }
 
+  /** Every text inside `value` (keys too), read defensively: msgs of the msgs property hold Proxies, cycles and BigInts. */
   scan(where, value) {
-    let text;
-    try {
-      text =
-        typeof value === 'string'
-          ? value
-          : JSON.stringify(value, (key, v) => (Buffer.isBuffer(v) || (v && v.type === 'Buffer') ? '[bytes]' : v));
-    } catch (err) {
-      this.failures.push(`${where} could not be serialized: ${err.message}`);
-      return;
-    }
-    for (const secret of SECRETS) if (text && text.includes(secret)) this.failures.push(`a secret in a ${where}: ${text.slice(0, 300)}`);
+    const found = [];
+    const seen = new Set();
+    const walk = (v, depth) => {
+      if (typeof v === 'string') {
+        for (const secret of SECRETS) if (v.includes(secret)) found.push(v.slice(0, 300));
+        return;
+      }
+      if (typeof v !== 'object' || v === null || depth > 40 || seen.has(v) || Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return;
+      seen.add(v);
+      try {
+        for (const key of Reflect.ownKeys(v)) {
+          if (typeof key === 'string') walk(key, depth + 1);
+          const property = Reflect.getOwnPropertyDescriptor(v, key);
+          if (property && 'value' in property) walk(property.value, depth + 1);
+        }
+      } catch {
+        // a Proxy whose traps throw holds nothing we put there
+      }
+    };
+    walk(value, 0);
+    for (const text of found) this.failures.push(`a secret in a ${where}: ${text}`);
   }
 
   checkError(error) {
@@ -264,6 +298,44 @@ class Harness {
     this.sim.faults.failRoute(method, target.path(promptId), plan.status, body, plan.contentType, 1);
     await this.send(target.node, target.msg(promptId));
     this.sim.faults.reset();
+    return this.takeFailures();
+  }
+
+  /** One hostile msg into one node: it must end (done or a coded error that is not INTERNAL), and only plain JSON may reach ComfyUI. */
+  async msgCase({ node: id, build }) {
+    const { msg, values } = build();
+    const before = this.sim.requestLog.length;
+    const error = await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(msg);
+        this.failures.push(`a msg into ${id} did not end within ${END_BOUND_MS} ms`);
+        resolve(undefined);
+      }, END_BOUND_MS);
+      this.pending.set(msg, (err) => {
+        clearTimeout(timer);
+        resolve(err);
+      });
+      this.helper.getNode(id).receive(msg);
+    });
+    if (error !== undefined) {
+      if (!(error instanceof Error) || error.name !== 'ComfyError' || typeof error.code !== 'string')
+        this.failures.push(`${id}: an error without a code: ${String(error && error.message)}`);
+      else if (error.code === 'INTERNAL') this.failures.push(`${id}: a fault of ours: ${error.message}`);
+      this.scan('error', { message: error && error.message });
+    }
+    for (const request of this.sim.requestLog.slice(before)) {
+      if (request.method !== 'POST' || request.body === undefined) continue;
+      let body;
+      try {
+        body = JSON.parse(request.body);
+      } catch {
+        this.failures.push(`${request.url}: a body that is not strict JSON`);
+        continue;
+      }
+      if (!isStrictJson(body)) this.failures.push(`${request.url}: not plain JSON`);
+      if (/\/prompt$/.test(request.url) && holdsNull(body.prompt) && !holdsNull(values))
+        this.failures.push(`${request.url}: a null ComfyUI got that the msg never had`);
+    }
     return this.takeFailures();
   }
 
@@ -347,7 +419,7 @@ class Harness {
 }
 
 /**
- * Runs the properties with `runs` cases in all (frames and answers, half each), from `seed`.
+ * Runs the properties with `runs` cases in all (frames and answers 40 % each, msgs 20 %), from `seed`.
  * Returns `{ cases, failures: [{ property, counterexample, error }] }`.
  */
 async function fuzz({ runs, seed, log = () => undefined }) {
@@ -379,7 +451,8 @@ async function fuzz({ runs, seed, log = () => undefined }) {
   };
   try {
     harness.checkHeap();
-    const frames = Math.ceil(runs / 2);
+    const frames = Math.ceil(runs * 0.4);
+    const answers = Math.ceil(runs * 0.4);
     await check(
       'frames',
       frames,
@@ -391,9 +464,16 @@ async function fuzz({ runs, seed, log = () => undefined }) {
     if (settled.length > 0) results.failures.push({ property: 'frames', error: settled.join('\n') });
     await check(
       'answers',
-      runs - frames,
+      answers,
       routeCase,
       (input) => harness.answerCase(input),
+      async () => harness.checkHeap(),
+    );
+    await check(
+      'msgs',
+      Math.max(0, runs - frames - answers),
+      msgCase,
+      (input) => harness.msgCase(input),
       async () => harness.checkHeap(),
     );
     const heap = harness.checkHeap();
