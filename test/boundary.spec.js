@@ -9,6 +9,7 @@ const {
   helper,
   allNodes,
   waitFor,
+  nextCall,
   nextError,
   nextMessage,
   collectMessages,
@@ -357,14 +358,19 @@ describe('the boundary: what ComfyUI sends is checked and bounded', function () 
     await waitFor(() => env.sim.openConnectionCount() === 0, 'no connection left open', 3000);
   });
 
-  it('a frame above the frame limit is refused, the connection is opened again, and prompts still complete', async function () {
-    const problems = await load({ maxFrameMB: 1 });
+  it('a frame above the frame limit is refused, the connection is opened again, a warning says so once, and prompts still complete', async function () {
+    await load({ maxFrameMB: 1 });
+    const srv = helper.getNode('srv');
+    const warned = nextCall(srv, 'warn');
     env.sim.faults.sendRaw(JSON.stringify({ type: 'custom.blob', data: 'x'.repeat(1.5 * MB) }), false);
     await waitFor(() => env.sim.connectionLog.length === 2 && env.sim.openSocketCount() === 1, 'the reconnect');
-    assert.ok(
-      problems.some((p) => /larger than 1 MB \(the "Largest frame" setting/.test(p)),
-      problems.join('\n'),
+    assert.match(
+      (await warned).args[0],
+      /frame larger than 1 MB \(the "Largest frame" setting of the server configuration\): the frame was refused/,
     );
+    env.sim.faults.sendRaw(JSON.stringify({ type: 'custom.blob', data: 'y'.repeat(1.5 * MB) }), false);
+    await waitFor(() => env.sim.connectionLog.length === 3 && env.sim.openSocketCount() === 1, 'the second reconnect');
+    assert.equal(srv.warn.getCalls().filter((call) => call.thisValue === srv).length, 1, 'warned once for the same kind');
     const got = nextMessage(helper.getNode('out'));
     helper.getNode('sub').receive({ payload: saveImageWorkflow({ prefix: 'after-big' }) });
     assert.match((await got).payload.images[0].filename, /^after-big_/);

@@ -238,12 +238,14 @@ describe('comfyui-server limits as the editor saves them', function () {
     });
 
     it('maxFrameMB "1": a frame above 1 MB is refused, the connection opened again, and prompts still complete', async function () {
-      const problems = await load({ maxFrameMB: '1' });
+      await load({ maxFrameMB: '1' });
+      const warnings = [];
+      helper.getNode('srv').client.on('warning', (text) => warnings.push(text));
       env.sim.faults.sendRaw(JSON.stringify({ type: 'custom.blob', data: 'x'.repeat(1.5 * MB) }), false);
       await waitFor(() => env.sim.connectionLog.length === 2 && env.sim.openSocketCount() === 1, 'the reconnect');
       assert.ok(
-        problems.some((p) => /larger than 1 MB \(the "Largest frame" setting/.test(p)),
-        problems.join('\n'),
+        warnings.some((w) => /larger than 1 MB \(the "Largest frame" setting/.test(w)),
+        warnings.join('\n'),
       );
       const got = nextMessage(helper.getNode('out'));
       helper.getNode('sub').receive({ payload: saveImageWorkflow({ prefix: 'after-frame' }) });

@@ -78,6 +78,8 @@ export interface ComfyClientEvents {
   /** Frames as flows see them (attributed, titled, with percentages); only computed while listened to. */
   event: [ComfyEvent];
   problem: [string];
+  /** A problem a person must act on: a limit of the configuration was hit. */
+  warning: [string];
 }
 
 export interface QueueEntry {
@@ -140,6 +142,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     });
     this.socket.on('state', (state) => this.safely('a state listener', () => this.emit('state', state)));
     this.socket.on('problem', (text) => this.problem(text));
+    this.socket.on('warning', (text) => this.safely('a warning listener', () => this.emit('warning', text)));
     this.socket.on('refused', (refusal) => this.safely('a refusal listener', () => this.emit('refused', refusal)));
     this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
     this.socket.on('frame', (frame) => this.onFrame(frame));

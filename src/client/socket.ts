@@ -52,6 +52,8 @@ export interface ComfySocketEvents {
   /** The upgrade was refused in a way retrying cannot fix (401/403/404); retries slow down. */
   refused: [Refusal];
   problem: [string];
+  /** A problem a person must act on (a limit of the configuration was hit), not just a note for the debug log. */
+  warning: [string];
 }
 
 export class ComfySocket extends EventEmitter<ComfySocketEvents> {
@@ -182,11 +184,16 @@ export class ComfySocket extends EventEmitter<ComfySocketEvents> {
       ws.terminate();
     });
     ws.on('error', (err: Error & { code?: string }) => {
-      const text =
-        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
-          ? `ComfyUI sent a frame larger than ${Math.round(this.options.maxFrameBytes / 1048576)} MB (the "Largest frame" setting of the server configuration); the connection is opened again`
-          : `WebSocket error: ${err.message}`;
-      this.emit('problem', this.endpoint.redact(text));
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        const limit = Math.round((this.options.maxFrameBytes / 1048576) * 10) / 10;
+        this.emit(
+          'warning',
+          `ComfyUI sent a WebSocket frame larger than ${limit} MB (the "Largest frame" setting of the server configuration): ` +
+            'the frame was refused and the connection opened again (prompts still finish from history)',
+        );
+        return;
+      }
+      this.emit('problem', this.endpoint.redact(`WebSocket error: ${err.message}`));
     });
     ws.on('close', () => this.onClose(ws));
   }

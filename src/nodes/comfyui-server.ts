@@ -72,6 +72,13 @@ export = function (RED: NodeAPI): void {
       reported = refusal.message;
     });
     client?.on('problem', (text) => node.debug(text));
+    // Once per kind: a server that keeps sending oversized frames must not fill the log.
+    const warned = new Set<string>();
+    client?.on('warning', (text) => {
+      if (warned.has(text)) return;
+      warned.add(text);
+      node.warn(text);
+    });
 
     node.register = (user: Node): void => {
       node.users[user.id] = user;
