@@ -53,20 +53,24 @@ function readStatus(data: unknown): StatusData {
   return status;
 }
 
-function readStarted(data: unknown): ExecutionStartData | ExecutionSuccessData {
-  const d = record(data, 'data');
-  const out: ExecutionStartData = { prompt_id: text(d.prompt_id, 'data.prompt_id') };
+/** `out` with the message's `timestamp` when it has one (ms epoch; some builds leave it out). */
+function withTimestamp<T extends { timestamp?: number }>(out: T, d: Record<string, unknown>): T {
   const timestamp = optionalFinite(d.timestamp, 'data.timestamp');
   if (timestamp !== undefined) out.timestamp = timestamp;
   return out;
 }
 
+function readStarted(data: unknown): ExecutionStartData | ExecutionSuccessData {
+  const d = record(data, 'data');
+  return withTimestamp<ExecutionStartData>({ prompt_id: text(d.prompt_id, 'data.prompt_id') }, d);
+}
+
 export function readExecutionCached(data: unknown): ExecutionCachedData {
   const d = record(data, 'data');
-  const out: ExecutionCachedData = { nodes: nodeIdList(d.nodes, 'data.nodes'), prompt_id: text(d.prompt_id, 'data.prompt_id') };
-  const timestamp = optionalFinite(d.timestamp, 'data.timestamp');
-  if (timestamp !== undefined) out.timestamp = timestamp;
-  return out;
+  return withTimestamp<ExecutionCachedData>(
+    { nodes: nodeIdList(d.nodes, 'data.nodes'), prompt_id: text(d.prompt_id, 'data.prompt_id') },
+    d,
+  );
 }
 
 function readExecuting(data: unknown): ExecutingData {
@@ -130,35 +134,33 @@ function readProgressState(data: unknown): ProgressStateData {
   return { prompt_id: text(d.prompt_id, 'data.prompt_id'), nodes: map(d.nodes, 'data.nodes', readNodeState) };
 }
 
+/** What execution_error and execution_interrupted both say: which prompt stopped where, and what had run. */
+function readStopped(d: Record<string, unknown>): ExecutionInterruptedData {
+  return withTimestamp<ExecutionInterruptedData>(
+    {
+      prompt_id: text(d.prompt_id, 'data.prompt_id'),
+      node_id: nodeId(d.node_id, 'data.node_id'),
+      node_type: text(d.node_type, 'data.node_type'),
+      executed: d.executed === undefined ? [] : nodeIdList(d.executed, 'data.executed'),
+    },
+    d,
+  );
+}
+
 export function readExecutionError(data: unknown): ExecutionErrorData {
   const d = record(data, 'data');
-  const out: ExecutionErrorData = {
-    prompt_id: text(d.prompt_id, 'data.prompt_id'),
-    node_id: nodeId(d.node_id, 'data.node_id'),
-    node_type: text(d.node_type, 'data.node_type'),
-    executed: d.executed === undefined ? [] : nodeIdList(d.executed, 'data.executed'),
+  return {
+    ...readStopped(d),
     exception_message: text(d.exception_message, 'data.exception_message'),
     exception_type: text(d.exception_type, 'data.exception_type'),
     traceback: d.traceback === undefined ? [] : textList(d.traceback, 'data.traceback'),
     current_inputs: d.current_inputs === undefined ? {} : json(d.current_inputs, 'data.current_inputs'),
     current_outputs: d.current_outputs === undefined ? [] : json(d.current_outputs, 'data.current_outputs'),
   };
-  const timestamp = optionalFinite(d.timestamp, 'data.timestamp');
-  if (timestamp !== undefined) out.timestamp = timestamp;
-  return out;
 }
 
 export function readExecutionInterrupted(data: unknown): ExecutionInterruptedData {
-  const d = record(data, 'data');
-  const out: ExecutionInterruptedData = {
-    prompt_id: text(d.prompt_id, 'data.prompt_id'),
-    node_id: nodeId(d.node_id, 'data.node_id'),
-    node_type: text(d.node_type, 'data.node_type'),
-    executed: d.executed === undefined ? [] : nodeIdList(d.executed, 'data.executed'),
-  };
-  const timestamp = optionalFinite(d.timestamp, 'data.timestamp');
-  if (timestamp !== undefined) out.timestamp = timestamp;
-  return out;
+  return readStopped(record(data, 'data'));
 }
 
 /** GET /features and the feature_flags reply: open-ended, with the two flags the client reads typed. */

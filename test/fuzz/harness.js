@@ -13,6 +13,7 @@ const { startSimulator } = require('../../dist/simulator');
 const runtime = require('../../bench/lib/runtime');
 const { fc, framesPlan, renderFrame, answerPlan, renderAnswer } = require('./arbitraries');
 const { MSG_NODES, msgOf, holdsNull, isStrictJson } = require('./msgs');
+const { PROGRESS_EVENT_TYPES } = require('../../dist/nodes/messages');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -58,19 +59,7 @@ function flowFor(url) {
     {
       ...n('prog', 'comfyui-progress', {
         scope: 'all',
-        events: [
-          'execution_start',
-          'execution_cached',
-          'executing',
-          'progress',
-          'progress_state',
-          'executed',
-          'execution_success',
-          'execution_error',
-          'execution_interrupted',
-          'status',
-          'preview',
-        ],
+        events: [...PROGRESS_EVENT_TYPES],
         previewRate: 0,
       }),
       wires: [['sink']],
