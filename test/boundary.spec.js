@@ -390,3 +390,69 @@ describe('the boundary: what ComfyUI sends is checked and bounded', function () 
     }
   });
 });
+
+describe('what an error carries out of the client', function () {
+  const env = useSimulator({ testControls: true, stepMs: 10 });
+  const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+  const TOKEN = 'tok-2e9d5f1b7c';
+
+  async function load(url = env.sim.url) {
+    const flow = [
+      { id: 'tab', type: 'tab' },
+      { id: 'srv', type: 'comfyui-server', url, timeout: 3, auth: 'bearer' },
+      { id: 'sub', z: 'tab', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', wires: [['out']] },
+      {
+        id: 'hist',
+        z: 'tab',
+        type: 'comfyui-history',
+        server: 'srv',
+        action: 'get',
+        maxItems: '$nope(payload)',
+        maxItemsType: 'jsonata',
+        wires: [['out']],
+      },
+      { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'out', z: 'tab', type: 'helper' },
+      { id: 'caught', z: 'tab', type: 'helper' },
+    ];
+    await helper.load([...allNodes, catchNode], flow, { srv: { token: TOKEN } });
+  }
+
+  it('an error answer that echoes the token is redacted in the message and in its parsed JSON body', async function () {
+    await load();
+    await waitFor(() => env.sim.openSocketCount() === 1, 'the socket');
+    const body = { error: `invalid token ${TOKEN}`, seen: { headers: [`Bearer ${TOKEN}`] }, [`key-${TOKEN}`]: 1 };
+    env.sim.faults.failRoute('POST', '/prompt', 500, JSON.stringify(body), 'application/json', 1);
+    const failed = nextError(helper.getNode('sub'));
+    helper.getNode('sub').receive({ payload: saveImageWorkflow() });
+    const err = await failed;
+    assert.equal(err.code, 'HTTP');
+    assert.match(err.message, /invalid token \*\*\*/);
+    assert.ok(!JSON.stringify(err.body).includes(TOKEN), JSON.stringify(err.body));
+    assert.deepEqual(err.body.seen, { headers: ['Bearer ***'] });
+  });
+
+  it('a Catch node gets the cause as text, not "[object Object]": a JSONata error, a refused connection', async function () {
+    const { createServer } = require('node:net');
+    const closed = await new Promise((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address();
+        probe.close(() => resolve(`http://127.0.0.1:${port}`));
+      });
+    });
+    await load(closed);
+    const caught = collectMessages(helper.getNode('caught'), 2, 15000);
+    helper.getNode('hist').receive({ payload: 1 });
+    helper.getNode('sub').receive({ payload: saveImageWorkflow() });
+    const msgs = await caught;
+    const byCode = Object.fromEntries(msgs.map((m) => [m.error.code, m.error]));
+    assert.deepEqual(Object.keys(byCode).sort(), ['BAD_INPUT', 'NETWORK']);
+    for (const error of Object.values(byCode)) {
+      assert.ok(error.cause !== undefined, `${error.code} has a cause`);
+      const shown = `${error.cause}`;
+      assert.ok(!shown.includes('[object Object]'), `${error.code}: ${shown}`);
+    }
+    assert.match(`${byCode.BAD_INPUT.cause}`, /non-function/);
+    assert.match(`${byCode.NETWORK.cause}`, /ECONNREFUSED/);
+  });
+});

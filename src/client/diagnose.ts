@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import type { ClientOptions } from './client';
 import { StepFailure, verdict } from './diagnose-verdict';
 import { Endpoint } from './endpoint';
+import { decodeTextFrame } from './frames';
 import { ComfyHttp } from './http';
 
 export type StepName = 'reachability' | 'http' | 'websocket' | 'feature_flags' | 'object_info';
@@ -166,23 +167,17 @@ function webSocketCheck(endpoint: Endpoint, timeoutMs: number): Promise<WsOutcom
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      let message: { type?: string; data?: Record<string, unknown> } | undefined;
-      try {
-        // The socket keeps the default binaryType: a text frame arrives as one Buffer.
-        message = JSON.parse((data as Buffer).toString('utf8')) as typeof message;
-      } catch {
-        return;
-      }
-      if (message?.type === 'feature_flags') {
-        const limit = message.data?.max_upload_size;
-        finish({
-          upgrade: { ok: true, message: 'the WebSocket upgrade works' },
-          flags: {
-            ok: true,
-            message: `ComfyUI answered its feature flags${typeof limit === 'number' ? ` (uploads up to ${Math.round(limit / 1048576)} MB)` : ''}`,
-          },
-        });
-      }
+      // The socket keeps the default binaryType: a text frame arrives as one Buffer. Read through the boundary.
+      const frame = decodeTextFrame((data as Buffer).toString('utf8'));
+      if (frame.kind !== 'message' || frame.message.type !== 'feature_flags') return;
+      const limit = frame.message.data.max_upload_size;
+      finish({
+        upgrade: { ok: true, message: 'the WebSocket upgrade works' },
+        flags: {
+          ok: true,
+          message: `ComfyUI answered its feature flags${typeof limit === 'number' ? ` (uploads up to ${Math.round(limit / 1048576)} MB)` : ''}`,
+        },
+      });
     });
   });
 }

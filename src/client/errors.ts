@@ -42,7 +42,7 @@ export class ComfyError extends Error {
   readonly nodes?: unknown;
 
   constructor(code: ComfyErrorCode, message: string, details: ComfyErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(message, details.cause === undefined ? undefined : { cause: readableCause(details.cause) });
     this.name = 'ComfyError';
     this.code = code;
     if (details.status !== undefined) this.status = details.status;
@@ -73,4 +73,12 @@ export function reasonOf(err: unknown): string {
   } catch {
     return 'a thrown value that cannot be described';
   }
+}
+
+/**
+ * A cause as Node-RED can show it: its debug sidebar and Catch nodes print `cause + ""`, which is
+ * "[object Object]" for the plain objects JSONata throws. Errors and texts stay as they are.
+ */
+function readableCause(cause: unknown): unknown {
+  return cause instanceof Error || typeof cause === 'string' ? cause : reasonOf(cause);
 }
