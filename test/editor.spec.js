@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { request, FormData } = require('undici');
+const { request } = require('undici');
 const { events, util } = require('@node-red/util');
 const {
   helper,
@@ -281,11 +281,13 @@ describe('editor features, runtime side', function () {
     }
 
     async function upload(bytes, name) {
+      // The global fetch, FormData and Blob together: npm undici's FormData sent through the global
+      // dispatcher that Node's own fetch installs (Node 24) fails inside Node's undici.
       const form = new FormData();
       form.append('image', new Blob([bytes], { type: 'image/png' }), name);
-      const res = await request(`${sim.url}/upload/image`, { method: 'POST', body: form });
-      assert.equal(res.statusCode, 200);
-      const stored = await res.body.json();
+      const res = await fetch(`${sim.url}/upload/image`, { method: 'POST', body: form });
+      assert.equal(res.status, 200);
+      const stored = await res.json();
       return { filename: stored.name, subfolder: stored.subfolder, type: stored.type };
     }
 

@@ -1,6 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
-const { request, FormData } = require('undici');
+const { request } = require('undici');
 const {
   helper,
   allNodes,
@@ -155,11 +155,12 @@ describe('comfyui-submit', function () {
 
   it('fails with EXECUTION naming node, type and message when a node raises at run time', async function () {
     const { sub } = await load();
+    // The global fetch, FormData and Blob together (see test/editor.spec.js, upload()).
     const form = new FormData();
     form.append('image', new Blob([Buffer.from('not a png at all\n')], { type: 'image/png' }), 'broken.png');
-    const uploaded = await request(`${env.sim.url}/upload/image`, { method: 'POST', body: form });
-    assert.equal(uploaded.statusCode, 200);
-    const { name } = await uploaded.body.json();
+    const uploaded = await fetch(`${env.sim.url}/upload/image`, { method: 'POST', body: form });
+    assert.equal(uploaded.status, 200);
+    const { name } = await uploaded.json();
     const workflow = {
       1: { class_type: 'LoadImage', inputs: { image: name }, _meta: { title: 'Load Photo' } },
       2: { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'never' } },
