@@ -1,7 +1,7 @@
 /**
- * Protocol shapes of a ComfyUI v0.8.0 server, as recorded in shared/transcripts.
- * Shared by the client and the simulator: shapes only, never behaviour, so that a bug in one
- * side's parser cannot hide behind the same bug in the other.
+ * Protocol shapes of a ComfyUI v0.8.0 server, as recorded in shared/transcripts: the types the
+ * boundary (event-shapes.ts, answer-shapes.ts) reads frames and answers into. The simulator keeps
+ * its own, so that a bug in one side's parser cannot hide behind the same bug in the other.
  */
 import type { Json } from './shape';
 
