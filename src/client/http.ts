@@ -270,7 +270,7 @@ export class ComfyHttp {
     try {
       const response = await this.send(this.files, 'GET', this.viewUrl(ref, true, options.preview), undefined, flight, what);
       await this.ensureOk('GET', '/view', response, flight, what);
-      const body = await this.readCapped(response, this.limits.maxFileBytes, 'maxFileBytes', 'GET', '/view', flight, what);
+      const body = await this.readCapped(response, { max: this.limits.maxFileBytes, limit: 'maxFileBytes' }, flight, what);
       return { body, contentType: checkedContentType(ref, options.preview, body, headerText(response.headers['content-type'])) };
     } finally {
       flight.end();
@@ -317,10 +317,10 @@ export class ComfyHttp {
           const response = await this.send(this.api, method, url, payload, flight, what);
           await this.ensureOk(method, route, response, flight, what);
           if (!read) {
-            await this.readCapped(response, MAX_ERROR_BODY, undefined, method, route, flight, what);
+            await this.readCapped(response, { max: MAX_ERROR_BODY }, flight, what);
             return;
           }
-          const text = (await this.readCapped(response, this.limits.maxJsonBytes, 'maxJsonBytes', method, route, flight, what)).toString(
+          const text = (await this.readCapped(response, { max: this.limits.maxJsonBytes, limit: 'maxJsonBytes' }, flight, what)).toString(
             'utf8',
           );
           return parseAnswer(method, route, response.statusCode, headerText(response.headers['content-type']), text, read);
@@ -361,36 +361,29 @@ export class ComfyHttp {
     }
   }
 
-  /** Reads at most `max` bytes: past that the body is dropped and, for a `limit` name, TOO_LARGE says which setting to raise. */
-  private async readCapped(
-    response: Dispatcher.ResponseData,
-    max: number,
-    limit: 'maxJsonBytes' | 'maxFileBytes' | undefined,
-    method: Method,
-    route: string,
-    flight: Flight,
-    what: string,
-  ): Promise<Buffer> {
+  /**
+   * Reads at most `cap.max` bytes: past that the body is dropped and, where `cap.limit` names the
+   * setting, TOO_LARGE says which one to raise. `what` names the request in messages ("GET /queue",
+   * "the download of x.png").
+   */
+  private async readCapped(response: Dispatcher.ResponseData, cap: Cap, flight: Flight, what: string): Promise<Buffer> {
     const body = response.body as Readable;
-    const declared = Number(headerText(response.headers['content-length']));
-    const tooLarge = (size: string): ComfyError => {
+    const { max, limit } = cap;
+    const tooLarge = (size: string, setting: keyof typeof LIMIT_LABELS): ComfyError => {
       body.destroy();
-      return new ComfyError(
-        'TOO_LARGE',
-        `${method} ${route}: ${what === `${method} ${route}` ? 'the answer' : what} is ${size}, more than the limit of ${formatBytes(max)} (the "${LIMIT_LABELS[limit as keyof typeof LIMIT_LABELS]}" setting of the server configuration)`,
-        {
-          status: response.statusCode,
-        },
-      );
+      const subject = what.startsWith('the download') ? what : `${what}: the answer`;
+      const message = `${subject} is ${size}, more than the limit of ${formatBytes(max)} (the "${LIMIT_LABELS[setting]}" setting of the server configuration)`;
+      return new ComfyError('TOO_LARGE', message, { status: response.statusCode });
     };
-    if (limit && Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared));
+    const declared = Number(headerText(response.headers['content-length']));
+    if (limit && Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared), limit);
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of body) {
         const bytes = chunk as Buffer;
         if (size + bytes.length > max) {
-          if (limit) throw tooLarge(`over ${formatBytes(max)}`);
+          if (limit) throw tooLarge(`over ${formatBytes(max)}`, limit);
           chunks.push(bytes.subarray(0, max - size));
           size = max;
           body.destroy(); // the rest of an error page is of no use
@@ -408,9 +401,7 @@ export class ComfyHttp {
 
   private async ensureOk(method: Method, route: string, response: Dispatcher.ResponseData, flight: Flight, what: string): Promise<void> {
     if (response.statusCode >= 200 && response.statusCode < 300) return;
-    const text = (
-      await this.readCapped(response, MAX_ERROR_BODY, undefined, method, route, flight, what).catch(() => Buffer.alloc(0))
-    ).toString('utf8');
+    const text = (await this.readCapped(response, { max: MAX_ERROR_BODY }, flight, what).catch(() => Buffer.alloc(0))).toString('utf8');
     const type = headerText(response.headers['content-type']);
     let body: unknown = text;
     if (type.includes('json')) {
@@ -505,6 +496,12 @@ export class ComfyHttp {
 }
 
 const LIMIT_LABELS = { maxJsonBytes: 'Largest answer', maxFileBytes: 'Largest file' } as const;
+
+/** How much of a body to read; `limit` names the setting when going past it is an error, not a cut. */
+interface Cap {
+  max: number;
+  limit?: keyof typeof LIMIT_LABELS;
+}
 
 /** An answer's body, parsed and read into its type; anything else is BAD_RESPONSE naming the route (and the field). */
 function parseAnswer<T>(method: Method, route: string, status: number, contentType: string, text: string, read: (body: unknown) => T): T {
