@@ -309,8 +309,11 @@ async function replay(name, sim, ctx) {
   }
   const httpSeqs = timeline.filter((e) => e.http).map((e) => e.seq);
   const expectedBefore = (s, seq) => s.expected.filter((f) => f.seq < seq).length;
+  // Waits for the frames the recording had before `seq` (as soon as they are there); the cap is for a
+  // busy machine (CI runs the suite under c8 next to a browser): 5 s once let r_prompt_options ask
+  // history before its prompt had finished.
   const waitFrames = async (seq) => {
-    await waitUntil(() => sockets.every((s) => !s.ws || s.got.length >= expectedBefore(s, seq)), 5000);
+    await waitUntil(() => sockets.every((s) => !s.ws || s.got.length >= expectedBefore(s, seq)), 20000);
   };
 
   for (const ev of timeline) {
@@ -605,6 +608,7 @@ describe('simulator vs recorded ComfyUI v0.8.0 traffic', function () {
 
   for (const name of SCENARIOS) {
     it(`replays ${name}`, async function () {
+      this.timeout(120000);
       const problems = await replay(name, sim, ctx);
       if (problems.length > 0) assert.fail(`${problems.length} difference(s) from the recording:\n\n${problems.join('\n\n')}`);
     });
