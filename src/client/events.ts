@@ -5,7 +5,7 @@
  * Frames arrive here typed (frames.ts), so nothing below re-checks a field.
  */
 import type { FrameEvent } from './frames';
-import { titleOf } from './outputs';
+import { nodeOf, titleOf } from './outputs';
 import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './types';
 
 export interface ComfyEvent {
@@ -126,7 +126,7 @@ export class EventFeed {
       const prompt = this.lookup(promptId);
       event.own = prompt !== undefined;
       if (node !== undefined) {
-        const title = titleOf(prompt, node) ?? classOf(prompt, node);
+        const title = titleOf(prompt, node) ?? nodeOf(prompt, node)?.class_type;
         if (title !== undefined) event.title = title;
       }
     }
@@ -165,9 +165,4 @@ export class EventFeed {
 function percentOf(part: number, whole: number): number {
   const percent = Math.round((part / whole) * 1000) / 10;
   return percent < 0 ? 0 : percent > 100 ? 100 : percent;
-}
-
-function classOf(prompt: ApiPrompt | undefined, node: NodeId): string | undefined {
-  const entry = prompt && Object.prototype.hasOwnProperty.call(prompt, node) ? prompt[node] : undefined;
-  return entry?.class_type;
 }

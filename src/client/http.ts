@@ -26,7 +26,8 @@ import { ComfyError } from './errors';
 import { readFeatureFlags } from './event-shapes';
 import { isImageName, looksLikeHtml, mediaTypeOfName, sniffImageType } from './media';
 import { refusalError, refusalOf } from './refusal';
-import { clip, ShapeError } from './shape';
+import { describeRef } from './outputs';
+import { clip, formatMs, ShapeError } from './shape';
 import type {
   FeatureFlags,
   HistoryEntry,
@@ -550,11 +551,6 @@ function checkedContentType(ref: ResultItem, preview: ViewPreview | undefined, b
   return sniffed ?? (type && type !== 'application/octet-stream' ? type : mediaTypeOfName(ref.filename));
 }
 
-function describeRef(ref: ResultItem): string {
-  const name = clip(ref.filename, 120);
-  return ref.subfolder ? `${clip(ref.subfolder, 120)}/${name}` : name;
-}
-
 function describeBody(contentType: string, text: string): string {
   if (text === '') return 'an empty body';
   if (contentType.includes('html') || /^\s*<(!doctype|html)/i.test(text)) {
@@ -590,8 +586,4 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
   if (bytes >= 1024) return `${Math.round((bytes / 1024) * 10) / 10} KB`;
   return `${bytes} bytes`;
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -15,7 +15,7 @@ import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent } from './frames';
 import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
 import type { ImageRef } from './outputs';
-import { clip } from './shape';
+import { clip, formatMs } from './shape';
 import type { ApiPrompt, ExecutingData, HistoryEntry, NodeId, NodeUiOutput, ProgressData, QueueState } from './types';
 
 export interface JobProgress {
@@ -428,10 +428,6 @@ export class JobTracker {
     clearTimeout(job.timers.get(name));
     job.timers.delete(name);
   }
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function delay(ms: number): Promise<void> {

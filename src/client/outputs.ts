@@ -173,3 +173,9 @@ export function loadImageValue(file: { name: string; subfolder: string; type: st
   const path = file.subfolder ? `${file.subfolder}/${file.name}` : file.name;
   return file.type && file.type !== 'input' ? `${path} [${file.type}]` : path;
 }
+
+/** A file ref as a message names it: `subfolder/name`, each part cut short. */
+export function describeRef(ref: ResultItem): string {
+  const name = clip(ref.filename, 120);
+  return ref.subfolder ? `${clip(ref.subfolder, 120)}/${name}` : name;
+}

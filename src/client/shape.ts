@@ -154,3 +154,8 @@ export function clip(value: string, max: number): string {
   if (value.length <= max) return value;
   return `${value.slice(0, Math.max(0, max - 1))}…`;
 }
+
+/** A duration as a message shows it: whole seconds as "30 s", else milliseconds. */
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

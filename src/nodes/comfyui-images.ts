@@ -10,7 +10,7 @@ import type { ViewPreview } from '../client/types';
 import { ComfyError, isComfyError } from '../client/errors';
 import { mediaTypeOfName } from '../client/media';
 import { clip } from '../client/shape';
-import { collectFileRefs, isFileRef } from '../client/outputs';
+import { collectFileRefs, describeRef, isFileRef } from '../client/outputs';
 import type { ImageRef } from '../client/outputs';
 import type { ResultItem } from '../client/types';
 import { asComfyError, failInput, finishInput, readInput } from './failure';
@@ -202,10 +202,6 @@ function refOf(item: ResultItem & { node?: unknown; kind?: unknown }, where: str
 function thumbnailType(contentType: string): string | undefined {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   return /^image\/(png|jpeg|webp|gif)$/.test(type) ? type : undefined;
-}
-
-function describeRef(ref: ImageRef): string {
-  return ref.subfolder ? `${ref.subfolder}/${ref.filename}` : ref.filename;
 }
 
 /**
