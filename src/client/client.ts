@@ -32,6 +32,8 @@ import type {
   ResultItem,
   UploadResult,
 } from './types';
+import { readNodeDefinitions } from './node-definitions';
+import type { NodeDefinition } from './node-definitions';
 import { nodeProblems, validationError } from './validation';
 import type { NodeProblem } from './validation';
 
@@ -115,6 +117,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   private readonly submitted = new Map<string, ApiPrompt>();
   private readonly timeoutMs: number;
   private featureFlags: Promise<FeatureFlags> | undefined;
+  private nodeDefinitions: Promise<Map<string, NodeDefinition>> | undefined;
   private readonly comfyOrgApiKey: string | undefined;
   private readonly maxTextLength: number;
   /** Kinds of malformed frames already reported: each is reported once, not once per frame. */
@@ -147,8 +150,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
     this.socket.on('frame', (frame) => this.onFrame(frame));
     this.socket.on('open', ({ reconnect }) => {
-      if (reconnect)
-        this.tracker.resync().catch((err: unknown) => this.problem(`re-checking prompts after a reconnect failed: ${describe(err)}`));
+      if (!reconnect) return;
+      this.nodeDefinitions = undefined;
+      this.tracker.resync().catch((err: unknown) => this.problem(`re-checking prompts after a reconnect failed: ${describe(err)}`));
     });
   }
 
@@ -347,6 +351,19 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       throw err;
     });
     return this.featureFlags;
+  }
+
+  /**
+   * Every node class the server has, as typed definitions: asked once and shared by every caller
+   * (conversion, validation, bypass), asked again after a reconnect (the server may have restarted with
+   * other custom nodes or model files). A failed answer is not kept, so the next caller asks again.
+   */
+  definitions(): Promise<Map<string, NodeDefinition>> {
+    this.nodeDefinitions ??= this.http.objectInfo().then(readNodeDefinitions, (err: unknown) => {
+      this.nodeDefinitions = undefined;
+      throw err;
+    });
+    return this.nodeDefinitions;
   }
 
   /** One node class; ComfyUI answers `{}` for unknown ones, which becomes NOT_FOUND here. */
