@@ -89,5 +89,5 @@ function parseObject(text: string, format: string, key: MetadataKey): JsonObject
   if (!isPlainObject(value)) {
     throw new ComfyError('BAD_WORKFLOW', `The "${key}" text in this ${format} file is JSON, but not an object`);
   }
-  return plainJson(value, 'BAD_WORKFLOW', `The "${key}" in this ${format} file`) as JsonObject;
+  return plainJson(value, 'BAD_WORKFLOW', `The ${format} file's "${key}"`) as JsonObject;
 }
