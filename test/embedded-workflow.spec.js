@@ -147,7 +147,9 @@ describe('workflows embedded in files ComfyUI saved', function () {
       assert.equal(readEmbeddedWorkflow(new Uint8Array(0)), undefined);
       // A Uint8Array view into a larger buffer is read at its own offset.
       const png = files.png(both);
-      const view = new Uint8Array(Buffer.concat([Buffer.alloc(5), png]).buffer, 5, png.length);
+      const backing = new Uint8Array(png.length + 5);
+      backing.set(png, 5);
+      const view = new Uint8Array(backing.buffer, 5, png.length);
       assert.equal(readEmbeddedWorkflow(view).format, 'PNG');
     });
   });
