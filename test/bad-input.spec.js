@@ -366,9 +366,17 @@ const HOSTILE = [
   [
     'submit: a Buffer that is not JSON',
     'sub',
+    () => ({ payload: Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(100)]) }),
+    'BAD_WORKFLOW',
+    /^The workflow is a Buffer of \d+ bytes that is not JSON \(it starts with the ZIP signature \(PK\)\)$/,
+    true,
+  ],
+  [
+    'submit: a PNG without a workflow in it',
+    'sub',
     () => ({ payload: Buffer.concat([PNG, Buffer.alloc(100)]) }),
     'BAD_WORKFLOW',
-    /^The workflow is a Buffer of \d+ bytes that is not JSON \(it starts with the PNG signature\)$/,
+    /^This PNG file has no workflow in it \(ComfyUI embeds one/,
     true,
   ],
   [

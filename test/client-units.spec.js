@@ -89,9 +89,14 @@ describe('workflow: input formats, overrides and seeds', function () {
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2040)]);
     assert.throws(
       () => normalizeWorkflow(png),
+      (err) => err.code === 'BAD_WORKFLOW' && err.message.startsWith('This PNG file has no workflow in it (ComfyUI embeds one'),
+    );
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2044)]);
+    assert.throws(
+      () => normalizeWorkflow(zip),
       (err) =>
         err.code === 'BAD_WORKFLOW' &&
-        err.message === 'The workflow is a Buffer of 2048 bytes that is not JSON (it starts with the PNG signature)',
+        err.message === 'The workflow is a Buffer of 2048 bytes that is not JSON (it starts with the ZIP signature (PK))',
     );
     assert.throws(
       () => normalizeWorkflow(Buffer.from('hello there')),

@@ -394,6 +394,29 @@ describe('package consistency', function () {
       assert.deepEqual(loggedErrors(), []);
     });
 
+    it('rerun-from-file.json saves an image to a file and runs the workflow embedded in it again', async function () {
+      const path = join(scratch, 'comfyui-last.png');
+      await deploy('rerun-from-file.json', {
+        taps: ['rerun-save', 'rerun-images'],
+        patch: (n) => {
+          if (n.id === 'rerun-save' || n.id === 'rerun-read') n.filename = path;
+        },
+      });
+      const saved = nextMessage(helper.getNode('tap-rerun-save'), 15000);
+      helper.getNode('rerun-generate-inject').receive({});
+      await saved;
+      assert.ok(isPng(readFileSync(path)), 'the file is a PNG');
+      const again = nextMessage(helper.getNode('tap-rerun-images'), 15000);
+      helper.getNode('rerun-again-inject').receive({});
+      const msg = await again;
+      assert.ok(isPng(msg.payload));
+      assert.match(msg.filename, /^rerun_\d{5}_\.png$/);
+      const prompts = sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt').map((r) => JSON.parse(r.body).prompt);
+      assert.equal(prompts.length, 2);
+      assert.deepEqual(prompts[1], prompts[0], 'the re-run sends the prompt the file carries');
+      assert.deepEqual(loggedErrors(), []);
+    });
+
     it('text-to-image.json produces an image', async function () {
       await deploy('text-to-image.json', { taps: ['t2i-images'] });
       const got = collectMessages(helper.getNode('tap-t2i-images'), 1, 15000);

@@ -1,7 +1,8 @@
 /**
  * Telling image bytes from other bytes by their first bytes (magic numbers), and saying what
- * other bytes look like. The formats are those ComfyUI's LoadImage opens through Pillow in every
- * installation: PNG, JPEG, WebP, GIF, BMP and TIFF.
+ * other bytes look like. The image formats are those ComfyUI's LoadImage opens through Pillow in
+ * every installation: PNG, JPEG, WebP, GIF, BMP and TIFF; the media containers those ComfyUI's
+ * SaveAudio, SaveWEBM and SaveVideo write through PyAV (ffmpeg).
  */
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'bmp' | 'tiff';
@@ -24,16 +25,38 @@ export function imageFormatOf(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** Audio and video containers: FLAC, MP3 (with its ID3v2 tag), Ogg, ISO media (MP4, MOV, …) and Matroska/WebM. */
+export type MediaContainer = 'flac' | 'mp3' | 'ogg' | 'mp4' | 'matroska';
+
+export function mediaContainerOf(bytes: Uint8Array): MediaContainer | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ascii(b, 0, 4) === 'fLaC') return 'flac';
+  // ffmpeg's mp3 muxer always starts the file with an ID3v2 tag (id3v2_version 4 unless told otherwise).
+  if (ascii(b, 0, 3) === 'ID3') return 'mp3';
+  if (ascii(b, 0, 4) === 'OggS') return 'ogg';
+  if (ascii(b, 4, 4) === 'ftyp') return 'mp4';
+  if (startsWith(b, [0x1a, 0x45, 0xdf, 0xa3])) return 'matroska';
+  return undefined;
+}
+
+const CONTAINER_NAMES: Record<MediaContainer, (b: Buffer) => string> = {
+  flac: () => 'the FLAC signature (fLaC)',
+  mp3: () => 'an MP3 (ID3) header',
+  ogg: () => 'the Ogg signature',
+  mp4: (b) => `an ISO media header of brand "${printable(ascii(b, 8, 4))}" (MP4, MOV, HEIC, AVIF, …)`,
+  matroska: () => 'the Matroska/WebM signature',
+};
+
 /** Other signatures worth naming when bytes are not what was expected: each gives its name, or undefined. */
 const SIGNATURES: ReadonlyArray<(b: Buffer) => string | undefined> = [
   (b) => (ascii(b, 0, 5) === '%PDF-' ? 'the PDF signature (%PDF-)' : undefined),
   (b) => (startsWith(b, [0x50, 0x4b, 0x03, 0x04]) ? 'the ZIP signature (PK)' : undefined),
   (b) => (startsWith(b, [0x1f, 0x8b]) ? 'the gzip signature' : undefined),
-  (b) => (ascii(b, 4, 4) === 'ftyp' ? `an ISO media header of brand "${printable(ascii(b, 8, 4))}" (MP4, MOV, HEIC, AVIF, …)` : undefined),
+  (b) => {
+    const container = mediaContainerOf(b);
+    return container === undefined ? undefined : CONTAINER_NAMES[container](b);
+  },
   (b) => (ascii(b, 0, 4) === 'RIFF' ? `a RIFF header of type "${printable(ascii(b, 8, 4))}"` : undefined),
-  (b) => (startsWith(b, [0x1a, 0x45, 0xdf, 0xa3]) ? 'the Matroska/WebM signature' : undefined),
-  (b) => (ascii(b, 0, 4) === 'OggS' ? 'the Ogg signature' : undefined),
-  (b) => (ascii(b, 0, 3) === 'ID3' ? 'an MP3 (ID3) header' : undefined),
   (b) =>
     startsWith(b, [0xff, 0xfe]) || startsWith(b, [0xfe, 0xff]) ? 'a UTF-16 byte order mark (text saved as UTF-16, not UTF-8)' : undefined,
 ];

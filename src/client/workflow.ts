@@ -1,11 +1,12 @@
 /**
- * Workflow input: reads what a flow gives (an object, a `{prompt}` wrapper, JSON text, or a
- * Buffer of JSON as a File In node makes it) into an API prompt, tells the API format from the UI
+ * Workflow input: reads what a flow gives (an object, a `{prompt}` wrapper, JSON text, a Buffer
+ * of JSON as a File In node makes it, or the bytes of a file ComfyUI saved) into an API prompt, tells the API format from the UI
  * format, applies overrides addressed by node id or `_meta.title`, and randomizes seeds. Never
  * mutates its input: what it returns is a plain-JSON copy of null-prototype objects (plain-json.ts),
  * so nothing a flow hands in can reach a prototype, and nothing but JSON goes to ComfyUI.
  */
 import { randomInt } from 'node:crypto';
+import { readEmbeddedWorkflow } from './embedded-workflow';
 import { ComfyError } from './errors';
 import { describeBytes } from './image-bytes';
 import { describeObject, isPlainObject, isReservedName, plainJson } from './plain-json';
@@ -19,7 +20,7 @@ export const UI_FORMAT_HINT =
 
 /** Turns whatever the user gave (object, `{prompt}` wrapper, JSON text or bytes) into an API prompt. */
 export function normalizeWorkflow(input: unknown): ApiPrompt {
-  let value = isBytes(input) ? textOfBytes(input) : input;
+  let value = isBytes(input) ? workflowOfBytes(input) : input;
   if (typeof value === 'string') {
     const text = value.trim(); // also drops a byte order mark
     if (text === '') throw new ComfyError('BAD_WORKFLOW', 'The workflow is empty: paste an API-format workflow or send one in msg.payload');
@@ -51,8 +52,10 @@ export function normalizeWorkflow(input: unknown): ApiPrompt {
 
 /**
  * Whether msg.payload is meant as a workflow, so that it wins over the node's own: JSON text or
- * bytes of an object, a `{prompt}` wrapper, a UI workflow, or an object holding a node. Never
- * throws: a value that cannot even be read counts as meant, so its error gets reported.
+ * bytes of an object, a `{prompt}` wrapper, a UI workflow, or an object holding a node. The bytes
+ * of an image, audio or video file are not: a picture flowing into a node that has a workflow is
+ * its data far more often than a workflow (a node without a workflow of its own reads the file's).
+ * Never throws: a value that cannot even be read counts as meant, so its error gets reported.
  */
 export function looksLikeWorkflow(payload: unknown): boolean {
   try {
@@ -239,6 +242,32 @@ function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What bytes hold: the API prompt embedded in a file ComfyUI saved (PNG, WebP, FLAC, MP3, Ogg, MP4,
+ * WebM), else their JSON text. A file with only the editor's UI workflow is UI_WORKFLOW carrying
+ * that workflow (error.workflow); a file with neither says why that happens.
+ */
+function workflowOfBytes(bytes: Uint8Array): unknown {
+  const embedded = readEmbeddedWorkflow(bytes);
+  if (embedded === undefined) return textOfBytes(bytes);
+  const { format, prompt, workflow } = embedded;
+  if (prompt !== undefined) return prompt;
+  if (workflow !== undefined) {
+    throw new ComfyError(
+      'UI_WORKFLOW',
+      `This ${format} file holds only a UI-format workflow, not the API-format prompt ComfyUI's save nodes embed next to it ` +
+        `(an image made by the editor or another tool, not by a save node). Open it in ComfyUI and use Workflow → Export (API), ` +
+        'then send that JSON in msg.payload.',
+      { workflow },
+    );
+  }
+  throw new ComfyError(
+    'BAD_WORKFLOW',
+    `This ${format} file has no workflow in it (ComfyUI embeds one in the images, audio and video it saves, ` +
+      'unless metadata was disabled with --disable-metadata or the file was re-saved by another program)',
+  );
 }
 
 /** The JSON text in bytes (File In makes a Buffer of a file); other bytes get an error saying what they look like. */
