@@ -5,7 +5,7 @@
  */
 import { ComfyError } from './errors';
 import type { NodeDefinition } from './node-definitions';
-import { checkPrompt } from './prompt-check';
+import { checkPrompt, outputNodes, UNKNOWN_CLASS } from './prompt-check';
 import type { CheckOptions } from './prompt-check';
 import { describeProblems, nodeProblems } from './validation';
 import type { NodeProblem } from './validation';
@@ -19,19 +19,30 @@ export interface DefinitionSource {
 export interface LiveCheck {
   nodeErrors: Record<NodeId, NodeErrors>;
   problems: NodeProblem[];
+  /**
+   * Whether the server would refuse the prompt: a node of an unknown class, or every output failing.
+   * With some outputs good, it queues the prompt and drops the failing outputs (node_errors on a 200).
+   */
+  refused: boolean;
 }
 
 /** Throws what definitions() throws (the server could not be asked); the caller decides whether that blocks. */
 export async function checkOnServer(source: DefinitionSource, prompt: ApiPrompt, options: CheckOptions = {}): Promise<LiveCheck> {
-  const definitions = await source.definitions();
+  let definitions = await source.definitions();
   let nodeErrors = checkPrompt(prompt, definitions, options);
-  if (missesNames(nodeErrors)) nodeErrors = checkPrompt(prompt, await source.definitions(definitions), options);
-  return { nodeErrors, problems: nodeProblems(nodeErrors, prompt) };
+  if (missesNames(nodeErrors)) {
+    definitions = await source.definitions(definitions);
+    nodeErrors = checkPrompt(prompt, definitions, options);
+  }
+  const failed = new Set(Object.values(nodeErrors).flatMap((entry) => entry.dependent_outputs));
+  const unknownClass = Object.values(nodeErrors).some((entry) => entry.errors.some((error) => error.type === UNKNOWN_CLASS));
+  const refused = unknownClass || (failed.size > 0 && outputNodes(prompt, definitions, options).every((id) => failed.has(id)));
+  return { nodeErrors, problems: nodeProblems(nodeErrors, prompt), refused };
 }
 
 function missesNames(nodeErrors: Record<NodeId, NodeErrors>): boolean {
   return Object.values(nodeErrors).some((entry) =>
-    entry.errors.some((error) => error.type === 'value_not_in_list' || error.type === 'invalid_prompt'),
+    entry.errors.some((error) => error.type === 'value_not_in_list' || error.type === UNKNOWN_CLASS),
   );
 }
 

@@ -32,18 +32,16 @@ export function checkPrompt(
   const add = (id: NodeId, error: NodeErrorDetail): void => void errors.set(id, [...(errors.get(id) ?? []), error]);
 
   // The server refuses a prompt with any node of an unknown class, used or not.
-  const outputs: NodeId[] = [];
   for (const [id, node] of Object.entries(sent)) {
-    const definition = definitionOf(definitions, node.class_type);
-    if (!definition) {
-      add(id, {
-        type: 'invalid_prompt',
-        message: `Cannot execute because node ${String(node.class_type)} does not exist.`,
-        details: `Node ID '#${id}'`,
-        extra_info: {},
-      });
-    } else if (definition.outputNode && (!options.outputs || options.outputs.includes(id))) outputs.push(id);
+    if (definitionOf(definitions, node.class_type)) continue;
+    add(id, {
+      type: UNKNOWN_CLASS,
+      message: `Cannot execute because node ${String(node.class_type)} does not exist.`,
+      details: `Node ID '#${id}'`,
+      extra_info: {},
+    });
   }
+  const outputs = outputNodes(prompt, definitions, options);
 
   const dependents = new Map<NodeId, Set<NodeId>>();
   for (const output of outputs) {
@@ -64,6 +62,16 @@ export function checkPrompt(
     result[id] = { errors: list, dependent_outputs: [...(dependents.get(id) ?? [])], class_type: String(sent[id].class_type) };
   }
   return result;
+}
+
+/** The error type of a node whose class the server does not have: it refuses the whole prompt for it. */
+export const UNKNOWN_CLASS = 'invalid_prompt';
+
+/** The output nodes the server would run: of a class it knows, flagged OUTPUT_NODE, and requested when some are. */
+export function outputNodes(prompt: ApiPrompt, definitions: ReadonlyMap<string, NodeDefinition>, options: CheckOptions = {}): NodeId[] {
+  return Object.keys(prompt).filter(
+    (id) => definitionOf(definitions, prompt[id]?.class_type)?.outputNode === true && (!options.outputs || options.outputs.includes(id)),
+  );
 }
 
 type Sent = Record<NodeId, { class_type: unknown; inputs: Record<string, Json> }>;
