@@ -118,6 +118,7 @@ describe('comfyui-submit: validate before submit, dry run', function () {
       ['4', 'CheckpointLoaderSimple', 'ckpt_name', 'value_not_in_list'],
     );
     assert.match(problem.message, /did you mean 'v1-5-pruned-emaonly\.safetensors'/);
+    assert.equal(problem.suggestions[0], 'v1-5-pruned-emaonly.safetensors', 'the same model under its other extension comes first');
     assert.equal(requests('POST', '/prompt').length, 0);
     assert.deepEqual(lastStatus(sub), { fill: 'yellow', shape: 'ring', text: 'comfyui-submit.status.dry-run-problems' });
     // msg.dryRun only counts as true: "yes" is a normal submit.
