@@ -450,7 +450,7 @@ describe('prompt check (local validation against /object_info)', function () {
       list: fc.array(tie('value'), { maxLength: 3 }),
       object: fc.dictionary(fc.string(), tie('value'), { maxKeys: 3 }),
     })).value;
-    const ids = fc.constantFrom('1', '2', '3', '4', '9', '99');
+    const ids = fc.constantFrom('1', '2', '3', '4', '9', '99', '__proto__', 'constructor');
     const classes = fc.constantFrom(
       'KSampler',
       'SaveImage',
@@ -466,7 +466,8 @@ describe('prompt check (local validation against /object_info)', function () {
       class_type: fc.oneof(classes, fc.string()),
       inputs: fc.dictionary(fc.constantFrom('images', 'width', 'seed', 'model', 'steps', 'ckpt_name', 'x', 'images.image0'), inputValue),
     });
-    const prompt = fc.dictionary(ids, node);
+    // Mostly nodes, sometimes anything at all where a node should be.
+    const prompt = fc.dictionary(ids, fc.oneof({ weight: 4, arbitrary: node }, { weight: 1, arbitrary: json }));
 
     function assertMapping(result) {
       assert.equal(typeof result, 'object');
@@ -480,6 +481,14 @@ describe('prompt check (local validation against /object_info)', function () {
         }
       }
     }
+
+    it('an output node without an inputs object, or a prototype name as node id, gives no throw', function () {
+      assertMapping(checkPrompt({ 1: { class_type: 'SaveImage', inputs: 5 } }, definitions));
+      const prompt = JSON.parse('{"__proto__": {"class_type": "SaveImage", "inputs": {"images": ["constructor", 0]}}}');
+      const result = checkPrompt(prompt, definitions);
+      assert.deepEqual(Object.keys(result), ['__proto__']);
+      assert.equal(result['__proto__'].errors[0].extra_info.exception_type, 'KeyError');
+    });
 
     it('random prompts on the real definitions never throw and always give a node_errors mapping', function () {
       fc.assert(

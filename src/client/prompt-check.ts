@@ -13,7 +13,7 @@ import { typesConnect } from './bypass-rule';
 import { checkValue, configOf } from './input-check';
 import type { InputDefinition, NodeDefinition } from './node-definitions';
 import { pyRepr } from './python-values';
-import { isRecord } from './shape';
+import { isRecord, setOwn } from './shape';
 import type { Json } from './shape';
 import type { ApiPrompt, NodeErrorDetail, NodeErrors, NodeId } from './types';
 
@@ -41,25 +41,25 @@ export function checkPrompt(
       extra_info: {},
     });
   }
-  const outputs = outputNodes(prompt, definitions, options);
+  const outputs = outputNodes(prompt, definitions, options).filter((id) => hasOwn(sent, id));
 
+  // Each node is checked once, when the first output reaches it; dependent_outputs collects them all.
   const dependents = new Map<NodeId, Set<NodeId>>();
   for (const output of outputs) {
-    const seen = new Set<NodeId>();
-    const pending = [output];
-    while (pending.length > 0) {
-      const id = pending.pop() as NodeId;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      dependents.set(id, (dependents.get(id) ?? new Set()).add(output));
-      if (dependents.get(id)?.size === 1) checkNode(sent, definitions, id, id === output || outputs.includes(id), add);
-      pending.push(...linkedNodes(sent, definitions, id));
+    for (const id of reachedFrom(sent, definitions, output)) {
+      const reachedBy = dependents.get(id);
+      if (reachedBy) {
+        reachedBy.add(output);
+        continue;
+      }
+      dependents.set(id, new Set([output]));
+      checkNode(sent, definitions, id, outputs.includes(id), add);
     }
   }
 
   const result: Record<NodeId, NodeErrors> = {};
   for (const [id, list] of errors) {
-    result[id] = { errors: list, dependent_outputs: [...(dependents.get(id) ?? [])], class_type: String(sent[id].class_type) };
+    setOwn(result, id, { errors: list, dependent_outputs: [...(dependents.get(id) ?? [])], class_type: String(sent[id].class_type) });
   }
   return result;
 }
@@ -69,7 +69,7 @@ export const UNKNOWN_CLASS = 'invalid_prompt';
 
 /** The output nodes the server would run: of a class it knows, flagged OUTPUT_NODE, and requested when some are. */
 export function outputNodes(prompt: ApiPrompt, definitions: ReadonlyMap<string, NodeDefinition>, options: CheckOptions = {}): NodeId[] {
-  return Object.keys(prompt).filter(
+  return (isRecord(prompt) ? Object.keys(prompt) : []).filter(
     (id) => definitionOf(definitions, prompt[id]?.class_type)?.outputNode === true && (!options.outputs || options.outputs.includes(id)),
   );
 }
@@ -84,7 +84,8 @@ function asSent(prompt: ApiPrompt): Sent {
   } catch {
     return {}; // not JSON at all (a BigInt, a cycle): sending it fails on its own, with its own error
   }
-  const sent: Sent = {};
+  // No prototype: a node id such as "__proto__" stays an id.
+  const sent: Sent = Object.create(null) as Sent;
   if (!isRecord(parsed)) return sent;
   for (const [id, node] of Object.entries(parsed)) {
     if (isRecord(node) && isRecord(node.inputs)) sent[id] = { class_type: node.class_type, inputs: node.inputs as Record<string, Json> };
@@ -113,7 +114,7 @@ function checkNode(
   const inputs = sent[id].inputs;
   for (const input of definition.inputs) {
     if (isDynamicType(input.type)) continue;
-    if (!Object.prototype.hasOwnProperty.call(inputs, input.name)) {
+    if (!hasOwn(inputs, input.name)) {
       if (input.group === 'required') {
         add(id, {
           type: 'required_input_missing',
@@ -148,7 +149,7 @@ function checkLink(
     };
   }
   const [source, slot] = link;
-  if (typeof source !== 'string' || !Object.prototype.hasOwnProperty.call(sent, source)) {
+  if (typeof source !== 'string' || !hasOwn(sent, source)) {
     return linkException(
       input,
       link,
@@ -232,17 +233,23 @@ function linkException(
   };
 }
 
-/** The nodes one node's listed inputs link to (inputs the definition does not list are the server's business). */
-function linkedNodes(sent: Sent, definitions: ReadonlyMap<string, NodeDefinition>, id: NodeId): NodeId[] {
-  const definition = definitionOf(definitions, sent[id].class_type);
-  if (!definition) return [];
-  const inputs = sent[id].inputs;
-  const linked: NodeId[] = [];
-  for (const input of definition.inputs) {
-    if (!Object.prototype.hasOwnProperty.call(inputs, input.name)) continue;
-    const value = inputs[input.name];
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && Object.prototype.hasOwnProperty.call(sent, value[0]))
-      linked.push(value[0]);
+/** The nodes an output uses, itself included, through the inputs their definitions list (unlisted inputs are the server's business). */
+function reachedFrom(sent: Sent, definitions: ReadonlyMap<string, NodeDefinition>, output: NodeId): Set<NodeId> {
+  const reached = new Set<NodeId>();
+  const pending = [output];
+  while (pending.length > 0) {
+    const id = pending.pop() as NodeId;
+    if (reached.has(id)) continue;
+    reached.add(id);
+    const inputs = sent[id].inputs;
+    for (const input of definitionOf(definitions, sent[id].class_type)?.inputs ?? []) {
+      const value = hasOwn(inputs, input.name) ? inputs[input.name] : undefined;
+      if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && hasOwn(sent, value[0])) pending.push(value[0]);
+    }
   }
-  return linked;
+  return reached;
+}
+
+function hasOwn(table: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(table, key);
 }
