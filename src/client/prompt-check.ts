@@ -43,6 +43,7 @@ export function checkPrompt(
   }
   const outputs = outputNodes(prompt, definitions, options).filter((id) => hasOwn(sent, id));
 
+  const outputSet = new Set(outputs);
   // Each node is checked once, when the first output reaches it; dependent_outputs collects them all.
   const dependents = new Map<NodeId, Set<NodeId>>();
   for (const output of outputs) {
@@ -53,7 +54,7 @@ export function checkPrompt(
         continue;
       }
       dependents.set(id, new Set([output]));
-      checkNode(sent, definitions, id, outputs.includes(id), add);
+      checkNode(sent, definitions, id, outputSet.has(id), add);
     }
   }
 
