@@ -120,7 +120,8 @@ describe('comfyui-submit', function () {
   });
 
   it('fails with VALIDATION listing every failing node by title and id, input and reason (real 400 shape)', async function () {
-    const { sub } = await load();
+    // The server's own refusal: the local check (test/submit-validate.spec.js) would refuse it first.
+    const { sub } = await load({ validate: false });
     const workflow = saveImageWorkflow();
     workflow['1'].inputs.width = 0;
     workflow['3'] = { class_type: 'SaveImage', inputs: { images: ['1', 0] }, _meta: { title: 'Second Save' } };
@@ -281,7 +282,8 @@ describe('comfyui-submit', function () {
   });
 
   it('never shows "queued" for a prompt ComfyUI refused: "sending", then "error"', async function () {
-    const { sub } = await load();
+    // ComfyUI's own refusal: with the local check the first prompt would never be sent.
+    const { sub } = await load({ validate: false });
     const workflow = saveImageWorkflow();
     workflow['1'].inputs.width = 0;
     const seen = nextError(sub);

@@ -118,6 +118,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   private readonly timeoutMs: number;
   private featureFlags: Promise<FeatureFlags> | undefined;
   private nodeDefinitions: Promise<Map<string, NodeDefinition>> | undefined;
+  /** What nodeDefinitions resolved to; undefined while it is being asked. */
+  private latestDefinitions: Map<string, NodeDefinition> | undefined;
   private readonly comfyOrgApiKey: string | undefined;
   private readonly maxTextLength: number;
   /** Kinds of malformed frames already reported: each is reported once, not once per frame. */
@@ -357,13 +359,27 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
    * Every node class the server has, as typed definitions: asked once and shared by every caller
    * (conversion, validation, bypass), asked again after a reconnect (the server may have restarted with
    * other custom nodes or model files). A failed answer is not kept, so the next caller asks again.
+   * `stale`: the definitions a caller found out of date (a model file added since): asked again,
+   * unless another caller already did, so a burst of msgs with the same unknown name asks once.
    */
-  definitions(): Promise<Map<string, NodeDefinition>> {
-    this.nodeDefinitions ??= this.http.objectInfo().then(readNodeDefinitions, (err: unknown) => {
-      this.nodeDefinitions = undefined;
-      throw err;
-    });
-    return this.nodeDefinitions;
+  definitions(stale?: Map<string, NodeDefinition>): Promise<Map<string, NodeDefinition>> {
+    if (stale !== undefined && stale === this.latestDefinitions) this.nodeDefinitions = undefined;
+    if (this.nodeDefinitions) return this.nodeDefinitions;
+    this.latestDefinitions = undefined;
+    // A reconnect may drop this request's promise while it runs: only the current one updates the cache.
+    const asked: Promise<Map<string, NodeDefinition>> = this.http.objectInfo().then(
+      (all) => {
+        const definitions = readNodeDefinitions(all);
+        if (this.nodeDefinitions === asked) this.latestDefinitions = definitions;
+        return definitions;
+      },
+      (err: unknown) => {
+        if (this.nodeDefinitions === asked) this.nodeDefinitions = undefined;
+        throw err;
+      },
+    );
+    this.nodeDefinitions = asked;
+    return asked;
   }
 
   /** One node class; ComfyUI answers `{}` for unknown ones, which becomes NOT_FOUND here. */

@@ -16,6 +16,8 @@ export interface NodeProblem {
   type: string;
   message: string;
   details: string;
+  /** For a name not in the server's list: the nearest names it has (the local check's "did you mean"). */
+  suggestions?: string[];
 }
 
 export function nodeProblems(nodeErrors: Record<string, NodeErrors>, prompt: ApiPrompt): NodeProblem[] {
@@ -23,6 +25,7 @@ export function nodeProblems(nodeErrors: Record<string, NodeErrors>, prompt: Api
   for (const [id, entry] of Object.entries(nodeErrors)) {
     for (const error of entry.errors) {
       const input = error.extra_info?.input_name;
+      const suggestions = error.extra_info?.suggestions;
       problems.push({
         id,
         title: titleOf(prompt, id),
@@ -31,6 +34,9 @@ export function nodeProblems(nodeErrors: Record<string, NodeErrors>, prompt: Api
         type: error.type,
         message: error.message,
         details: error.details,
+        ...(Array.isArray(suggestions) && suggestions.length > 0
+          ? { suggestions: suggestions.filter((s): s is string => typeof s === 'string') }
+          : {}),
       });
     }
   }

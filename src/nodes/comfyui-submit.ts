@@ -7,12 +7,13 @@ import { ComfyError } from '../client/errors';
 import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
 import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
-import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
+import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } from './messages';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { evaluateOverrides, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { statusLabel, Throttle } from './status';
+import { submitCheck } from './submit-check';
 import { choiceOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 
@@ -31,11 +32,15 @@ interface SubmitConfig extends NodeDef {
   cancelOnTimeout?: boolean;
   /** The editor's "Overrides" rows `{node, input, value, valueType}`, evaluated for each msg. */
   overrides?: unknown;
+  /** Check the prompt against the server's node definitions before POST /prompt; a flow saved before this setting has none: on. */
+  validate?: boolean;
+  /** Queue nothing: send the final prompt and its problems on (msg.dryRun === true does the same for one msg). */
+  dryRun?: boolean;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
 
-type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string };
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown };
 
 export = function (RED: NodeAPI): void {
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
@@ -46,6 +51,7 @@ export = function (RED: NodeAPI): void {
     const wait = config.mode !== 'queued';
     const rows = overrideRows(config.overrides);
     const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
+    const check = submitCheck(node);
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
@@ -54,16 +60,29 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
       const client = clientOf(server);
-      const { prompt, previews } = await readInput(async () => {
+      const { prompt, previews, dryRun } = await readInput(async () => {
         let workflow = chooseWorkflow(msg.payload, ownWorkflow);
         if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
         // The node's override rows first, then msg.inputs, which wins where both set an input.
         workflow = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
         workflow = applyOverrides(workflow, msg.inputs);
         checkSettable(msg, ['prompt_id', 'payload']);
-        return { prompt: workflow, previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none') };
+        return {
+          prompt: workflow,
+          previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none'),
+          dryRun: config.dryRun === true || msg.dryRun === true,
+        };
       });
 
+      if (dryRun) {
+        const payload: SubmitDryRunPayload = { prompt, problems: await check.problems(client, prompt) };
+        msg.payload = payload;
+        const clean = payload.problems.length === 0;
+        node.status({ fill: clean ? 'green' : 'yellow', shape: 'ring', text: clean ? 'comfyui-submit.status.dry-run' : 'comfyui-submit.status.dry-run-problems' });
+        send(msg);
+        return;
+      }
+      if (config.validate !== false) await check.beforeSubmit(client, prompt);
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
       // A prompt's events may overtake ComfyUI's answer to POST /prompt: once it runs, "queued" would be a step back.
       let started = false;

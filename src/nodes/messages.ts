@@ -5,7 +5,8 @@ import type { NodeMessage } from 'node-red';
 import type { CancelOutcome, QueueSummary } from '../client/client';
 import type { JobResult } from '../client/jobs';
 import type { ImageRef, PromptSummary } from '../client/outputs';
-import type { UploadResult } from '../client/types';
+import type { ApiPrompt, UploadResult } from '../client/types';
+import type { NodeProblem } from '../client/validation';
 
 /** The property every msg of one submission carries. */
 export const PROMPT_ID = 'prompt_id';
@@ -22,6 +23,14 @@ export interface SubmitQueuedPayload {
   prompt_id: string;
   number: number;
   node_errors: Record<string, unknown>;
+}
+
+/** `comfyui-submit`, dry run (nothing queued): msg.payload. */
+export interface SubmitDryRunPayload {
+  /** The API prompt exactly as it would have been queued (seeds, override rows and msg.inputs applied). */
+  prompt: ApiPrompt;
+  /** What ComfyUI would refuse it for, checked against its node definitions; empty when clean. */
+  problems: NodeProblem[];
 }
 
 /** `comfyui-images`: one file reference with the URL it is served at. */

@@ -452,6 +452,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     // Still in the submit dialog, back from the server dialog.
     const nodes = page.locator('#node-input-workflow-nodes');
     await nodes.waitFor();
+    // The example was saved before "Check" existed: it validates, as the runtime does; no dry run.
+    assert.deepEqual(await inPage(() => [$('#node-input-validate').prop('checked'), $('#node-input-dryRun').prop('checked')]), [
+      true,
+      false,
+    ]);
     const listed = await nodes.locator('.comfyui-submit-workflow-node').allInnerTexts();
     assert.deepEqual(listed, [
       'KSampler (3) — KSampler',
