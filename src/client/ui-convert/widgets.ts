@@ -3,49 +3,65 @@
  * from the class definition: one per widget input, in input order (required, then optional), plus
  * widgets that are no input but still take a place in `widgets_values` (the "control after generate"
  * combo after a seed, the upload button of a file loader). Converting a widget to a socket keeps its
- * place, so the places depend on the definition only, never on the node's sockets.
+ * place, so the places depend on the definition (and the choice saved in a dynamic combo), never on
+ * the node's sockets.
  */
-import type { Json } from '../shape';
 import type { InputDefinition, NodeDefinition } from '../node-definitions';
+import { isRecord } from '../shape';
+import type { Json } from '../shape';
 
-/** One place in `widgets_values`: an input's value, or a frontend-only widget whose value is not sent. */
-export type WidgetPlace = { input: InputDefinition } | { input?: undefined; frontendOnly: string };
+export type SavedWidgets = Json[] | Record<string, Json>;
+
+/** One place in `widgets_values`: an input's value (sent as `name`), or a frontend-only widget (`input` absent) whose value is not sent. */
+export interface WidgetPlace {
+  name: string;
+  input?: InputDefinition;
+}
 
 /**
- * Input flags that make the frontend add an upload button (one stored value: "image", "upload", …)
- * after the required inputs: uploadImage.ts (image, animated image, video) and uploadAudio.ts (audio).
+ * Input flags that make the frontend add an upload button (one stored value: "image", "upload", …
+ * by era) after the other widgets: uploadImage.ts (image, animated image, video) and uploadAudio.ts.
  */
 const UPLOAD_FLAGS = ['image_upload', 'animated_image_upload', 'video_upload', 'audio_upload'] as const;
 
 /** Seed inputs get a control widget even when their spec does not ask for one (the frontend's INT widget). */
 const SEED_NAMES: ReadonlySet<string> = new Set(['seed', 'noise_seed']);
 
-const layoutCache = new WeakMap<NodeDefinition, readonly WidgetPlace[]>();
-
-/** The places of `widgets_values` for a node of this class, in order. */
-export function widgetLayout(definition: NodeDefinition): readonly WidgetPlace[] {
-  const cached = layoutCache.get(definition);
-  if (cached) return cached;
+/**
+ * The places of `widgets_values` for a node of this class, in order. A dynamic combo is followed by
+ * the widgets of the choice saved in it, so the layout depends on the saved values too.
+ */
+export function widgetLayout(definition: NodeDefinition, saved: SavedWidgets | undefined): WidgetPlace[] {
   const places: WidgetPlace[] = [];
-  let uploadAdded = false;
-  const addUpload = (): void => {
-    if (uploadAdded || !definition.inputs.some(hasUploadFlag)) return;
-    uploadAdded = true;
-    places.push({ frontendOnly: 'upload' });
+  // Depth is bounded by the definition (node-definitions.ts reads at most 8 nested dynamic combos), not by the file.
+  const walk = (inputs: readonly InputDefinition[], prefix: string): void => {
+    for (const input of inputs) {
+      if (!input.widget) continue;
+      const name = `${prefix}${input.name}`;
+      places.push({ name, input });
+      if (input.dynamicOptions) {
+        const chosen = savedValue(saved, places.length - 1, name) ?? defaultValue(input);
+        const option = input.dynamicOptions.find((entry) => entry.key === chosen);
+        if (option) walk(option.inputs, `${name}.`);
+        continue;
+      }
+      // A remote combo with a refresh button also keeps the auto-refresh toggle and the button (useRemoteWidget).
+      if (isRecord(input.config.remote) && input.config.remote.refresh_button === true) {
+        places.push({ name: `${name} (auto refresh)` }, { name: `${name} (refresh)` });
+      }
+      if (hasValueControl(input)) {
+        places.push({ name: `${name} (control after generate)` });
+        // A combo's control is followed by its filter text (addValueControlWidgets).
+        if (input.type === 'COMBO' && input.config.multi_select !== true) places.push({ name: `${name} (control filter)` });
+      }
+    }
   };
-  for (const input of definition.inputs) {
-    // The upload input is appended to the required inputs, so its button follows the last of them.
-    if (input.group !== 'required') addUpload();
-    if (!input.widget) continue;
-    places.push({ input });
-    if (hasValueControl(input)) places.push({ frontendOnly: 'control_after_generate' });
-  }
-  addUpload();
-  layoutCache.set(definition, places);
+  walk(definition.inputs, '');
+  if (definition.inputs.some(hasUploadFlag)) places.push({ name: 'upload' });
   return places;
 }
 
-/** INT and FLOAT widgets (and combos) with `control_after_generate`, and INT seeds unless the spec says false. */
+/** INT widgets named seed / noise_seed unless the spec says false, and any widget whose spec asks for `control_after_generate`. */
 function hasValueControl(input: InputDefinition): boolean {
   const control = input.config.control_after_generate;
   if (control !== undefined && control !== null) return control !== false;
@@ -53,27 +69,44 @@ function hasValueControl(input: InputDefinition): boolean {
 }
 
 function hasUploadFlag(input: InputDefinition): boolean {
-  return input.group === 'required' && UPLOAD_FLAGS.some((flag) => input.config[flag] === true);
+  return UPLOAD_FLAGS.some((flag) => input.config[flag] === true);
 }
 
 /**
- * The value each widget input of a node has, by input name: from `widgets_values` (a list by place,
+ * The value each widget input of a node sends, by input name: from `widgets_values` (a list by place,
  * or an object by widget name), else the definition's default (a widget added to the class after the
  * file was saved). Places past the layout (previews some nodes store) are ignored.
  */
-export function widgetValues(definition: NodeDefinition, saved: Json[] | Record<string, Json> | undefined): Map<string, Json> {
+export function widgetValues(definition: NodeDefinition, saved: SavedWidgets | undefined): Map<string, Json> {
   const values = new Map<string, Json>();
-  const layout = widgetLayout(definition);
+  const current = Array.isArray(saved) ? withoutForceInputPlaces(definition, saved) : saved;
+  const layout = widgetLayout(definition, current);
   for (let place = 0; place < layout.length; place += 1) {
-    const { input } = layout[place];
+    const { name, input } = layout[place];
     if (!input) continue;
-    const value = savedValue(saved, place, input.name);
-    values.set(input.name, value === undefined ? defaultValue(input) : value);
+    const value = savedValue(current, place, name);
+    values.set(name, value === undefined ? defaultValue(input) : value);
   }
   return values;
 }
 
-function savedValue(saved: Json[] | Record<string, Json> | undefined, place: number, name: string): Json | undefined {
+/**
+ * Files saved before frontend 1.16 kept a place for every forceInput input (and its control); the
+ * frontend drops those places when the count matches that old layout (migrateWidgetsValues).
+ */
+function withoutForceInputPlaces(definition: NodeDefinition, saved: Json[]): Json[] {
+  const forced: boolean[] = [];
+  for (const input of definition.inputs) {
+    const forceInput = input.config.forceInput === true;
+    if (!input.widget && !forceInput) continue;
+    forced.push(forceInput);
+    if (input.config.control_after_generate) forced.push(false);
+  }
+  if (!forced.includes(true) || forced.length !== saved.length) return saved;
+  return saved.filter((_, index) => !forced[index]);
+}
+
+function savedValue(saved: SavedWidgets | undefined, place: number, name: string): Json | undefined {
   if (saved === undefined) return undefined;
   if (Array.isArray(saved)) return place < saved.length ? saved[place] : undefined;
   return Object.prototype.hasOwnProperty.call(saved, name) ? saved[name] : undefined;
