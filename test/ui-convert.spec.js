@@ -1,0 +1,364 @@
+'use strict';
+// The UI-format → API converter (src/client/ui-convert): our own fixtures, written in the shapes real
+// files have (test/fixtures/ui-workflows/X.ui.json, with the prompt ComfyUI's frontend makes of it in
+// X.api.json), converted against the definitions of a real ComfyUI v0.8.0 (/object_info recording).
+const assert = require('node:assert/strict');
+const { readFileSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+const fc = require('fast-check');
+const { convertUiWorkflow } = require('../dist/client/ui-convert/index');
+const { readNodeDefinitions } = require('../dist/client/node-definitions');
+const { UI_FORMAT_HINT } = require('../dist/client/workflow');
+const { ComfyError } = require('../dist/client/errors');
+const { plainJson } = require('../dist/client/plain-json');
+
+const FIXTURES = join(__dirname, 'fixtures', 'ui-workflows');
+const definitions = readNodeDefinitions(
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', 'transcripts', 'object_info_full.json'), 'utf8')),
+);
+const fixture = (name) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
+/** The prompt as JSON text: equal texts mean equal ids, values and key order (inputs in the order the frontend emits). */
+const asText = (prompt) => JSON.stringify(prompt, null, 1);
+const convert = (workflow) => convertUiWorkflow(workflow, definitions);
+
+function expectError(code, run, pattern) {
+  let caught;
+  try {
+    run();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ComfyError, `expected a ComfyError, got ${caught}`);
+  assert.equal(caught.code, code, caught.message);
+  if (pattern) assert.match(caught.message, pattern);
+  return caught;
+}
+
+/** A node of a hand-made graph: [id, type, {inputs, outputs, widgets, mode, title}]. */
+function node(id, type, { inputs = [], outputs = [], widgets, mode = 0, title } = {}) {
+  return {
+    id,
+    type,
+    mode,
+    ...(title === undefined ? {} : { title }),
+    inputs: inputs.map(([name, slotType, link, widget]) => ({
+      name,
+      type: slotType,
+      link,
+      ...(widget ? { widget: { name: widget } } : {}),
+    })),
+    outputs: outputs.map(([name, slotType, links]) => ({ name, type: slotType, links })),
+    properties: {},
+    ...(widgets === undefined ? {} : { widgets_values: widgets }),
+  };
+}
+
+describe('ui-convert: UI-format workflows to API prompts', function () {
+  describe('fixtures (X.ui.json converts to exactly X.api.json)', function () {
+    const names = readdirSync(FIXTURES)
+      .filter((file) => file.endsWith('.ui.json'))
+      .map((file) => file.slice(0, -'.ui.json'.length));
+
+    it('has the fixtures this spec is about', function () {
+      assert.deepEqual(names.sort(), ['bypass-and-mute', 'loaders-and-eras', 'txt2img-2023', 'widgets-as-inputs']);
+    });
+
+    for (const name of names) {
+      it(name, function () {
+        const prompt = convert(fixture(`${name}.ui.json`));
+        assert.equal(asText(prompt), asText(fixture(`${name}.api.json`)));
+      });
+    }
+  });
+
+  describe('what each fixture shows', function () {
+    it('drops the value of a seed control (2023 true/false and later "randomize") and of the upload button', function () {
+      const old = convert(fixture('txt2img-2023.ui.json'));
+      assert.equal(old['3'].inputs.seed, 156680208700286);
+      assert.equal(old['3'].inputs.steps, 20, 'the place after the seed belongs to its control, not to steps');
+      assert.deepEqual(Object.keys(old['10'].inputs), ['image']);
+      const newer = convert(fixture('loaders-and-eras.ui.json'));
+      assert.deepEqual(newer['2'].inputs, Object.assign(Object.create(null), { image: 'mask.png', channel: 'red' }));
+    });
+
+    it('gives a PrimitiveNode value to every input it feeds, through a Reroute too, and sends a server node link instead', function () {
+      const prompt = convert(fixture('widgets-as-inputs.ui.json'));
+      assert.equal(prompt['2'].inputs.width, 768);
+      assert.equal(prompt['2'].inputs.height, 768);
+      assert.deepEqual(prompt['3'].inputs.seed, ['7', 0]);
+      assert.equal(prompt['5'], undefined, 'the PrimitiveNode itself is not sent');
+      assert.equal(prompt['6'], undefined, 'the Reroute itself is not sent');
+    });
+
+    it('rewires through a chain of bypassed nodes and leaves muted ones and their links out', function () {
+      const prompt = convert(fixture('bypass-and-mute.ui.json'));
+      assert.deepEqual(prompt['4'].inputs.model, ['1', 0]);
+      assert.deepEqual(prompt['5'].inputs.clip, ['1', 1]);
+      assert.ok(!('negative' in prompt['4'].inputs), 'a link from a muted node is dropped');
+      assert.ok(!('steps' in prompt['4'].inputs), 'a widget input linked to a muted node is dropped, as the frontend does');
+      assert.equal(prompt['4'].inputs.cfg, 7.5, 'a widget input whose link does not resolve keeps its saved value');
+      assert.deepEqual(Object.keys(prompt['9'].inputs), [], 'a socket whose link does not resolve is left out');
+      for (const id of ['2', '3', '6', '8', '10', '13', '14']) assert.equal(prompt[id], undefined, `#${id} is muted or bypassed`);
+    });
+  });
+
+  describe('rules checked on small graphs', function () {
+    it('sends a list value wrapped as {__value__}, so that it is not read as a link', function () {
+      const prompt = convert({ nodes: [node(1, 'SaveImage', { widgets: [['a', 'b']] })], links: [] });
+      assert.deepEqual(prompt['1'].inputs.filename_prefix, { __value__: ['a', 'b'] });
+    });
+
+    it('keeps the saved value of a widget input whose link is missing from the file, and leaves out a socket whose link is', function () {
+      const prompt = convert({
+        nodes: [
+          node(1, 'VAEEncodeForInpaint', {
+            inputs: [
+              ['pixels', 'IMAGE', 99],
+              ['vae', 'VAE', null],
+              ['mask', 'MASK', null],
+              ['grow_mask_by', 'INT', 98, 'grow_mask_by'],
+            ],
+            widgets: [12],
+          }),
+        ],
+        links: [],
+      });
+      assert.equal(asText(prompt['1'].inputs), asText({ grow_mask_by: 12 }));
+    });
+
+    it('picks the bypassed node input of the requested type when the one at the same index does not fit', function () {
+      // JoinImageWithAlpha bypassed: its output 0 (IMAGE) feeds a MASK socket. Input 0 (IMAGE) does not fit a
+      // MASK consumer, so the first input of exactly that type (alpha, index 1) stands in.
+      const prompt = convert({
+        nodes: [
+          node(1, 'LoadImage', {
+            outputs: [
+              ['IMAGE', 'IMAGE', [1]],
+              ['MASK', 'MASK', [2]],
+            ],
+            widgets: ['a.png', 'image'],
+          }),
+          node(2, 'JoinImageWithAlpha', {
+            mode: 4,
+            inputs: [
+              ['image', 'IMAGE', null],
+              ['alpha', 'MASK', 2],
+            ],
+            outputs: [['IMAGE', 'IMAGE', [3]]],
+          }),
+          node(3, 'InvertMask', { inputs: [['mask', 'MASK', 3]] }),
+        ],
+        links: [
+          [2, 1, 1, 2, 1, 'MASK'],
+          [3, 2, 0, 3, 0, 'MASK'],
+        ],
+      });
+      assert.deepEqual(prompt['3'].inputs.mask, ['1', 1]);
+    });
+
+    it('titles a node by its saved title, else by the display name of its class', function () {
+      const prompt = convert({ nodes: [node(1, 'SaveImage', { title: 'Final' }), node(2, 'SaveImage')], links: [] });
+      assert.equal(prompt['1']._meta.title, 'Final');
+      assert.equal(prompt['2']._meta.title, 'Save Image');
+    });
+
+    it('ignores native link reroutes (extra.reroutes, parentId): they are drawing only', function () {
+      const workflow = fixture('widgets-as-inputs.ui.json');
+      const bare = { ...workflow, extra: {}, links: workflow.links.map(({ parentId: _drop, ...link }) => link) };
+      assert.equal(asText(convert(workflow)), asText(convert(bare)));
+    });
+  });
+
+  describe('refusals', function () {
+    it('names every class the server lacks, then says how to export in API format', function () {
+      const err = expectError('UI_WORKFLOW', () =>
+        convert({
+          nodes: [
+            node(1, 'FancyUpscaler'),
+            node(2, 'FancyUpscaler'),
+            node(3, 'Mystery Sampler'),
+            node(4, 'AlsoMissing', { mode: 2 }),
+            node(5, 'Note', { widgets: ['hi'] }),
+            node(6, 'Reroute'),
+            node(7, 'PrimitiveNode'),
+            node(8, 'SaveImage'),
+          ],
+          links: [],
+        }),
+      );
+      assert.match(err.message, /FancyUpscaler \(#1, #2\)/);
+      assert.match(err.message, /Mystery Sampler \(#3\)/);
+      assert.doesNotMatch(
+        err.message,
+        /AlsoMissing|Note|Reroute|PrimitiveNode/,
+        'a muted node is not sent, frontend-only nodes are no classes',
+      );
+      assert.ok(err.message.endsWith(UI_FORMAT_HINT));
+    });
+
+    it('refuses what is no UI workflow with BAD_WORKFLOW', function () {
+      for (const value of [
+        undefined,
+        null,
+        'text',
+        42,
+        [],
+        {},
+        { nodes: 'x' },
+        { nodes: [{ id: 1, type: 'SaveImage', size: [NaN, 1] }] },
+      ]) {
+        expectError('BAD_WORKFLOW', () => convert(value));
+      }
+    });
+
+    it('refuses a circle of Reroutes and a circle of bypassed nodes with BAD_WORKFLOW, and ends', function () {
+      expectError(
+        'BAD_WORKFLOW',
+        () =>
+          convert({
+            nodes: [
+              node(1, 'Reroute', { inputs: [['', '*', 2]], outputs: [['', '*', [1, 3]]] }),
+              node(2, 'Reroute', { inputs: [['', '*', 1]], outputs: [['', '*', [2]]] }),
+              node(3, 'PreviewImage', { inputs: [['images', 'IMAGE', 3]] }),
+            ],
+            links: [
+              [1, 1, 0, 2, 0, '*'],
+              [2, 2, 0, 1, 0, '*'],
+              [3, 1, 0, 3, 0, 'IMAGE'],
+            ],
+          }),
+        /circle/,
+      );
+      expectError('BAD_WORKFLOW', () =>
+        convert({
+          nodes: [
+            node(1, 'ImageInvert', { mode: 4, inputs: [['image', 'IMAGE', 2]], outputs: [['IMAGE', 'IMAGE', [1, 3]]] }),
+            node(2, 'ImageInvert', { mode: 4, inputs: [['image', 'IMAGE', 1]], outputs: [['IMAGE', 'IMAGE', [2]]] }),
+            node(3, 'PreviewImage', { inputs: [['images', 'IMAGE', 3]] }),
+          ],
+          links: [
+            [1, 1, 0, 2, 0, 'IMAGE'],
+            [2, 2, 0, 1, 0, 'IMAGE'],
+            [3, 1, 0, 3, 0, 'IMAGE'],
+          ],
+        }),
+      );
+    });
+
+    it('never makes a prototype name a key: such node ids and input names are refused, dict values are read as own keys only', function () {
+      expectError('BAD_WORKFLOW', () => convert({ nodes: [node('__proto__', 'SaveImage')], links: [] }), /__proto__/);
+      expectError(
+        'BAD_WORKFLOW',
+        () =>
+          convert({
+            nodes: [
+              node(1, 'SaveImage', { inputs: [['constructor', 'IMAGE', 1]] }),
+              node(2, 'LoadImage', { outputs: [['IMAGE', 'IMAGE', [1]]] }),
+            ],
+            links: [[1, 2, 0, 1, 0, 'IMAGE']],
+          }),
+        /constructor/,
+      );
+      const prompt = convert(
+        JSON.parse('{"nodes":[{"id":1,"type":"SaveImage","mode":0,"widgets_values":{"__proto__":{"polluted":1}}}],"links":[]}'),
+      );
+      assert.equal(prompt['1'].inputs.filename_prefix, 'ComfyUI', 'the definition default: the dict holds no filename_prefix');
+      assert.equal({}.polluted, undefined);
+    });
+  });
+
+  describe('generated graphs (fast-check)', function () {
+    const types = [
+      'SaveImage',
+      'KSampler',
+      'LoadImage',
+      'Reroute',
+      'PrimitiveNode',
+      'Note',
+      'ImageInvert',
+      'CLIPTextEncode',
+      '__proto__',
+      'Unknown',
+    ];
+    const id = fc.oneof(
+      fc.integer({ min: -3, max: 12 }),
+      fc.constant(Number.MAX_SAFE_INTEGER),
+      fc.constantFrom('__proto__', 'constructor', '5:3', ''),
+    );
+    const slotType = fc.constantFrom('IMAGE', 'MASK', '*', '', 'IMAGE,MASK', 'INT', 'LATENT');
+    const value = fc.oneof(
+      fc.integer(),
+      fc.string({ maxLength: 5 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.integer(), { maxLength: 2 }),
+    );
+    const slot = fc.record(
+      {
+        name: fc.constantFrom('image', 'images', 'seed', 'steps', '__proto__', 'toString', ''),
+        type: slotType,
+        link: fc.oneof(fc.integer({ min: -1, max: 15 }), fc.constant(null)),
+        widget: fc.record({ name: fc.constantFrom('seed', 'steps', 'width') }),
+      },
+      { requiredKeys: ['name', 'type'] },
+    );
+    const graphNode = fc.record(
+      {
+        id,
+        type: fc.constantFrom(...types),
+        mode: fc.constantFrom(0, 0, 2, 4, 1),
+        title: fc.string({ maxLength: 4 }),
+        inputs: fc.array(slot, { maxLength: 4 }),
+        outputs: fc.array(
+          fc.record({
+            name: fc.string({ maxLength: 3 }),
+            type: slotType,
+            links: fc.array(fc.integer({ min: -1, max: 15 }), { maxLength: 3 }),
+          }),
+          { maxLength: 3 },
+        ),
+        widgets_values: fc.oneof(
+          fc.array(value, { maxLength: 9 }),
+          fc.dictionary(fc.constantFrom('seed', 'image', '__proto__', 'value'), value),
+        ),
+      },
+      { requiredKeys: ['id', 'type'] },
+    );
+    const link = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 15 }), id, fc.integer({ min: -1, max: 4 }), id, fc.integer({ min: -1, max: 4 }), slotType),
+      fc.record({
+        id: fc.integer({ min: 0, max: 15 }),
+        origin_id: id,
+        origin_slot: fc.integer({ min: 0, max: 4 }),
+        target_id: id,
+        target_slot: fc.integer({ min: 0, max: 4 }),
+        type: slotType,
+        parentId: fc.integer(),
+      }),
+    );
+    const graph = fc.record({ nodes: fc.array(graphNode, { maxLength: 12 }), links: fc.array(link, { maxLength: 20 }) });
+
+    it('convert or refuse with a ComfyError, always ending, with a plain JSON prompt', function () {
+      fc.assert(
+        fc.property(graph, (workflow) => {
+          let prompt;
+          try {
+            prompt = convert(workflow);
+          } catch (err) {
+            if (!(err instanceof ComfyError)) throw err;
+            return;
+          }
+          // plainJson throws on anything JSON cannot carry (undefined, NaN, a non-plain object, a cycle).
+          assert.equal(JSON.stringify(plainJson(prompt, 'INTERNAL', 'prompt')), JSON.stringify(prompt));
+          for (const nodeId of Object.keys(prompt)) {
+            assert.equal(typeof prompt[nodeId].class_type, 'string');
+            for (const input of Object.values(prompt[nodeId].inputs)) {
+              if (Array.isArray(input)) assert.ok(Object.hasOwn(prompt, input[0]), 'every link names a node that is sent');
+            }
+          }
+        }),
+        { numRuns: 400 },
+      );
+    });
+  });
+});
