@@ -105,7 +105,7 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
   describe('rules checked on small graphs', function () {
     it('sends a list value wrapped as {__value__}, so that it is not read as a link', function () {
       const prompt = convert({ nodes: [node(1, 'SaveImage', { widgets: [['a', 'b']] })], links: [] });
-      assert.deepEqual(prompt['1'].inputs.filename_prefix, { __value__: ['a', 'b'] });
+      assert.equal(JSON.stringify(prompt['1'].inputs.filename_prefix), '{"__value__":["a","b"]}');
     });
 
     it('keeps the saved value of a widget input whose link is missing from the file, and leaves out a socket whose link is', function () {
@@ -197,18 +197,35 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
     });
 
     it('refuses what is no UI workflow with BAD_WORKFLOW', function () {
-      for (const value of [
-        undefined,
-        null,
-        'text',
-        42,
-        [],
-        {},
-        { nodes: 'x' },
-        { nodes: [{ id: 1, type: 'SaveImage', size: [NaN, 1] }] },
-      ]) {
-        expectError('BAD_WORKFLOW', () => convert(value));
-      }
+      for (const value of [undefined, null, 'text', 42, [], {}, { nodes: 'x' }])
+        expectError('BAD_WORKFLOW', () => convert(value), /no "nodes" list/);
+    });
+
+    it('refuses a value JSON cannot carry where it would be sent, and one that throws when read, naming the place', function () {
+      const cycle = ['a'];
+      cycle.push(cycle);
+      expectError(
+        'BAD_WORKFLOW',
+        () => convert({ nodes: [node(1, 'SaveImage', { widgets: [NaN] })] }),
+        /\["1"\]\.inputs\.filename_prefix is NaN/,
+      );
+      expectError('BAD_WORKFLOW', () => convert({ nodes: [node(1, 'SaveImage', { widgets: [cycle] })] }), /circular/);
+      const getter = node(1, 'SaveImage');
+      Object.defineProperty(getter, 'widgets_values', {
+        enumerable: true,
+        get: () => {
+          throw new Error('no');
+        },
+      });
+      expectError('BAD_WORKFLOW', () => convert({ nodes: [getter] }), /workflow\.nodes\[0\]\.widgets_values could not be read: no/);
+      const trap = new Proxy([], {
+        get: () => {
+          throw new Error('trap');
+        },
+      });
+      expectError('BAD_WORKFLOW', () => convert({ nodes: trap }), /workflow\.nodes could not be read: trap/);
+      // What is not sent (a position, a size) is not read, so NaN there does not matter, as in the frontend.
+      assert.equal(convert({ nodes: [{ ...node(1, 'SaveImage'), size: [NaN, 1] }] })['1'].class_type, 'SaveImage');
     });
 
     it('refuses a circle of Reroutes and a circle of bypassed nodes with BAD_WORKFLOW, and ends', function () {
