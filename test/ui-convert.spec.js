@@ -11,6 +11,7 @@ const { readNodeDefinitions } = require('../dist/client/node-definitions');
 const { UI_FORMAT_HINT } = require('../dist/client/workflow');
 const { ComfyError } = require('../dist/client/errors');
 const { plainJson } = require('../dist/client/plain-json');
+const { processDynamicPrompt } = require('../dist/client/ui-convert/dynamic-prompts');
 
 const FIXTURES = join(__dirname, 'fixtures', 'ui-workflows');
 const definitions = readNodeDefinitions(
@@ -166,6 +167,39 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       const workflow = fixture('widgets-as-inputs.ui.json');
       const bare = { ...workflow, extra: {}, links: workflow.links.map(({ parentId: _drop, ...link }) => link) };
       assert.equal(asText(convert(workflow)), asText(convert(bare)));
+    });
+  });
+
+  describe('values as the frontend serializes them on queueing', function () {
+    it('resolves dynamic prompts of text widgets that ask for them: comments removed, one option of each {a|b}', function () {
+      const first = () => 0;
+      const last = () => 0.999;
+      assert.equal(processDynamicPrompt('a {red|blue} car // a comment', first), 'a red car ');
+      assert.equal(processDynamicPrompt('a {red|blue} car /* block */!', last), 'a blue car !');
+      assert.equal(processDynamicPrompt('{a|{b|c}}', last), 'c');
+      assert.equal(processDynamicPrompt('\\{literal\\} {x\\|y|z}', first), '{literal} x|y');
+      assert.equal(processDynamicPrompt('no choices', first), 'no choices');
+      const workflow = fixture('txt2img-2023.ui.json');
+      workflow.nodes.find((entry) => entry.id === 6).widgets_values = ['a {cat|dog} // draft'];
+      workflow.nodes.find((entry) => entry.id === 9).widgets_values = ['{not|dynamic}'];
+      const prompt = convertUiWorkflow(workflow, definitions, { random: last });
+      assert.equal(prompt['6'].inputs.text, 'a dog ');
+      assert.equal(prompt['9'].inputs.filename_prefix, '{not|dynamic}', 'filename_prefix has no dynamicPrompts in its spec');
+    });
+
+    it('refuses dynamic prompts nested deeper than 64 levels without overflowing the stack', function () {
+      expectError('BAD_WORKFLOW', () => processDynamicPrompt('{'.repeat(100000), Math.random), /64 levels/);
+      assert.equal(processDynamicPrompt('{'.repeat(60) + 'x' + '}'.repeat(60), Math.random), 'x');
+    });
+
+    it('fills %date:…% and %Node.widget% into the file name of save nodes, by "Node name for S&R" or title', function () {
+      const workflow = fixture('txt2img-2023.ui.json');
+      workflow.nodes.find((entry) => entry.id === 9).widgets_values = [
+        '%date:yyyy-MM-dd%/%KSampler.seed%-%Positive.text%-%width%-%Nobody.x%',
+      ];
+      workflow.nodes.find((entry) => entry.id === 6).widgets_values = ['cats/dogs'];
+      const prompt = convertUiWorkflow(workflow, definitions, { now: () => new Date(2026, 0, 2, 3, 4, 5) });
+      assert.equal(prompt['9'].inputs.filename_prefix, '2026-01-02/156680208700286-cats_dogs-%width%-%Nobody.x%');
     });
   });
 

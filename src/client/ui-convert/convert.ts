@@ -3,7 +3,8 @@
  * of it on Export (API) or queueing (graphToPrompt in executionUtil.ts): every node the server runs,
  * with its widget values first (in widget order) and then its links (in socket order), a linked
  * widget input sending the link; frontend-only, muted and bypassed nodes left out, and a link from a
- * node that was left out dropped.
+ * node that was left out dropped. Widget values are sent as the frontend serializes them: dynamic
+ * prompts resolved, file-name replacements of save nodes applied.
  */
 import { ComfyError } from '../errors';
 import type { NodeDefinition } from '../node-definitions';
@@ -11,24 +12,50 @@ import { isReservedName } from '../plain-json';
 import type { Json } from '../shape';
 import type { ApiPrompt, PromptNode } from '../types';
 import { UI_FORMAT_HINT } from '../workflow';
+import { processDynamicPrompt } from './dynamic-prompts';
 import { isFrontendOnly } from './frontend-nodes';
 import { MODE_BYPASS, MODE_MUTED, resolveInput } from './links';
 import type { GraphIndex } from './links';
 import { primitiveValues } from './primitives';
 import type { PrimitiveValues } from './primitives';
+import { SAVE_NODE_TYPES, applyTextReplacements } from './text-replacements';
+import type { WidgetLookup } from './text-replacements';
 import type { UiGraph, UiNode } from './ui-graph';
 import { widgetValues } from './widgets';
 
-export function convertGraph(graph: UiGraph, definitions: ReadonlyMap<string, NodeDefinition>): ApiPrompt {
+/** What the frontend takes from the moment of queueing; tests fix them. */
+export interface ConvertOptions {
+  /** Picks among `{a|b}` options of dynamic prompts: a number in [0, 1), Math.random by default. */
+  random?: () => number;
+  /** The date of `%date:…%` in file names, the current one by default. */
+  now?: () => Date;
+}
+
+/** Everything the conversion of one node needs about the whole graph. */
+interface Context {
+  index: GraphIndex;
+  definitions: ReadonlyMap<string, NodeDefinition>;
+  primitives: PrimitiveValues;
+  /** Widget values by node id, computed once per node (file-name replacements read other nodes' values). */
+  widgets: Map<string, Map<string, Json>>;
+  random: () => number;
+  now: () => Date;
+}
+
+export function convertGraph(graph: UiGraph, definitions: ReadonlyMap<string, NodeDefinition>, options: ConvertOptions = {}): ApiPrompt {
   const index = indexGraph(graph);
   const sent = graph.nodes.filter((node) => !isFrontendOnly(node.type) && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS);
   checkClasses(sent, definitions);
-  const primitives = primitiveValues(index);
+  const context: Context = {
+    index,
+    definitions,
+    primitives: primitiveValues(index),
+    widgets: new Map(),
+    random: options.random ?? Math.random,
+    now: options.now ?? (() => new Date()),
+  };
   const prompt = Object.create(null) as ApiPrompt;
-  for (const node of sent) {
-    const definition = definitions.get(node.type) as NodeDefinition;
-    prompt[node.id] = convertNode(index, node, definition, primitives);
-  }
+  for (const node of sent) prompt[node.id] = convertNode(context, node, definitions.get(node.type) as NodeDefinition);
   dropLinksToAbsentNodes(prompt);
   return prompt;
 }
@@ -66,19 +93,58 @@ function checkClasses(nodes: readonly UiNode[], definitions: ReadonlyMap<string,
   );
 }
 
-function convertNode(index: GraphIndex, node: UiNode, definition: NodeDefinition, primitives: PrimitiveValues): PromptNode {
+function convertNode(context: Context, node: UiNode, definition: NodeDefinition): PromptNode {
   const inputs = Object.create(null) as Record<string, unknown>;
-  const fromPrimitives = primitives.get(node.id);
-  for (const [name, saved] of widgetValues(definition, node.widgetsValues)) {
-    const value = fromPrimitives?.has(name) ? (fromPrimitives.get(name) as Json) : saved;
+  const inputDefinitions = new Map(definition.inputs.map((input) => [input.name, input]));
+  for (const [name, widgetValue] of widgetsOf(context, node, definition)) {
+    let value = widgetValue;
+    // What widgets do when they are serialized for queueing (serializeValue), the value shown staying as it is.
+    if (typeof value === 'string' && inputDefinitions.get(name)?.config.dynamicPrompts === true)
+      value = processDynamicPrompt(value, context.random);
+    if (typeof value === 'string' && name === 'filename_prefix' && SAVE_NODE_TYPES.has(node.type)) {
+      value = applyTextReplacements(value, lookupIn(context), context.now());
+    }
     // A list would read as a link ([node, slot]); the server unwraps {__value__} (as the frontend sends it).
     setInput(inputs, node, name, Array.isArray(value) ? { __value__: value } : value);
   }
   node.inputs.forEach((input, slot) => {
-    const origin = resolveInput(index, node, slot);
+    const origin = resolveInput(context.index, node, slot);
     if (origin) setInput(inputs, node, input.name, [origin.nodeId, origin.slot]);
   });
-  return { inputs, class_type: node.type, _meta: { title: node.title ?? definition.displayName } };
+  return { inputs, class_type: node.type, _meta: { title: titleOf(node, definition) } };
+}
+
+/** The node's widget values as they are on queueing: saved or default, then set by the PrimitiveNodes feeding them. */
+function widgetsOf(context: Context, node: UiNode, definition: NodeDefinition): Map<string, Json> {
+  let values = context.widgets.get(node.id);
+  if (values) return values;
+  values = widgetValues(definition, node.widgetsValues);
+  for (const [name, value] of context.primitives.get(node.id) ?? []) if (values.has(name)) values.set(name, value);
+  context.widgets.set(node.id, values);
+  return values;
+}
+
+/** The frontend's title: the saved one, else the class's display name. */
+function titleOf(node: UiNode, definition: NodeDefinition | undefined): string {
+  return node.title ?? definition?.displayName ?? node.type;
+}
+
+/**
+ * `%Node.widget%` of file names: the first node whose "Node name for S&R" is Node (every node but a
+ * save node has one, its type unless the file says otherwise), else the first whose title is Node.
+ */
+function lookupIn(context: Context): WidgetLookup {
+  return (nodeName, widgetName) => {
+    const nodes = [...context.index.nodes.values()];
+    const byName = (node: UiNode): boolean => {
+      const saved = node.properties['Node name for S&R'];
+      return (typeof saved === 'string' ? saved : SAVE_NODE_TYPES.has(node.type) ? undefined : node.type) === nodeName;
+    };
+    const node = nodes.find(byName) ?? nodes.find((entry) => titleOf(entry, context.definitions.get(entry.type)) === nodeName);
+    const definition = node ? context.definitions.get(node.type) : undefined;
+    if (!node || !definition) return undefined;
+    return widgetsOf(context, node, definition).get(widgetName);
+  };
 }
 
 function setInput(inputs: Record<string, unknown>, node: UiNode, name: string, value: unknown): void {

@@ -14,14 +14,17 @@ import type { NodeDefinition } from '../node-definitions';
 import { plainJson } from '../plain-json';
 import type { ApiPrompt } from '../types';
 import { convertGraph } from './convert';
+import type { ConvertOptions } from './convert';
 import { readUiGraph } from './ui-graph';
 
-export function convertUiWorkflow(raw: unknown, definitions: ReadonlyMap<string, NodeDefinition>): ApiPrompt {
+export type { ConvertOptions };
+
+export function convertUiWorkflow(raw: unknown, definitions: ReadonlyMap<string, NodeDefinition>, options: ConvertOptions = {}): ApiPrompt {
   let prompt: ApiPrompt;
   try {
     const graph = readUiGraph(raw);
     if (!graph) throw new ComfyError('BAD_WORKFLOW', 'The UI workflow has no "nodes" list, so it cannot be converted');
-    prompt = convertGraph(graph, definitions);
+    prompt = convertGraph(graph, definitions, options);
   } catch (err) {
     if (err instanceof ComfyError) throw err;
     // A getter or a Proxy trap of the flow's value threw: the copy names the place (BAD_WORKFLOW).
