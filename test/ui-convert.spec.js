@@ -157,6 +157,21 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       assert.deepEqual(prompt['3'].inputs.mask, ['1', 1]);
     });
 
+    it('renumbers a second node with a taken id, as the frontend does on loading; links reach the first', function () {
+      const prompt = convert({
+        nodes: [
+          node(3, 'SaveImage', { inputs: [['images', 'IMAGE', 1]], widgets: ['first'] }),
+          node(7, 'LoadImage', { outputs: [['IMAGE', 'IMAGE', [1]]], widgets: ['a.png', 'image'] }),
+          node(3, 'SaveImage', { widgets: ['second'] }),
+        ],
+        links: [[1, 7, 0, 3, 0, 'IMAGE']],
+      });
+      assert.deepEqual(Object.keys(prompt), ['3', '7', '8']);
+      assert.equal(prompt['3'].inputs.filename_prefix, 'first');
+      assert.deepEqual(prompt['3'].inputs.images, ['7', 0]);
+      assert.equal(prompt['8'].inputs.filename_prefix, 'second');
+    });
+
     it('titles a node by its saved title, else by the display name of its class', function () {
       const prompt = convert({ nodes: [node(1, 'SaveImage', { title: 'Final' }), node(2, 'SaveImage')], links: [] });
       assert.equal(prompt['1']._meta.title, 'Final');

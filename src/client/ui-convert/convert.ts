@@ -44,7 +44,9 @@ interface Context {
 
 export function convertGraph(graph: UiGraph, definitions: ReadonlyMap<string, NodeDefinition>, options: ConvertOptions = {}): ApiPrompt {
   const index = indexGraph(graph);
-  const sent = graph.nodes.filter((node) => !isFrontendOnly(node.type) && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS);
+  const sent = [...index.nodes.values()].filter(
+    (node) => !isFrontendOnly(node.type) && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS,
+  );
   checkClasses(sent, definitions);
   const context: Context = {
     index,
@@ -60,8 +62,14 @@ export function convertGraph(graph: UiGraph, definitions: ReadonlyMap<string, No
   return prompt;
 }
 
+/**
+ * The nodes by id, in file order. A second node with an id already taken gets the next free number,
+ * as litegraph's LGraph.add renumbers it on loading (links then reach the first one).
+ */
 function indexGraph(graph: UiGraph): GraphIndex {
   const nodes = new Map<string, UiNode>();
+  let highest = 0;
+  for (const node of graph.nodes) if (/^\d+$/.test(node.id)) highest = Math.max(highest, Number(node.id));
   for (const node of graph.nodes) {
     if (isReservedName(node.id)) {
       throw new ComfyError(
@@ -69,8 +77,12 @@ function indexGraph(graph: UiGraph): GraphIndex {
         `The workflow has a node with the id "${node.id}", which is not allowed (it names a JavaScript prototype)`,
       );
     }
-    // Two nodes with one id cannot both be sent: the frontend's graph keeps the last one loaded.
-    nodes.set(node.id, node);
+    if (nodes.has(node.id)) {
+      highest += 1;
+      nodes.set(String(highest), { ...node, id: String(highest) });
+    } else {
+      nodes.set(node.id, node);
+    }
   }
   return { nodes, links: graph.links };
 }
