@@ -172,6 +172,20 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       assert.equal(prompt['8'].inputs.filename_prefix, 'second');
     });
 
+    it('keeps the places of the audio player and of the audio upload and record buttons, which are not sent', function () {
+      const prompt = convert({
+        nodes: [
+          node(1, 'LoadAudio', { widgets: ['speech.wav', null, ''] }),
+          node(2, 'SaveAudioMP3', { inputs: [['audio', 'AUDIO', null]], widgets: ['audio/take', '320k'] }),
+          node(3, 'RecordAudio', { widgets: ['recordings/take.wav [temp]', ''] }),
+        ],
+        links: [],
+      });
+      assert.equal(asText(prompt['1'].inputs), asText({ audio: 'speech.wav' }));
+      assert.equal(asText(prompt['2'].inputs), asText({ filename_prefix: 'audio/take', quality: '320k' }));
+      assert.equal(asText(prompt['3'].inputs), asText({ audio: 'recordings/take.wav [temp]' }));
+    });
+
     it('titles a node by its saved title, else by the display name of its class', function () {
       const prompt = convert({ nodes: [node(1, 'SaveImage', { title: 'Final' }), node(2, 'SaveImage')], links: [] });
       assert.equal(prompt['1']._meta.title, 'Final');

@@ -20,9 +20,23 @@ export interface WidgetPlace {
 
 /**
  * Input flags that make the frontend add an upload button (one stored value: "image", "upload", …
- * by era) after the other widgets: uploadImage.ts (image, animated image, video) and uploadAudio.ts.
+ * by era): uploadImage.ts (image, animated image, video) and uploadAudio.ts (audio) append an
+ * `upload` input to the class's required inputs.
  */
 const UPLOAD_FLAGS = ['image_upload', 'animated_image_upload', 'video_upload', 'audio_upload'] as const;
+
+/**
+ * Classes to which uploadAudio.ts appends an audio player (`audioUI`) to the required inputs, before
+ * the upload button. It is never saved, but keeps its place (null in `widgets_values`).
+ */
+const AUDIO_PLAYER_CLASSES: ReadonlySet<string> = new Set([
+  'LoadAudio',
+  'SaveAudio',
+  'PreviewAudio',
+  'SaveAudioMP3',
+  'SaveAudioOpus',
+  'SaveAudioAdvanced',
+]);
 
 /** Seed inputs get a control widget even when their spec does not ask for one (the frontend's INT widget). */
 const SEED_NAMES: ReadonlySet<string> = new Set(['seed', 'noise_seed']);
@@ -49,6 +63,8 @@ export function widgetLayout(definition: NodeDefinition, saved: SavedWidgets | u
       if (isRecord(input.config.remote) && input.config.remote.refresh_button === true) {
         places.push({ name: `${name} (auto refresh)` }, { name: `${name} (refresh)` });
       }
+      // The audio recorder's record button (uploadAudio.ts).
+      if (input.type === 'AUDIO_RECORD') places.push({ name: `${name} (record)` });
       if (hasValueControl(input)) {
         places.push({ name: `${name} (control after generate)` });
         // A combo's control is followed by its filter text (addValueControlWidgets).
@@ -56,8 +72,17 @@ export function widgetLayout(definition: NodeDefinition, saved: SavedWidgets | u
       }
     }
   };
-  walk(definition.inputs, '');
+  walk(
+    definition.inputs.filter((input) => input.group === 'required'),
+    '',
+  );
+  // What the frontend's extensions append to the required inputs, in the order they register.
+  if (AUDIO_PLAYER_CLASSES.has(definition.name)) places.push({ name: 'audioUI' });
   if (definition.inputs.some(hasUploadFlag)) places.push({ name: 'upload' });
+  walk(
+    definition.inputs.filter((input) => input.group !== 'required'),
+    '',
+  );
   return places;
 }
 
@@ -69,7 +94,7 @@ function hasValueControl(input: InputDefinition): boolean {
 }
 
 function hasUploadFlag(input: InputDefinition): boolean {
-  return UPLOAD_FLAGS.some((flag) => input.config[flag] === true);
+  return input.group === 'required' && UPLOAD_FLAGS.some((flag) => input.config[flag] === true);
 }
 
 /**
