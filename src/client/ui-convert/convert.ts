@@ -9,7 +9,7 @@
 import { ComfyError } from '../errors';
 import type { NodeDefinition } from '../node-definitions';
 import { isReservedName } from '../plain-json';
-import type { Json } from '../shape';
+import { clip } from '../shape';
 import type { ApiPrompt, PromptNode } from '../types';
 import { UI_FORMAT_HINT } from '../workflow';
 import { processDynamicPrompt } from './dynamic-prompts';
@@ -22,6 +22,7 @@ import { SAVE_NODE_TYPES, applyTextReplacements } from './text-replacements';
 import type { WidgetLookup } from './text-replacements';
 import type { UiGraph, UiNode } from './ui-graph';
 import { widgetValues } from './widgets';
+import type { WidgetValue } from './widgets';
 
 /** What the frontend takes from the moment of queueing; tests fix them. */
 export interface ConvertOptions {
@@ -37,7 +38,7 @@ interface Context {
   definitions: ReadonlyMap<string, NodeDefinition>;
   primitives: PrimitiveValues;
   /** Widget values by node id, computed once per node (file-name replacements read other nodes' values). */
-  widgets: Map<string, Map<string, Json>>;
+  widgets: Map<string, Map<string, WidgetValue>>;
   random: () => number;
   now: () => Date;
 }
@@ -74,7 +75,7 @@ function indexGraph(graph: UiGraph): GraphIndex {
     if (isReservedName(node.id)) {
       throw new ComfyError(
         'BAD_WORKFLOW',
-        `The workflow has a node with the id "${node.id}", which is not allowed (it names a JavaScript prototype)`,
+        `The workflow has a node with the id "${clip(node.id, 80)}", which is not allowed (it names a JavaScript prototype)`,
       );
     }
     if (nodes.has(node.id)) {
@@ -93,11 +94,11 @@ function checkClasses(nodes: readonly UiNode[], definitions: ReadonlyMap<string,
   for (const node of nodes) {
     if (definitions.has(node.type)) continue;
     const ids = missing.get(node.type) ?? [];
-    ids.push(`#${node.id}`);
+    ids.push(`#${clip(node.id, 80)}`);
     missing.set(node.type, ids);
   }
   if (missing.size === 0) return;
-  const list = [...missing].map(([type, ids]) => `${shown(type)} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`);
+  const list = [...missing].map(([type, ids]) => `${clip(type, 80)} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`);
   throw new ComfyError(
     'UI_WORKFLOW',
     `This UI-format workflow uses ${missing.size === 1 ? 'a node type' : 'node types'} the server does not have: ${list.join('; ')}. ` +
@@ -107,12 +108,10 @@ function checkClasses(nodes: readonly UiNode[], definitions: ReadonlyMap<string,
 
 function convertNode(context: Context, node: UiNode, definition: NodeDefinition): PromptNode {
   const inputs = Object.create(null) as Record<string, unknown>;
-  const inputDefinitions = new Map(definition.inputs.map((input) => [input.name, input]));
-  for (const [name, widgetValue] of widgetsOf(context, node, definition)) {
-    let value = widgetValue;
+  for (const [name, widget] of widgetsOf(context, node, definition)) {
+    let value = widget.value;
     // What widgets do when they are serialized for queueing (serializeValue), the value shown staying as it is.
-    if (typeof value === 'string' && inputDefinitions.get(name)?.config.dynamicPrompts === true)
-      value = processDynamicPrompt(value, context.random);
+    if (typeof value === 'string' && widget.input.config.dynamicPrompts === true) value = processDynamicPrompt(value, context.random);
     if (typeof value === 'string' && name === 'filename_prefix' && SAVE_NODE_TYPES.has(node.type)) {
       value = applyTextReplacements(value, lookupIn(context), context.now());
     }
@@ -127,11 +126,14 @@ function convertNode(context: Context, node: UiNode, definition: NodeDefinition)
 }
 
 /** The node's widget values as they are on queueing: saved or default, then set by the PrimitiveNodes feeding them. */
-function widgetsOf(context: Context, node: UiNode, definition: NodeDefinition): Map<string, Json> {
+function widgetsOf(context: Context, node: UiNode, definition: NodeDefinition): Map<string, WidgetValue> {
   let values = context.widgets.get(node.id);
   if (values) return values;
   values = widgetValues(definition, node.widgetsValues);
-  for (const [name, value] of context.primitives.get(node.id) ?? []) if (values.has(name)) values.set(name, value);
+  for (const [name, value] of context.primitives.get(node.id) ?? []) {
+    const widget = values.get(name);
+    if (widget) values.set(name, { value, input: widget.input });
+  }
   context.widgets.set(node.id, values);
   return values;
 }
@@ -155,7 +157,7 @@ function lookupIn(context: Context): WidgetLookup {
     const node = nodes.find(byName) ?? nodes.find((entry) => titleOf(entry, context.definitions.get(entry.type)) === nodeName);
     const definition = node ? context.definitions.get(node.type) : undefined;
     if (!node || !definition) return undefined;
-    return widgetsOf(context, node, definition).get(widgetName);
+    return widgetsOf(context, node, definition).get(widgetName)?.value;
   };
 }
 
@@ -163,7 +165,7 @@ function setInput(inputs: Record<string, unknown>, node: UiNode, name: string, v
   if (isReservedName(name)) {
     throw new ComfyError(
       'BAD_WORKFLOW',
-      `Node #${node.id} has an input named "${name}", which is not allowed (it names a JavaScript prototype)`,
+      `Node #${clip(node.id, 80)} has an input named "${clip(name, 80)}", which is not allowed (it names a JavaScript prototype)`,
     );
   }
   inputs[name] = value;
@@ -179,9 +181,4 @@ function dropLinksToAbsentNodes(prompt: ApiPrompt): void {
         delete inputs[name];
     }
   }
-}
-
-/** A class name from the file, shortened so that a huge one cannot make a huge message. */
-function shown(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

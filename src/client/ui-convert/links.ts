@@ -7,6 +7,7 @@
  */
 import { bypassInputIndex } from '../bypass-rule';
 import { ComfyError } from '../errors';
+import { clip } from '../shape';
 import { isFrontendOnly } from './frontend-nodes';
 import type { UiLink, UiNode } from './ui-graph';
 
@@ -71,6 +72,6 @@ function circle(node: UiNode, slot: number): ComfyError {
   const name = node.inputs[slot]?.name ?? String(slot);
   return new ComfyError(
     'BAD_WORKFLOW',
-    `Input "${name}" of node #${node.id} is linked in a circle through Reroute or bypassed nodes, so it has no source; ComfyUI's frontend refuses to queue such a workflow as well`,
+    `Input "${clip(name, 80)}" of node #${clip(node.id, 80)} is linked in a circle through Reroute or bypassed nodes, so it has no source; ComfyUI's frontend refuses to queue such a workflow as well`,
   );
 }

@@ -97,20 +97,26 @@ function hasUploadFlag(input: InputDefinition): boolean {
   return input.group === 'required' && UPLOAD_FLAGS.some((flag) => input.config[flag] === true);
 }
 
+/** A widget input's value and its definition (a dynamic combo's inputs are not among the class's own). */
+export interface WidgetValue {
+  value: Json;
+  input: InputDefinition;
+}
+
 /**
  * The value each widget input of a node sends, by input name: from `widgets_values` (a list by place,
  * or an object by widget name), else the definition's default (a widget added to the class after the
  * file was saved). Places past the layout (previews some nodes store) are ignored.
  */
-export function widgetValues(definition: NodeDefinition, saved: SavedWidgets | undefined): Map<string, Json> {
-  const values = new Map<string, Json>();
+export function widgetValues(definition: NodeDefinition, saved: SavedWidgets | undefined): Map<string, WidgetValue> {
+  const values = new Map<string, WidgetValue>();
   const current = Array.isArray(saved) ? withoutForceInputPlaces(definition, saved) : saved;
   const layout = widgetLayout(definition, current);
   for (let place = 0; place < layout.length; place += 1) {
     const { name, input } = layout[place];
     if (!input) continue;
     const value = savedValue(current, place, name);
-    values.set(name, value === undefined ? defaultValue(input) : value);
+    values.set(name, { value: value === undefined ? defaultValue(input) : value, input });
   }
   return values;
 }
