@@ -186,6 +186,25 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       assert.equal(asText(prompt['3'].inputs), asText({ audio: 'recordings/take.wav [temp]' }));
     });
 
+    it('gives a forceInput input no place: its socket sends a link or nothing, and a pre-1.16 place for it is dropped', function () {
+      const prompt = convert({
+        nodes: [
+          node(1, 'WanMoveTracksFromCoords', {
+            inputs: [
+              ['track_coords', 'STRING', 1],
+              ['track_mask', 'MASK', null],
+            ],
+            widgets: [],
+          }),
+          node(2, 'WanMoveTracksFromCoords', { inputs: [['track_coords', 'STRING', null]], widgets: ['[[0, 0]]'] }),
+          node(3, 'PrimitiveStringMultiline', { outputs: [['STRING', 'STRING', [1]]], widgets: ['[[1, 2]]'] }),
+        ],
+        links: [[1, 3, 0, 1, 0, 'STRING']],
+      });
+      assert.equal(asText(prompt['1'].inputs), asText({ track_coords: ['3', 0] }));
+      assert.equal(asText(prompt['2'].inputs), asText({}));
+    });
+
     it('titles a node by its saved title, else by the display name of its class', function () {
       const prompt = convert({ nodes: [node(1, 'SaveImage', { title: 'Final' }), node(2, 'SaveImage')], links: [] });
       assert.equal(prompt['1']._meta.title, 'Final');
