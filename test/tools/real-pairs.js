@@ -10,9 +10,12 @@
  *
  * <dir> holds `X.ui.json` + `X.api.json` pairs (never committed: they come from public repositories).
  * Compared: the same node ids, class_type, input names, and values (links as [id, slot], numbers with
- * a relative tolerance of 1e-6); `_meta.title` when the API file has one. Prints
- * `real pairs: N compared, M equal` and a short diff per unequal pair; exits 1 when any differ.
- * Pairs whose workflow holds group nodes or subgraphs are counted apart until expansion is merged.
+ * a relative tolerance of 1e-6); `_meta.title` when the API file has one. Where a file is older than
+ * the server, three differences are counted apart, not as failures (see diffPrompts): values older
+ * frontends sent for inputs the class does not define, defaults we send for inputs the class gained
+ * since, and display names the class gained since. Prints `real pairs: N compared, M equal` and a
+ * short diff per unequal pair; exits 1 when any differ. Pairs whose workflow holds group nodes or
+ * subgraphs are listed and counted apart (they need expansion first) and do not change the exit code.
  */
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
