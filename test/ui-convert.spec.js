@@ -7,7 +7,7 @@ const { readFileSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 const fc = require('fast-check');
 const { convertUiWorkflow } = require('../dist/client/ui-convert/index');
-const { readNodeDefinitions } = require('../dist/client/node-definitions');
+const { readNodeDefinition, readNodeDefinitions } = require('../dist/client/node-definitions');
 const { UI_FORMAT_HINT } = require('../dist/client/workflow');
 const { ComfyError } = require('../dist/client/errors');
 const { plainJson } = require('../dist/client/plain-json');
@@ -203,6 +203,34 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       });
       assert.equal(asText(prompt['1'].inputs), asText({ track_coords: ['3', 0] }));
       assert.equal(asText(prompt['2'].inputs), asText({}));
+    });
+
+    it('keeps the places of a remote combo toggle and refresh button, and of the filter after a combo control', function () {
+      // Classes of a newer or custom server (v0.8.0 has no remote combo followed by another widget, nor a combo with a control).
+      const custom = new Map(definitions);
+      for (const [name, info] of Object.entries({
+        RemoteModelLoader: {
+          input: { required: { model: [['a', 'b'], { remote: { route: '/models', refresh_button: true } }], strength: ['FLOAT', {}] } },
+        },
+        RemoteStyle: { input: { required: { style: [['x'], { remote: { route: '/styles' } }], weight: ['FLOAT', {}] } } },
+        PickOne: { input: { required: { choice: [['p', 'q'], { control_after_generate: true }], amount: ['INT', {}] } } },
+      })) {
+        custom.set(name, readNodeDefinition(name, info));
+      }
+      const prompt = convertUiWorkflow(
+        {
+          nodes: [
+            node(1, 'RemoteModelLoader', { widgets: ['b', false, 'refresh', 0.5] }),
+            node(2, 'RemoteStyle', { widgets: ['x', true, 2] }),
+            node(3, 'PickOne', { widgets: ['q', 'increment', '', 7] }),
+          ],
+          links: [],
+        },
+        custom,
+      );
+      assert.equal(asText(prompt['1'].inputs), asText({ model: 'b', strength: 0.5 }));
+      assert.equal(asText(prompt['2'].inputs), asText({ style: 'x', weight: 2 }));
+      assert.equal(asText(prompt['3'].inputs), asText({ choice: 'q', amount: 7 }));
     });
 
     it('titles a node by its saved title, else by the display name of its class', function () {

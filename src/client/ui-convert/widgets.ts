@@ -59,9 +59,11 @@ export function widgetLayout(definition: NodeDefinition, saved: SavedWidgets | u
         if (option) walk(option.inputs, `${name}.`);
         continue;
       }
-      // A remote combo with a refresh button also keeps the auto-refresh toggle and the button (useRemoteWidget).
-      if (isRecord(input.config.remote) && input.config.remote.refresh_button === true) {
-        places.push({ name: `${name} (auto refresh)` }, { name: `${name} (refresh)` });
+      // A remote combo is followed by its auto-refresh toggle, and by a refresh button when it asks for one
+      // (useRemoteWidget). The button's "refresh" is no input of the class, so it is not sent.
+      if (isRecord(input.config.remote)) {
+        places.push({ name: `${name} (auto refresh)` });
+        if (input.config.remote.refresh_button === true) places.push({ name: `${name} (refresh)` });
       }
       // The audio recorder's record button (uploadAudio.ts).
       if (input.type === 'AUDIO_RECORD') places.push({ name: `${name} (record)` });
