@@ -23,6 +23,7 @@ const SCRIPTS = [
   ['diy', 'diy.js'],
   ['leaks', 'leaks.js'],
   ['fanout', 'fanout.js'],
+  ['ui-convert', 'ui-convert.js'],
 ];
 
 function runScript(file) {

@@ -23,6 +23,16 @@ export interface InputDefinition {
   config: Readonly<Record<string, Json>>;
   /** Whether the frontend shows it as a widget (a value kept in `widgets_values`) rather than a link-only socket. */
   widget: boolean;
+  /**
+   * A V3 dynamic combo (COMFY_DYNAMICCOMBO_V3): each choice brings inputs of its own, which the
+   * frontend draws after the combo and sends as `<combo>.<input>`. `choices` holds the keys.
+   */
+  dynamicOptions?: DynamicOption[];
+}
+
+export interface DynamicOption {
+  key: string;
+  inputs: InputDefinition[];
 }
 
 export interface OutputDefinition {
@@ -41,21 +51,33 @@ export interface NodeDefinition {
   outputNode: boolean;
 }
 
-/** The value types the frontend draws as widgets (ComfyWidgets); every other type is a link-only socket. */
-export const WIDGET_TYPES: ReadonlySet<string> = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO']);
+/**
+ * The value types the frontend draws as widgets, each keeping a value in `widgets_values`: ComfyWidgets
+ * (INT, FLOAT, STRING, BOOLEAN, COMBO, MARKDOWN), the V3 dynamic combo, and the widgets core extensions
+ * register for server types (webcam capture, 3D loader, audio recorder). Every other type is a link-only socket.
+ */
+export const WIDGET_TYPES: ReadonlySet<string> = new Set([
+  'INT',
+  'FLOAT',
+  'STRING',
+  'BOOLEAN',
+  'COMBO',
+  'MARKDOWN',
+  'COMFY_DYNAMICCOMBO_V3',
+  'WEBCAM',
+  'LOAD_3D',
+  'AUDIO_RECORD',
+]);
+
+/** How deep dynamic combos may nest inside one another's choices (a definition comes from the server, but stays bounded). */
+const MAX_DYNAMIC_DEPTH = 8;
 
 export function readNodeDefinition(name: string, info: ObjectInfo): NodeDefinition {
   const input = isRecord(info.input) ? info.input : {};
   const order = isRecord(info.input_order) ? info.input_order : {};
   const inputs: InputDefinition[] = [];
   const hidden: InputDefinition[] = [];
-  for (const group of ['required', 'optional', 'hidden'] as const) {
-    const specs = isRecord(input[group]) ? input[group] : {};
-    for (const inputName of orderedNames(specs, order[group])) {
-      const definition = readInput(inputName, group, specs[inputName]);
-      (group === 'hidden' ? hidden : inputs).push(definition);
-    }
-  }
+  for (const definition of readInputs(input, order, 0)) (definition.group === 'hidden' ? hidden : inputs).push(definition);
   return {
     name,
     displayName: typeof info.display_name === 'string' && info.display_name !== '' ? info.display_name : name,
@@ -73,6 +95,16 @@ export function readNodeDefinitions(all: Record<string, ObjectInfo>): Map<string
   return definitions;
 }
 
+/** Required, optional and hidden inputs of an `input` object (a class's, or a dynamic combo choice's). */
+function readInputs(input: Record<string, unknown>, order: Record<string, unknown>, depth: number): InputDefinition[] {
+  const inputs: InputDefinition[] = [];
+  for (const group of ['required', 'optional', 'hidden'] as const) {
+    const specs = isRecord(input[group]) ? input[group] : {};
+    for (const inputName of orderedNames(specs, order[group])) inputs.push(readInput(inputName, group, specs[inputName], depth));
+  }
+  return inputs;
+}
+
 /** The server's `input_order` when it lists exactly the spec's names (older servers send none), else the spec's own key order. */
 function orderedNames(specs: Record<string, unknown>, order: unknown): string[] {
   const names = Object.keys(specs);
@@ -82,15 +114,31 @@ function orderedNames(specs: Record<string, unknown>, order: unknown): string[] 
   return [...listed, ...missing];
 }
 
-function readInput(name: string, group: InputGroup, spec: unknown): InputDefinition {
+function readInput(name: string, group: InputGroup, spec: unknown, depth: number): InputDefinition {
   // ["TYPE", {options}], [["a","b"], {options}], or a bare "TYPE" (hidden inputs such as "PROMPT").
   const parts = Array.isArray(spec) ? spec : [spec];
   const head: unknown = parts[0];
   const config = isRecord(parts[1]) ? (parts[1] as Record<string, Json>) : {};
   if (Array.isArray(head)) return { name, group, type: 'COMBO', choices: head as Json[], config, widget: widgetOf('COMBO', config) };
   const type = typeof head === 'string' ? head : '*';
+  const widget = group !== 'hidden' && widgetOf(type, config);
+  if (type === 'COMFY_DYNAMICCOMBO_V3') {
+    const dynamicOptions = readDynamicOptions(config.options, depth);
+    return { name, group, type, choices: dynamicOptions.map((option) => option.key), config, widget, dynamicOptions };
+  }
   const choices = type === 'COMBO' && Array.isArray(config.options) ? config.options : undefined;
-  return { name, group, type, ...(choices ? { choices } : {}), config, widget: group !== 'hidden' && widgetOf(type, config) };
+  return { name, group, type, ...(choices ? { choices } : {}), config, widget };
+}
+
+/** `[{key, inputs: {required, optional}}, …]`; a choice without a text key is skipped. */
+function readDynamicOptions(options: Json | undefined, depth: number): DynamicOption[] {
+  if (!Array.isArray(options) || depth >= MAX_DYNAMIC_DEPTH) return [];
+  const read: DynamicOption[] = [];
+  for (const option of options) {
+    if (!isRecord(option) || typeof option.key !== 'string') continue;
+    read.push({ key: option.key, inputs: isRecord(option.inputs) ? readInputs(option.inputs, {}, depth + 1) : [] });
+  }
+  return read;
 }
 
 function widgetOf(type: string, config: Record<string, Json>): boolean {
