@@ -25,6 +25,7 @@ import type {
   ApiPrompt,
   FeatureFlags,
   HistoryEntry,
+  NodeId,
   ObjectInfo,
   PromptRequest,
   QueuedPrompt,
@@ -61,6 +62,8 @@ export interface SubmitOptions {
   queueTimeoutMs?: number;
   /** On a timeout, interrupt the prompt (running) or delete it from the queue (pending). */
   cancelOnTimeout?: boolean;
+  /** Partial execution: run only these output nodes (and what they need); see prompt-targets.ts. */
+  targets?: NodeId[];
 }
 
 export interface Submission {
@@ -240,18 +243,25 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     const promptId = randomUUID();
     this.remember(promptId, prompt);
     const result = options.wait
-      ? this.tracker.register(promptId, prompt, options.callbacks, {
-          totalMs: options.totalTimeoutMs,
-          queueMs: options.queueTimeoutMs,
-          onTimeout: options.cancelOnTimeout
-            ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`))
-            : undefined,
-        })
+      ? this.tracker.register(
+          promptId,
+          prompt,
+          options.callbacks,
+          {
+            totalMs: options.totalTimeoutMs,
+            queueMs: options.queueTimeoutMs,
+            onTimeout: options.cancelOnTimeout
+              ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`))
+              : undefined,
+          },
+          options.targets,
+        )
       : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
     const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
     if (Object.keys(extraData).length > 0) request.extra_data = extraData;
+    if (options.targets) request.partial_execution_targets = options.targets;
     try {
       const accepted = await this.http.postPrompt(request);
       this.tracker.accepted(promptId);
