@@ -9,11 +9,12 @@ import type { ApiPrompt } from '../client/types';
 import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitQueuedPayload, SubmitResultPayload } from './messages';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { evaluateOverrides, overrideRows } from './overrides';
+import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { statusLabel, Throttle } from './status';
 import { choiceOf } from './msg-input';
+import { applyScope, readScope, scopeSettingsOf } from './submit-scope';
 import { readSetting, settingOf } from './typed-setting';
 
 interface SubmitConfig extends NodeDef {
@@ -31,6 +32,10 @@ interface SubmitConfig extends NodeDef {
   cancelOnTimeout?: boolean;
   /** The editor's "Overrides" rows `{node, input, value, valueType}`, evaluated for each msg. */
   overrides?: unknown;
+  /** "Run only", "Bypass", "Mute": node ids, titles or classes (TypedInputs targetsType, bypassType, muteType); see submit-scope.ts. */
+  targets?: string;
+  bypass?: string;
+  mute?: string;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
@@ -46,6 +51,7 @@ export = function (RED: NodeAPI): void {
     const wait = config.mode !== 'queued';
     const rows = overrideRows(config.overrides);
     const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
+    const scopeSettings = scopeSettingsOf(config);
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
@@ -54,14 +60,16 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
       const client = clientOf(server);
-      const { prompt, previews } = await readInput(async () => {
+      const { prompt, previews, targets, overrides } = await readInput(async () => {
         let workflow = chooseWorkflow(msg.payload, ownWorkflow);
         if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
         // The node's override rows first, then msg.inputs, which wins where both set an input.
-        workflow = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
-        workflow = applyOverrides(workflow, msg.inputs);
+        const fromRows = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
+        const fromMsg = applyOverrides(fromRows.prompt, msg.inputs);
+        const scoped = await applyScope(fromMsg.prompt, await readScope(RED, node, scopeSettings, msg), () => client.definitions());
         checkSettable(msg, ['prompt_id', 'payload']);
-        return { prompt: workflow, previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none') };
+        const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
+        return { ...scoped, previews, overrides: mergeTouched(fromRows.touched, fromMsg.touched) };
       });
 
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
@@ -72,6 +80,7 @@ export = function (RED: NodeAPI): void {
         totalTimeoutMs: secondsToMs(config.timeout),
         queueTimeoutMs: secondsToMs(config.queueTimeout),
         cancelOnTimeout: config.cancelOnTimeout === true,
+        ...(targets ? { targets } : {}),
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
           onRunning: () => {
@@ -91,13 +100,18 @@ export = function (RED: NodeAPI): void {
       }
       msg.prompt_id = submission.promptId;
       if (!submission.result) {
-        const payload: SubmitQueuedPayload = { prompt_id: submission.promptId, number: submission.number, node_errors: submission.nodeErrors };
+        const payload: SubmitQueuedPayload = {
+          prompt_id: submission.promptId,
+          number: submission.number,
+          node_errors: submission.nodeErrors,
+          overrides,
+        };
         msg.payload = payload;
         send(msg);
         return;
       }
       const result = await submission.result;
-      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors };
+      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors, overrides };
       msg.payload = payload;
       progressStatus.cancel();
       // The node may have been redeployed while the prompt ran: the result goes to the node now

@@ -92,3 +92,18 @@ function describeRow(row: OverrideRow): string {
   const source = row.valueType === 'str' ? JSON.stringify(row.value) : `${row.valueType} ${row.value}`;
   return `${row.node} → ${row.input} = ${source.length > 60 ? `${source.slice(0, 60)}…` : source}`;
 }
+
+/**
+ * One record of which nodes each override key set, from the rows' and msg.inputs' records: a key in
+ * both lists the nodes of either. A plain object, as it goes out in msg.payload.overrides.
+ */
+export function mergeTouched(...records: ReadonlyArray<Record<string, string[]>>): Record<string, string[]> {
+  const merged: Record<string, string[]> = {};
+  for (const record of records) {
+    for (const key of Object.keys(record)) {
+      // Keys name nodes, and applyOverrides refused "__proto__" and its kin: plain assignment is safe.
+      merged[key] = [...new Set([...(Object.prototype.hasOwnProperty.call(merged, key) ? merged[key] : []), ...record[key]])];
+    }
+  }
+  return merged;
+}
