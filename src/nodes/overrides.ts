@@ -14,7 +14,7 @@ export type OverrideValueType = (typeof OVERRIDE_VALUE_TYPES)[number];
 
 /** One row as stored in the node's `overrides` property. */
 export interface OverrideRow {
-  /** A node id or `_meta.title` of the workflow. */
+  /** A node id, `_meta.title` or class of the workflow (a class names every node of it). */
   node: string;
   /** An input name of that node. */
   input: string;
