@@ -2,7 +2,7 @@
 // Issue 12 §4 over real sockets on 127.0.0.1: the submit node's overrides by class, "Run only"
 // (partial_execution_targets) and per-msg bypass/mute, checked in what the simulator was sent and ran.
 const assert = require('node:assert/strict');
-const { helper, allNodes, nextMessage, nextError, statusesOf, useSimulator } = require('./support');
+const { helper, allNodes, nextMessage, nextError, statusesOf, useSimulator, waitFor } = require('./support');
 
 describe('comfyui-submit: overrides by class, Run only, bypass and mute', function () {
   const env = useSimulator({ testControls: true });
@@ -21,6 +21,8 @@ describe('comfyui-submit: overrides by class, Run only, bypass and mute', functi
         ...submitProps,
       },
       { id: 'out', type: 'helper' },
+      { id: 'progress', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ['progress_state'], wires: [['progress-out']] },
+      { id: 'progress-out', type: 'helper' },
     ];
     await helper.load(allNodes, flow);
     return { sub: helper.getNode('sub'), out: helper.getNode('out') };
@@ -79,6 +81,23 @@ describe('comfyui-submit: overrides by class, Run only, bypass and mute', functi
     const second = (await again).payload;
     assert.equal(second.cached, true);
     assert.deepEqual(Object.keys(second.outputs), ['5']);
+  });
+
+  it('"Run only": the progress node\'s overall reaches 100 % over the nodes that run', async function () {
+    const { sub, out } = await load({ targets: '5', targetsType: 'str' });
+    const states = [];
+    const progressOut = helper.getNode('progress-out');
+    progressOut.on('input', (msg) => states.push(msg));
+    const got = nextMessage(out);
+    sub.receive({ payload: twoSavers() });
+    const { prompt_id: promptId } = await got;
+    await waitFor(() => states.some((msg) => msg.prompt_id === promptId && msg.overall === 100), 'overall 100');
+    const overall = states.filter((msg) => msg.prompt_id === promptId).map((msg) => msg.overall);
+    assert.deepEqual(
+      [...overall].sort((x, y) => x - y),
+      overall,
+      'overall only grows',
+    );
   });
 
   it('msg.targets wins over the typed-in setting, and takes a list of ids and titles', async function () {

@@ -19,6 +19,7 @@ import type { Refusal } from './refusal';
 import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
+import { runningPart } from './prompt-graph';
 import type { PromptSummary } from './outputs';
 import { clip, own } from './shape';
 import type {
@@ -241,21 +242,17 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       });
     }
     const promptId = randomUUID();
-    this.remember(promptId, prompt);
+    // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
+    const running = runningPart(prompt, options.targets);
+    this.remember(promptId, running);
     const result = options.wait
-      ? this.tracker.register(
-          promptId,
-          prompt,
-          options.callbacks,
-          {
-            totalMs: options.totalTimeoutMs,
-            queueMs: options.queueTimeoutMs,
-            onTimeout: options.cancelOnTimeout
-              ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`))
-              : undefined,
-          },
-          options.targets,
-        )
+      ? this.tracker.register(promptId, running, options.callbacks, {
+          totalMs: options.totalTimeoutMs,
+          queueMs: options.queueTimeoutMs,
+          onTimeout: options.cancelOnTimeout
+            ? (id) => void this.cancel(id).catch((err: Error) => this.emit('problem', `cancel after timeout: ${err.message}`))
+            : undefined,
+        })
       : undefined;
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.

@@ -15,7 +15,6 @@ import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent } from './frames';
 import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
 import type { ImageRef } from './outputs';
-import { nodesNeededBy } from './prompt-graph';
 import { clip, formatMs } from './shape';
 import type { ApiPrompt, ExecutingData, HistoryEntry, NodeId, NodeUiOutput, ProgressData, QueueState } from './types';
 
@@ -85,12 +84,11 @@ export interface ServerView {
 
 interface Job {
   promptId: string;
+  /** The nodes that run: the whole prompt, or with partial execution the targets and what they need. */
   prompt: ApiPrompt;
   callbacks: JobCallbacks;
   limits: JobLimits;
   registeredAt: number;
-  /** The nodes that can run: all of them, or with partial execution the targets and what they need. */
-  runs: ReadonlySet<NodeId>;
   /** ComfyUI answered POST /prompt: from now on it must be in the queue or in history. */
   accepted: boolean;
   started: boolean;
@@ -122,17 +120,8 @@ export class JobTracker {
     return this.jobs.has(promptId);
   }
 
-  /**
-   * Registers a job; the promise settles exactly once, with the result or a ComfyError. `targets`:
-   * the output nodes of a partial execution; only they and the nodes they need are expected to run.
-   */
-  register(
-    promptId: string,
-    prompt: ApiPrompt,
-    callbacks: JobCallbacks = {},
-    limits: JobLimits = {},
-    targets?: readonly NodeId[],
-  ): Promise<JobResult> {
+  /** Registers a job; the promise settles exactly once, with the result or a ComfyError. */
+  register(promptId: string, prompt: ApiPrompt, callbacks: JobCallbacks = {}, limits: JobLimits = {}): Promise<JobResult> {
     let resolve!: (result: JobResult) => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<JobResult>((res, rej) => {
@@ -147,7 +136,6 @@ export class JobTracker {
       callbacks,
       limits,
       registeredAt: Date.now(),
-      runs: targets ? nodesNeededBy(prompt, targets) : new Set(Object.keys(prompt)),
       accepted: false,
       started: false,
       cachedNodes: [],
@@ -319,8 +307,8 @@ export class JobTracker {
   }
 
   private progressOf(job: Job, node: NodeId): JobProgress {
-    // ComfyUI lists every cached node of the prompt, also those a partial execution leaves out.
-    const total = job.runs.size - job.cachedNodes.filter((id) => job.runs.has(id)).length;
+    // ComfyUI lists every cached node of the prompt it got, also those a partial execution does not run (and job.prompt leaves out).
+    const total = Object.keys(job.prompt).length - job.cachedNodes.filter((id) => Object.hasOwn(job.prompt, id)).length;
     return {
       promptId: job.promptId,
       node,
@@ -365,7 +353,7 @@ export class JobTracker {
     job.finishing = true;
     try {
       const failure = failureOf(entry, job.prompt, job.promptId);
-      this.settle(job, failure ?? this.result(job, entry.outputs, cachedNodesOf(entry), wasFullyCached(entry, job.runs)));
+      this.settle(job, failure ?? this.result(job, entry.outputs, cachedNodesOf(entry), wasFullyCached(entry, Object.keys(job.prompt))));
     } catch (err) {
       const reason = err instanceof Error ? err.message : 'unknown error';
       this.settle(

@@ -25,3 +25,10 @@ export function nodesNeededBy(prompt: ApiPrompt, targets: readonly NodeId[]): Se
   }
   return needed;
 }
+
+/** The part of the prompt that runs: all of it, or with partial execution the targets and the nodes they need. */
+export function runningPart(prompt: ApiPrompt, targets: readonly NodeId[] | undefined): ApiPrompt {
+  if (!targets) return prompt;
+  const needed = nodesNeededBy(prompt, targets);
+  return Object.fromEntries(Object.entries(prompt).filter(([id]) => needed.has(id)));
+}
