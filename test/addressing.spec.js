@@ -10,6 +10,7 @@ const { nodesNeededBy } = require('../dist/client/prompt-graph');
 const { leaveOut } = require('../dist/client/prompt-bypass');
 const { readNodeDefinitions } = require('../dist/client/node-definitions');
 const { ComfyError } = require('../dist/client/errors');
+const { mergeTouched } = require('../dist/nodes/overrides');
 
 /** Definitions in /object_info's shape: `inputs` [[name, TYPE], …], `outputs` [TYPE, …]. */
 function definitionsOf(classes) {
@@ -122,6 +123,14 @@ describe('addressing nodes: by id, then unique title, then every node of a class
         err.code === 'UNKNOWN_OVERRIDE' &&
         /No node "Nothing" in the workflow; the nodes are: #1 "Empty" \(EmptyImage\).*\(named in The rows\)$/.test(err.message),
     );
+  });
+
+  it('merges what the override rows and msg.inputs touched: a key in both lists the nodes of either, once', function () {
+    const rows = applyOverrides(twoSavers(), { ImageBlur: { blur_radius: 2 } }, 'The rows').touched;
+    const inputs = applyOverrides(twoSavers(), { ImageBlur: { blur_radius: 3 }, 'Save B': { filename_prefix: 'b' } }).touched;
+    assert.deepEqual(mergeTouched(rows, inputs), { ImageBlur: ['2', '4'], 'Save B': ['5'] });
+    assert.deepEqual(mergeTouched({ 3: ['3'] }, { 3: ['3', '9'] }), { 3: ['3', '9'] });
+    assert.deepEqual(mergeTouched(), {});
   });
 
   it('reads node names from text (split at commas), numbers and lists; anything else is BAD_INPUT', function () {

@@ -80,7 +80,7 @@ export = function (RED: NodeAPI): void {
         totalTimeoutMs: secondsToMs(config.timeout),
         queueTimeoutMs: secondsToMs(config.queueTimeout),
         cancelOnTimeout: config.cancelOnTimeout === true,
-        ...(targets ? { targets } : {}),
+        targets,
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
           onRunning: () => {
