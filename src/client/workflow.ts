@@ -1,9 +1,10 @@
 /**
  * Workflow input: reads what a flow gives (an object, a `{prompt}` wrapper, JSON text, or a
  * Buffer of JSON as a File In node makes it) into an API prompt, tells the API format from the UI
- * format, applies overrides addressed by node id, `_meta.title` or class, and randomizes seeds. Never
+ * format, applies overrides addressed by node id or `_meta.title`, and randomizes seeds. Never
  * mutates its input: what it returns is a plain-JSON copy of null-prototype objects (plain-json.ts),
  * so nothing a flow hands in can reach a prototype, and nothing but JSON goes to ComfyUI.
+ * An override may also name a class, meaning every node of it (node-address.ts finds the nodes).
  */
 import { randomInt } from 'node:crypto';
 import { ComfyError } from './errors';
