@@ -130,7 +130,7 @@ describe('workflow: input formats, overrides and seeds', function () {
   });
 
   it('applies overrides by id, title and dotted key (titles may contain dots) without touching the original', function () {
-    const result = applyOverrides(api, { 3: { steps: 5 }, 'Loader v1.5.ckpt_name': 'b.safetensors', 'KSampler.seed': 9 });
+    const { prompt: result } = applyOverrides(api, { 3: { steps: 5 }, 'Loader v1.5.ckpt_name': 'b.safetensors', 'KSampler.seed': 9 });
     assert.equal(result['3'].inputs.steps, 5);
     assert.equal(result['3'].inputs.seed, 9);
     assert.equal(result['4'].inputs.ckpt_name, 'b.safetensors');

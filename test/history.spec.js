@@ -17,9 +17,10 @@ const {
 
 /** The submit node's result without the fields only a submission has. */
 function asSummary(result) {
-  const { duration, node_errors: nodeErrors, ...summary } = result;
+  const { duration, node_errors: nodeErrors, overrides, ...summary } = result;
   assert.equal(typeof duration, 'number');
   assert.deepEqual(nodeErrors, {});
+  assert.deepEqual(overrides, {}, 'what the submit node adds to a summary: which nodes its overrides set (none here)');
   return summary;
 }
 

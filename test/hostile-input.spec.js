@@ -219,7 +219,7 @@ describe('hostile values into the workflow and override functions (fast-check)',
       property(overrides, (given) => {
         let result;
         try {
-          result = applyOverrides(base, given);
+          result = applyOverrides(base, given).prompt;
         } catch (err) {
           assertComfyError(err, ['BAD_INPUT', 'UNKNOWN_OVERRIDE']);
           return;
@@ -237,7 +237,7 @@ describe('hostile values into the workflow and override functions (fast-check)',
     const base = normalizeWorkflow(WORKFLOW);
     fc.assert(
       property(fc.jsonValue(), fc.constantFrom('width', 'height', 'color'), fc.boolean(), (value, input, dotted) => {
-        const result = applyOverrides(base, dotted ? { [`Empty Image.${input}`]: value } : { 'Empty Image': { [input]: value } });
+        const result = applyOverrides(base, dotted ? { [`Empty Image.${input}`]: value } : { 'Empty Image': { [input]: value } }).prompt;
         assert.equal(JSON.stringify(result['1'].inputs[input]), JSON.stringify(value));
       }),
       options,

@@ -258,7 +258,7 @@ describe('comfyui-submit', function () {
     const got = nextMessage(out);
     sub.receive({ payload: saveImageWorkflow() });
     const msg = await got;
-    assert.deepEqual(Object.keys(msg.payload).sort(), ['node_errors', 'number', 'prompt_id']);
+    assert.deepEqual(Object.keys(msg.payload).sort(), ['node_errors', 'number', 'overrides', 'prompt_id']);
     assert.equal(msg.payload.prompt_id, msg.prompt_id);
     assert.equal(await history(msg.prompt_id), undefined, 'it has not run yet');
     assert.deepEqual(ownStatuses(sub), ['comfyui-submit.status.sending', 'comfyui-submit.status.queued']);

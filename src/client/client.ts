@@ -19,12 +19,14 @@ import type { Refusal } from './refusal';
 import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
+import { runningPart } from './prompt-graph';
 import type { PromptSummary } from './outputs';
 import { clip, own } from './shape';
 import type {
   ApiPrompt,
   FeatureFlags,
   HistoryEntry,
+  NodeId,
   ObjectInfo,
   PromptRequest,
   QueuedPrompt,
@@ -61,6 +63,8 @@ export interface SubmitOptions {
   queueTimeoutMs?: number;
   /** On a timeout, interrupt the prompt (running) or delete it from the queue (pending). */
   cancelOnTimeout?: boolean;
+  /** Partial execution: run only these output nodes (and what they need); see prompt-targets.ts. */
+  targets?: NodeId[];
 }
 
 export interface Submission {
@@ -240,9 +244,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       });
     }
     const promptId = randomUUID();
-    this.remember(promptId, prompt);
+    // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
+    const running = runningPart(prompt, options.targets);
+    this.remember(promptId, running);
     const result = options.wait
-      ? this.tracker.register(promptId, prompt, options.callbacks, {
+      ? this.tracker.register(promptId, running, options.callbacks, {
           totalMs: options.totalTimeoutMs,
           queueMs: options.queueTimeoutMs,
           onTimeout: options.cancelOnTimeout
@@ -254,6 +260,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
     const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
     if (Object.keys(extraData).length > 0) request.extra_data = extraData;
+    if (options.targets) request.partial_execution_targets = options.targets;
     try {
       const accepted = await this.http.postPrompt(request);
       this.tracker.accepted(promptId);

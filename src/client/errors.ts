@@ -8,7 +8,7 @@ export type ComfyErrorCode =
   | 'INTERRUPTED' // the prompt was interrupted
   | 'UI_WORKFLOW' // a UI-format workflow where the API format is needed
   | 'BAD_WORKFLOW' // not a workflow at all
-  | 'UNKNOWN_OVERRIDE' // msg.inputs names a node, title or input that does not exist
+  | 'UNKNOWN_OVERRIDE' // msg.inputs, msg.targets, msg.bypass or msg.mute names a node, title, class or input that does not exist
   | 'BAD_INPUT' // a msg the node cannot use (no image refs, …)
   | 'NOT_FOUND' // ComfyUI has no such node class, model folder, …
   | 'TOO_LARGE' // above the server's max_upload_size

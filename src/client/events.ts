@@ -70,9 +70,13 @@ export class EventFeed {
       case 'status':
         event.queueRemaining = message.data.status.exec_info.queue_remaining;
         return event;
-      case 'execution_cached':
-        this.state(message.data.prompt_id).cached = message.data.nodes.length;
+      case 'execution_cached': {
+        // ComfyUI lists every cached node of the prompt; ours remember only the nodes that run (partial execution).
+        const prompt = this.lookup(message.data.prompt_id);
+        const cached = prompt ? message.data.nodes.filter((id) => Object.hasOwn(prompt, id)) : message.data.nodes;
+        this.state(message.data.prompt_id).cached = cached.length;
         return this.withPrompt(event, message.data.prompt_id);
+      }
       case 'executing': {
         const { prompt_id: promptId } = message.data;
         const node = message.data.display_node ?? message.data.node;

@@ -84,6 +84,7 @@ export interface ServerView {
 
 interface Job {
   promptId: string;
+  /** The nodes that run: the whole prompt, or with partial execution the targets and what they need. */
   prompt: ApiPrompt;
   callbacks: JobCallbacks;
   limits: JobLimits;
@@ -306,7 +307,8 @@ export class JobTracker {
   }
 
   private progressOf(job: Job, node: NodeId): JobProgress {
-    const total = Object.keys(job.prompt).length - job.cachedNodes.length;
+    // ComfyUI lists every cached node of the prompt it got, also those a partial execution does not run (and job.prompt leaves out).
+    const total = Object.keys(job.prompt).length - job.cachedNodes.filter((id) => Object.hasOwn(job.prompt, id)).length;
     return {
       promptId: job.promptId,
       node,
@@ -351,7 +353,7 @@ export class JobTracker {
     job.finishing = true;
     try {
       const failure = failureOf(entry, job.prompt, job.promptId);
-      this.settle(job, failure ?? this.result(job, entry.outputs, cachedNodesOf(entry), wasFullyCached(entry)));
+      this.settle(job, failure ?? this.result(job, entry.outputs, cachedNodesOf(entry), wasFullyCached(entry, Object.keys(job.prompt))));
     } catch (err) {
       const reason = err instanceof Error ? err.message : 'unknown error';
       this.settle(

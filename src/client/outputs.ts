@@ -65,11 +65,11 @@ export function cachedNodesOf(entry: HistoryEntry): NodeId[] {
   return [];
 }
 
-/** A run is "cached" when every node of the prompt came from the cache, so nothing executed. */
-export function wasFullyCached(entry: HistoryEntry): boolean {
-  const promptNodes = Object.keys(entry.prompt ?? {});
+/** A run is "cached" when every node that was to run (by default: every node of the prompt) came from the cache, so nothing executed. */
+export function wasFullyCached(entry: HistoryEntry, runs: Iterable<NodeId> = Object.keys(entry.prompt ?? {})): boolean {
+  const nodes = [...runs];
   const cached = new Set(cachedNodesOf(entry));
-  return promptNodes.length > 0 && promptNodes.every((id) => cached.has(id));
+  return nodes.length > 0 && nodes.every((id) => cached.has(id));
 }
 
 /** The failure recorded in a history entry, or undefined when the prompt succeeded. */

@@ -4,11 +4,13 @@
  * format, applies overrides addressed by node id or `_meta.title`, and randomizes seeds. Never
  * mutates its input: what it returns is a plain-JSON copy of null-prototype objects (plain-json.ts),
  * so nothing a flow hands in can reach a prototype, and nothing but JSON goes to ComfyUI.
+ * An override may also name a class, meaning every node of it (node-address.ts finds the nodes).
  */
 import { randomInt } from 'node:crypto';
 import { readEmbeddedWorkflow } from './embedded-workflow';
 import { ComfyError } from './errors';
 import { describeBytes } from './image-bytes';
+import { checkName, findNodes, findNodesOrNone, nodeLabel } from './node-address';
 import { describeObject, isPlainObject, isReservedName, plainJson } from './plain-json';
 import type { JsonObject, JsonValue } from './plain-json';
 import type { ApiPrompt, NodeId, PromptNode } from './types';
@@ -102,7 +104,7 @@ function checkApiPrompt(record: JsonObject): ApiPrompt {
     }
     const reserved = Object.keys(node.inputs).find(isReservedName);
     if (reserved !== undefined) {
-      throw new ComfyError('BAD_WORKFLOW', `Workflow node ${label(id, node)} has an input named "${reserved}", which is not allowed`);
+      throw new ComfyError('BAD_WORKFLOW', `Workflow node ${nodeLabel(id, node)} has an input named "${reserved}", which is not allowed`);
     }
   }
   return record as unknown as ApiPrompt;
@@ -112,13 +114,21 @@ function looksLikeNode(value: JsonValue | undefined): value is JsonObject & Prom
   return isPlainObject(value) && typeof value.class_type === 'string' && isPlainObject(value.inputs);
 }
 
+/** What applyOverrides did: the new prompt, and for each key as given, the ids of the nodes it changed. */
+export interface Overridden {
+  prompt: ApiPrompt;
+  touched: Record<string, NodeId[]>;
+}
+
 /**
- * Applies `{"<id or title>": {"<input>": value}}` and `{"<id or title>.<input>": value}`.
+ * Applies `{"<id, title or class>": {"<input>": value}}` and `{"<id, title or class>.<input>": value}`;
+ * a class sets the input on every node of that class (node-address.ts says how a key finds its nodes).
  * Input names never contain dots, so a dotted key splits at its last dot (titles and ids may have dots).
  * `from` names the overrides in errors: msg.inputs, or the node's Overrides rows.
  */
-export function applyOverrides(prompt: ApiPrompt, overrides: unknown, from = 'msg.inputs'): ApiPrompt {
-  if (overrides === undefined || overrides === null) return prompt;
+export function applyOverrides(prompt: ApiPrompt, overrides: unknown, from = 'msg.inputs'): Overridden {
+  const touched = Object.create(null) as Record<string, NodeId[]>;
+  if (overrides === undefined || overrides === null) return { prompt, touched };
   if (!isPlainObject(overrides)) {
     throw new ComfyError('BAD_INPUT', `${from} must be an object like {"KSampler": {"seed": 42}}, not ${describeType(overrides)}`);
   }
@@ -127,9 +137,10 @@ export function applyOverrides(prompt: ApiPrompt, overrides: unknown, from = 'ms
   for (const key of Object.keys(given)) {
     const value = given[key];
     const dot = key.lastIndexOf('.');
-    if (isPlainObject(value) && (dot <= 0 || findNodeOrUndefined(result, key) !== undefined)) {
-      const nodeId = findNode(result, key, from);
-      for (const input of Object.keys(value)) setInput(result, nodeId, input, value[input], from);
+    if (isPlainObject(value) && (dot <= 0 || findNodesOrNone(result, key).length > 0)) {
+      const ids = findNodes(result, key, from);
+      for (const nodeId of ids) for (const input of Object.keys(value)) setInput(result, nodeId, input, value[input], from);
+      touched[key] = ids;
       continue;
     }
     if (dot <= 0 || dot === key.length - 1) {
@@ -142,9 +153,11 @@ export function applyOverrides(prompt: ApiPrompt, overrides: unknown, from = 'ms
     // Both names are checked before either is looked up: a reserved name is wrong in any workflow.
     checkName(key.slice(0, dot), 'node', from);
     checkName(key.slice(dot + 1), 'input', from);
-    setInput(result, findNode(result, key.slice(0, dot), from), key.slice(dot + 1), value, from);
+    const ids = findNodes(result, key.slice(0, dot), from);
+    for (const nodeId of ids) setInput(result, nodeId, key.slice(dot + 1), value, from);
+    touched[key] = ids;
   }
-  return result;
+  return { prompt: result, touched };
 }
 
 /** Gives every literal `seed` / `noise_seed` input a fresh random value (links are left alone). */
@@ -158,13 +171,6 @@ export function randomizeSeeds(prompt: ApiPrompt): ApiPrompt {
   return result;
 }
 
-/** `__proto__`, `constructor` and `prototype` name no node and no input, whatever the workflow. */
-function checkName(name: string, what: 'node' | 'input', from: string): void {
-  if (isReservedName(name)) {
-    throw new ComfyError('BAD_INPUT', `${from} names the ${what} "${name}", which is not allowed (it names a JavaScript prototype)`);
-  }
-}
-
 function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unknown, from: string): void {
   checkName(input, 'input', from);
   const node = prompt[nodeId];
@@ -173,46 +179,10 @@ function setInput(prompt: ApiPrompt, nodeId: NodeId, input: string, value: unkno
     const known = Object.keys(node.inputs);
     throw new ComfyError(
       'UNKNOWN_OVERRIDE',
-      `Node ${label(nodeId, node)} has no input "${input}"; its inputs are: ${known.length ? known.join(', ') : '(none)'}`,
+      `Node ${nodeLabel(nodeId, node)} has no input "${input}"; its inputs are: ${known.length ? known.join(', ') : '(none)'}`,
     );
   }
   node.inputs[input] = value;
-}
-
-function findNodeOrUndefined(prompt: ApiPrompt, key: string): NodeId | undefined {
-  try {
-    return findNode(prompt, key, '');
-  } catch {
-    return undefined;
-  }
-}
-
-/** By id first, then by exact `_meta.title`, then by class_type; a title or class must be unique. */
-function findNode(prompt: ApiPrompt, key: string, from: string): NodeId {
-  checkName(key, 'node', from);
-  if (Object.prototype.hasOwnProperty.call(prompt, key)) return key;
-  for (const match of [(node: PromptNode) => node._meta?.title === key, (node: PromptNode) => node.class_type === key]) {
-    const ids = Object.keys(prompt).filter((id) => match(prompt[id]));
-    if (ids.length === 1) return ids[0];
-    if (ids.length > 1) {
-      throw new ComfyError(
-        'UNKNOWN_OVERRIDE',
-        `"${key}" matches several nodes (${ids.map((id) => `#${id}`).join(', ')}): use the node id instead`,
-      );
-    }
-  }
-  throw new ComfyError('UNKNOWN_OVERRIDE', `No node "${key}" in the workflow; the nodes are: ${listNodes(prompt)}`);
-}
-
-function listNodes(prompt: ApiPrompt): string {
-  return Object.entries(prompt)
-    .map(([id, node]) => label(id, node))
-    .join(', ');
-}
-
-function label(id: NodeId, node: PromptNode): string {
-  const title = node._meta?.title;
-  return typeof title === 'string' && title !== '' ? `#${id} "${title}" (${node.class_type})` : `#${id} (${node.class_type})`;
 }
 
 /** The prompt is plain JSON already, so this copy cannot fail. */

@@ -9,12 +9,13 @@ import type { ApiPrompt } from '../client/types';
 import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
 import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } from './messages';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { evaluateOverrides, overrideRows } from './overrides';
+import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
 import { statusLabel, Throttle } from './status';
 import { submitCheck } from './submit-check';
 import { choiceOf } from './msg-input';
+import { applyScope, readScope, scopeSettingsOf } from './submit-scope';
 import { readSetting, settingOf } from './typed-setting';
 
 interface SubmitConfig extends NodeDef {
@@ -36,6 +37,10 @@ interface SubmitConfig extends NodeDef {
   validate?: boolean;
   /** Queue nothing: send the final prompt and its problems on (msg.dryRun === true does the same for one msg). */
   dryRun?: boolean;
+  /** "Run only", "Bypass", "Mute": node ids, titles or classes (TypedInputs targetsType, bypassType, muteType); see submit-scope.ts. */
+  targets?: string;
+  bypass?: string;
+  mute?: string;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
@@ -52,6 +57,7 @@ export = function (RED: NodeAPI): void {
     const rows = overrideRows(config.overrides);
     const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
     const check = submitCheck(node);
+    const scopeSettings = scopeSettingsOf(config);
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
@@ -60,29 +66,28 @@ export = function (RED: NodeAPI): void {
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
       const client = clientOf(server);
-      const { prompt, previews, dryRun } = await readInput(async () => {
+      const { prompt, previews, targets, overrides, dryRun } = await readInput(async () => {
         let workflow = chooseWorkflow(msg.payload, ownWorkflow);
         if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
         // The node's override rows first, then msg.inputs, which wins where both set an input.
-        workflow = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
-        workflow = applyOverrides(workflow, msg.inputs);
+        const fromRows = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
+        const fromMsg = applyOverrides(fromRows.prompt, msg.inputs);
+        const scoped = await applyScope(fromMsg.prompt, await readScope(RED, node, scopeSettings, msg), () => client.definitions());
         checkSettable(msg, ['prompt_id', 'payload']);
-        return {
-          prompt: workflow,
-          previews: choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none'),
-          dryRun: config.dryRun === true || msg.dryRun === true,
-        };
+        const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
+        const dryRun = config.dryRun === true || msg.dryRun === true;
+        return { ...scoped, previews, overrides: mergeTouched(fromRows.touched, fromMsg.touched), dryRun };
       });
 
       if (dryRun) {
-        const payload: SubmitDryRunPayload = { prompt, problems: await check.problems(client, prompt) };
+        const payload: SubmitDryRunPayload = { prompt, problems: await check.problems(client, prompt, targets) };
         msg.payload = payload;
         const clean = payload.problems.length === 0;
         node.status({ fill: clean ? 'green' : 'yellow', shape: 'ring', text: clean ? 'comfyui-submit.status.dry-run' : 'comfyui-submit.status.dry-run-problems' });
         send(msg);
         return;
       }
-      if (config.validate !== false) await check.beforeSubmit(client, prompt);
+      if (config.validate !== false) await check.beforeSubmit(client, prompt, targets);
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
       // A prompt's events may overtake ComfyUI's answer to POST /prompt: once it runs, "queued" would be a step back.
       let started = false;
@@ -91,6 +96,7 @@ export = function (RED: NodeAPI): void {
         totalTimeoutMs: secondsToMs(config.timeout),
         queueTimeoutMs: secondsToMs(config.queueTimeout),
         cancelOnTimeout: config.cancelOnTimeout === true,
+        targets,
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
         callbacks: {
           onRunning: () => {
@@ -110,13 +116,18 @@ export = function (RED: NodeAPI): void {
       }
       msg.prompt_id = submission.promptId;
       if (!submission.result) {
-        const payload: SubmitQueuedPayload = { prompt_id: submission.promptId, number: submission.number, node_errors: submission.nodeErrors };
+        const payload: SubmitQueuedPayload = {
+          prompt_id: submission.promptId,
+          number: submission.number,
+          node_errors: submission.nodeErrors,
+          overrides,
+        };
         msg.payload = payload;
         send(msg);
         return;
       }
       const result = await submission.result;
-      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors };
+      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors, overrides };
       msg.payload = payload;
       progressStatus.cancel();
       // The node may have been redeployed while the prompt ran: the result goes to the node now

@@ -16,6 +16,8 @@ export interface SubmitResultPayload extends JobResult {
   number: number;
   /** Output nodes ComfyUI dropped at validation (a 200 answer with node_errors). */
   node_errors: Record<string, unknown>;
+  /** Each override key as given (Overrides rows and msg.inputs) → the ids of the nodes it set: a class names all its nodes. */
+  overrides: Record<string, string[]>;
 }
 
 /** `comfyui-submit`, mode "queued only": msg.payload. */
@@ -23,6 +25,8 @@ export interface SubmitQueuedPayload {
   prompt_id: string;
   number: number;
   node_errors: Record<string, unknown>;
+  /** As in SubmitResultPayload. */
+  overrides: Record<string, string[]>;
 }
 
 /** `comfyui-submit`, dry run (nothing queued): msg.payload. */

@@ -14,7 +14,7 @@ export type OverrideValueType = (typeof OVERRIDE_VALUE_TYPES)[number];
 
 /** One row as stored in the node's `overrides` property. */
 export interface OverrideRow {
-  /** A node id or `_meta.title` of the workflow. */
+  /** A node id, `_meta.title` or class of the workflow (a class names every node of it). */
   node: string;
   /** An input name of that node. */
   input: string;
@@ -91,4 +91,19 @@ async function evaluate(RED: NodeAPI, node: Node, row: OverrideRow, msg: NodeMes
 function describeRow(row: OverrideRow): string {
   const source = row.valueType === 'str' ? JSON.stringify(row.value) : `${row.valueType} ${row.value}`;
   return `${row.node} → ${row.input} = ${source.length > 60 ? `${source.slice(0, 60)}…` : source}`;
+}
+
+/**
+ * One record of which nodes each override key set, from the rows' and msg.inputs' records: a key in
+ * both lists the nodes of either. A plain object, as it goes out in msg.payload.overrides.
+ */
+export function mergeTouched(...records: ReadonlyArray<Record<string, string[]>>): Record<string, string[]> {
+  const merged: Record<string, string[]> = {};
+  for (const record of records) {
+    for (const key of Object.keys(record)) {
+      // Keys name nodes, and applyOverrides refused "__proto__" and its kin: plain assignment is safe.
+      merged[key] = [...new Set([...(Object.prototype.hasOwnProperty.call(merged, key) ? merged[key] : []), ...record[key]])];
+    }
+  }
+  return merged;
 }

@@ -13,21 +13,22 @@ import type { NodeProblem } from '../client/validation';
 
 export interface SubmitCheck {
   /** The problems ComfyUI would refuse the prompt for; a dry run's answer. Throws when the definitions cannot be had. */
-  problems(client: ComfyClient, prompt: ApiPrompt): Promise<NodeProblem[]>;
+  problems(client: ComfyClient, prompt: ApiPrompt, targets?: string[]): Promise<NodeProblem[]>;
   /** Throws VALIDATION when the server would refuse the prompt; passes unchecked when the definitions cannot be had. */
-  beforeSubmit(client: ComfyClient, prompt: ApiPrompt): Promise<void>;
+  beforeSubmit(client: ComfyClient, prompt: ApiPrompt, targets?: string[]): Promise<void>;
 }
 
 export function submitCheck(node: Node): SubmitCheck {
   let warned = false;
   return {
-    async problems(client, prompt) {
-      return (await checkOnServer(client, prompt)).problems;
+    // With "Run only", ComfyUI validates only the chosen outputs and what they need: so does the check.
+    async problems(client, prompt, targets) {
+      return (await checkOnServer(client, prompt, { outputs: targets })).problems;
     },
-    async beforeSubmit(client, prompt) {
+    async beforeSubmit(client, prompt, targets) {
       let check;
       try {
-        check = await checkOnServer(client, prompt);
+        check = await checkOnServer(client, prompt, { outputs: targets });
       } catch (err) {
         if (!warned) node.warn(`Submitting without checking the workflow first: the node definitions (GET /object_info) could not be read: ${reasonOf(err)}`);
         warned = true;

@@ -100,6 +100,10 @@ const PLAUSIBLE = [
   JSON.parse('{"Empty Image": {"__proto__": 1}}'),
   { 'Empty Image': { toString: 1 } },
   { constructor: { prototype: 1 } },
+  // Node names for Run only, bypass and mute: a title, an id, a class, a list, a non-output node.
+  'Save Image',
+  ['1', 'SaveImage', 'Empty Image, 2'],
+  'EmptyImage',
   '00000000-0000-4000-8000-000000000000',
   ['00000000-0000-4000-8000-000000000000', '../x'],
   '../../etc/passwd',
@@ -261,7 +265,11 @@ function assertComfyError(err, codes) {
 
 /** [node, the msg fields it reads, a msg it handles (the fields replace parts of it)] */
 const MSG_NODES = [
-  [{ id: 'sub', type: 'comfyui-submit', workflow: '', mode: 'wait' }, ['payload', 'inputs', 'previews'], { payload: WORKFLOW }],
+  [
+    { id: 'sub', type: 'comfyui-submit', workflow: '', mode: 'wait' },
+    ['payload', 'inputs', 'previews', 'targets', 'bypass', 'mute'],
+    { payload: WORKFLOW },
+  ],
   [
     {
       id: 'subOwn',
