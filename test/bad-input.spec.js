@@ -16,13 +16,20 @@ const {
   noisyPng,
 } = require('./support');
 
-const UI_WORKFLOW = { last_node_id: 2, last_link_id: 1, nodes: [{ id: 1, type: 'EmptyImage' }], links: [], version: 0.4 };
+const UI_WORKFLOW = { last_node_id: 2, last_link_id: 1, nodes: [{ id: 1, type: 'NoSuchNode' }], links: [], version: 0.4 };
 
 /** [name, target node, msg, code, message pattern, sends nothing to ComfyUI] */
 const TABLE = [
   ['submit: a string that is not JSON', 'sub', { payload: 'make me a cat' }, 'BAD_WORKFLOW', /not valid JSON/, true],
   ['submit: a JSON array', 'sub', { payload: '[{"class_type":"SaveImage"}]' }, 'BAD_WORKFLOW', /JSON array/, true],
-  ['submit: a UI-format workflow', 'sub', { payload: UI_WORKFLOW }, 'UI_WORKFLOW', /Export \(API\)/, true],
+  [
+    'submit: a UI-format workflow using a class the server lacks',
+    'sub',
+    { payload: UI_WORKFLOW },
+    'UI_WORKFLOW',
+    /NoSuchNode.*Export \(API\)/s,
+    true,
+  ],
   [
     'submit: {prompt: "text"}',
     'sub',

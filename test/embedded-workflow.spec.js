@@ -9,7 +9,7 @@ const { request } = require('undici');
 const { helper, allNodes, nextMessage, nextError, saveImageWorkflow, useSimulator, isPng, makePng } = require('./support');
 const files = require('./tools/media-files');
 const { readEmbeddedWorkflow } = require('../dist/client/embedded-workflow');
-const { normalizeWorkflow, looksLikeWorkflow } = require('../dist/client/workflow');
+const { normalizeWorkflow, looksLikeWorkflow, readWorkflow } = require('../dist/client/workflow');
 const { ComfyError } = require('../dist/client/errors');
 const { dumpPyJson, PyFloat } = require('../dist/simulator/pyjson');
 
@@ -159,15 +159,13 @@ describe('workflows embedded in files ComfyUI saved', function () {
       for (const [, , write] of WRITERS) assert.deepEqual(JSON.parse(JSON.stringify(normalizeWorkflow(write(both)))), plain(PROMPT));
     });
 
-    it('a file with only the UI workflow is UI_WORKFLOW carrying that workflow; one with neither says why', function () {
+    it('a file with only the UI workflow gives that workflow to convert (UI_WORKFLOW where nothing can convert it); one with neither says why', function () {
+      const source = readWorkflow(files.webp(workflowOnly));
+      assert.equal(source.format, 'ui');
+      assert.deepEqual(JSON.parse(JSON.stringify(source.workflow)), plain(WORKFLOW));
       assert.throws(
         () => normalizeWorkflow(files.webp(workflowOnly)),
-        (err) => {
-          assertComfyError(err, 'UI_WORKFLOW');
-          assert.match(err.message, /This WebP file holds only a UI-format workflow/);
-          assert.deepEqual(JSON.parse(JSON.stringify(err.workflow)), plain(WORKFLOW));
-          return true;
-        },
+        (err) => assertComfyError(err, 'UI_WORKFLOW') && /Workflow → Export \(API\)/.test(err.message),
       );
       assert.throws(
         () => normalizeWorkflow(files.png([])),

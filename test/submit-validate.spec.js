@@ -130,7 +130,7 @@ describe('comfyui-submit: validate before submit, dry run', function () {
   it('a dry run still fails for a workflow that is no workflow', async function () {
     const { sub } = await load({ dryRun: true });
     const seen = nextError(sub);
-    sub.receive({ payload: '{"nodes": [], "links": []}' });
+    sub.receive({ payload: '{"nodes": [{"id": 1, "type": "NoSuchNode"}], "links": []}' });
     assert.equal((await seen).code, 'UI_WORKFLOW');
     const again = nextError(sub);
     sub.receive({ payload: '{not json' });

@@ -197,14 +197,46 @@ describe('comfyui-submit', function () {
     );
   });
 
-  it('rejects a UI-format workflow with the way to export the API format', async function () {
-    const { sub } = await load();
+  it("converts a UI-format workflow with the server's definitions and runs it; a class the server lacks is UI_WORKFLOW naming it", async function () {
+    const { sub, out } = await load();
+    const got = nextMessage(out);
+    const ui = {
+      last_node_id: 2,
+      last_link_id: 1,
+      nodes: [
+        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
+        {
+          id: 2,
+          type: 'SaveImage',
+          mode: 0,
+          title: 'Keep',
+          inputs: [{ name: 'images', type: 'IMAGE', link: 1 }],
+          widgets_values: ['ui_converted'],
+        },
+      ],
+      links: [[1, 1, 0, 2, 0, 'IMAGE']],
+      version: 0.4,
+    };
+    sub.receive({ payload: JSON.stringify(ui) });
+    const { payload } = await got;
+    const [body] = env.sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt').map((r) => JSON.parse(r.body));
+    assert.deepEqual(
+      Object.fromEntries(
+        Object.entries(body.prompt).map(([id, n]) => [id, { class_type: n.class_type, inputs: n.inputs, title: n._meta.title }]),
+      ),
+      {
+        1: { class_type: 'EmptyImage', inputs: { width: 64, height: 32, batch_size: 1, color: 0 }, title: 'EmptyImage' },
+        2: { class_type: 'SaveImage', inputs: { filename_prefix: 'ui_converted', images: ['1', 0] }, title: 'Keep' },
+      },
+    );
+    assert.match(payload.images[0].filename, /^ui_converted_/);
+
     const seen = nextError(sub);
-    sub.receive({ payload: { last_node_id: 2, nodes: [{ id: 1, type: 'EmptyImage' }], links: [], version: 0.4 } });
+    sub.receive({ payload: { ...ui, nodes: [...ui.nodes, { id: 3, type: 'NoSuchNode', mode: 0 }] } });
     const err = await seen;
     assert.equal(err.code, 'UI_WORKFLOW');
-    assert.match(err.message, /Export \(API\)/);
-    assert.equal(env.sim.requestLog.filter((r) => r.method === 'POST').length, 0, 'nothing was sent');
+    assert.match(err.message, /NoSuchNode.*Export \(API\)/s);
+    assert.equal(env.sim.requestLog.filter((r) => r.method === 'POST').length, 1, 'nothing more was sent');
   });
 
   it('applies overrides by node id, by title and by dotted key', async function () {

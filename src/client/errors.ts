@@ -31,8 +31,6 @@ export interface ComfyErrorDetails {
   promptId?: string;
   /** The failing nodes, for VALIDATION and EXECUTION. */
   nodes?: unknown;
-  /** The UI-format workflow that was found, for UI_WORKFLOW from a file (the converter's input). */
-  workflow?: unknown;
   cause?: unknown;
 }
 
@@ -42,7 +40,6 @@ export class ComfyError extends Error {
   readonly body?: unknown;
   readonly promptId?: string;
   readonly nodes?: unknown;
-  readonly workflow?: unknown;
 
   constructor(code: ComfyErrorCode, message: string, details: ComfyErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: readableCause(details.cause) });
@@ -52,7 +49,6 @@ export class ComfyError extends Error {
     if (details.body !== undefined) this.body = details.body;
     if (details.promptId !== undefined) this.promptId = details.promptId;
     if (details.nodes !== undefined) this.nodes = details.nodes;
-    if (details.workflow !== undefined) this.workflow = details.workflow;
   }
 }
 

@@ -20,12 +20,18 @@ export const UI_FORMAT_HINT =
   'in ComfyUI use Workflow → Export (API) (on older versions enable "Dev mode" in the settings first), ' +
   'then paste that JSON into the node or send it in msg.payload.';
 
-/** Turns whatever the user gave (object, `{prompt}` wrapper, JSON text or bytes) into an API prompt. */
-export function normalizeWorkflow(input: unknown): ApiPrompt {
+/** A workflow as the user holds it: ready to queue (API format), or the editor's graph to convert with the server's definitions. */
+export type WorkflowSource = { format: 'api'; prompt: ApiPrompt } | { format: 'ui'; workflow: JsonObject };
+
+/**
+ * Reads whatever the user gave (object, `{prompt}` wrapper, JSON text, JSON bytes, or a file ComfyUI
+ * saved) into an API prompt or a UI-format workflow; anything else is BAD_WORKFLOW saying what it is.
+ */
+export function readWorkflow(input: unknown): WorkflowSource {
   let value = isBytes(input) ? workflowOfBytes(input) : input;
   if (typeof value === 'string') {
     const text = value.trim(); // also drops a byte order mark
-    if (text === '') throw new ComfyError('BAD_WORKFLOW', 'The workflow is empty: paste an API-format workflow or send one in msg.payload');
+    if (text === '') throw new ComfyError('BAD_WORKFLOW', 'The workflow is empty: paste a workflow or send one in msg.payload');
     try {
       value = JSON.parse(text);
     } catch (err) {
@@ -35,21 +41,28 @@ export function normalizeWorkflow(input: unknown): ApiPrompt {
   if (typeof value !== 'object' || value === null) {
     throw new ComfyError('BAD_WORKFLOW', `The workflow must be an object keyed by node id, not ${describeType(value)}`);
   }
+  if (isUiWorkflow(value)) return { format: 'ui', workflow: value as JsonObject };
   const copy = plainJson(value, 'BAD_WORKFLOW', 'The workflow');
   if (Array.isArray(copy)) {
     throw new ComfyError('BAD_WORKFLOW', 'The workflow is a JSON array; an API-format workflow is an object keyed by node id');
   }
   const record = copy as JsonObject;
-  if (isUiWorkflow(record)) throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
   if ('prompt' in record && !looksLikeNode(record.prompt)) {
     const inner = record.prompt;
     if (!isPlainObject(inner)) {
       throw new ComfyError('BAD_WORKFLOW', `"prompt" must be an API-format workflow object, not ${describeType(inner)}`);
     }
-    if (isUiWorkflow(inner)) throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
-    return checkApiPrompt(inner);
+    if (isUiWorkflow(inner)) return { format: 'ui', workflow: inner };
+    return { format: 'api', prompt: checkApiPrompt(inner) };
   }
-  return checkApiPrompt(record);
+  return { format: 'api', prompt: checkApiPrompt(record) };
+}
+
+/** An API prompt from what the user gave, where no server's definitions are at hand to convert a UI-format workflow. */
+export function normalizeWorkflow(input: unknown): ApiPrompt {
+  const source = readWorkflow(input);
+  if (source.format === 'ui') throw new ComfyError('UI_WORKFLOW', UI_FORMAT_HINT);
+  return source.prompt;
 }
 
 /**
@@ -81,10 +94,15 @@ export function looksLikeWorkflow(payload: unknown): boolean {
   }
 }
 
+/** Never throws: a value whose getters throw is no UI workflow, and the JSON copy then says where it fails. */
 function isUiWorkflow(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return Array.isArray(record.nodes) && (Array.isArray(record.links) || 'state' in record);
+  try {
+    if (typeof value !== 'object' || value === null) return false;
+    const record = value as Record<string, unknown>;
+    return Array.isArray(record.nodes) && (Array.isArray(record.links) || 'state' in record);
+  } catch {
+    return false;
+  }
 }
 
 function checkApiPrompt(record: JsonObject): ApiPrompt {
@@ -216,23 +234,15 @@ function utf8(bytes: Uint8Array): string | undefined {
 
 /**
  * What bytes hold: the API prompt embedded in a file ComfyUI saved (PNG, WebP, FLAC, MP3, Ogg, MP4,
- * WebM), else their JSON text. A file with only the editor's UI workflow is UI_WORKFLOW carrying
- * that workflow (error.workflow); a file with neither says why that happens.
+ * WebM), else its UI-format workflow (converted like any other), else their JSON text; a file with
+ * neither says why that happens.
  */
 function workflowOfBytes(bytes: Uint8Array): unknown {
   const embedded = readEmbeddedWorkflow(bytes);
   if (embedded === undefined) return textOfBytes(bytes);
   const { format, prompt, workflow } = embedded;
   if (prompt !== undefined) return prompt;
-  if (workflow !== undefined) {
-    throw new ComfyError(
-      'UI_WORKFLOW',
-      `This ${format} file holds only a UI-format workflow, not the API-format prompt ComfyUI's save nodes embed next to it ` +
-        `(an image made by the editor or another tool, not by a save node). Open it in ComfyUI and use Workflow → Export (API), ` +
-        'then send that JSON in msg.payload.',
-      { workflow },
-    );
-  }
+  if (workflow !== undefined) return workflow;
   throw new ComfyError(
     'BAD_WORKFLOW',
     `This ${format} file has no workflow in it (ComfyUI embeds one in the images, audio and video it saves, ` +

@@ -6,7 +6,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
 import type { JobProgress } from '../client/jobs';
 import type { ApiPrompt } from '../client/types';
-import { applyOverrides, looksLikeWorkflow, normalizeWorkflow, randomizeSeeds } from '../client/workflow';
+import type { ComfyClient } from '../client/client';
+import { convertUiWorkflow } from '../client/ui-convert';
+import { applyOverrides, looksLikeWorkflow, randomizeSeeds, readWorkflow } from '../client/workflow';
+import type { WorkflowSource } from '../client/workflow';
 import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } from './messages';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
@@ -67,7 +70,7 @@ export = function (RED: NodeAPI): void {
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
       const client = clientOf(server);
       const { prompt, previews, targets, overrides, dryRun } = await readInput(async () => {
-        let workflow = chooseWorkflow(msg.payload, ownWorkflow);
+        let workflow = await promptOf(chooseWorkflow(msg.payload, ownWorkflow), client);
         if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
         // The node's override rows first, then msg.inputs, which wins where both set an input.
         const fromRows = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
@@ -159,14 +162,19 @@ export = function (RED: NodeAPI): void {
    * msg.payload wins when it is a workflow; otherwise the node's own workflow is used. With no
    * workflow in the node, msg.payload must be one, and a wrong one gets its specific error.
    */
-  function chooseWorkflow(payload: unknown, ownWorkflow: string): ApiPrompt {
+  function chooseWorkflow(payload: unknown, ownWorkflow: string): WorkflowSource {
     if (ownWorkflow === '') {
       if (payload === undefined || payload === null || payload === '' || typeof payload === 'number' || typeof payload === 'boolean') {
-        throw new ComfyError('BAD_WORKFLOW', 'No workflow: paste an API-format workflow into the node or send one in msg.payload');
+        throw new ComfyError('BAD_WORKFLOW', 'No workflow: paste a workflow into the node or send one in msg.payload');
       }
-      return normalizeWorkflow(payload);
+      return readWorkflow(payload);
     }
-    return looksLikeWorkflow(payload) ? normalizeWorkflow(payload) : normalizeWorkflow(ownWorkflow);
+    return readWorkflow(looksLikeWorkflow(payload) ? payload : ownWorkflow);
+  }
+
+  /** The API prompt to queue: a UI-format workflow is converted with the server's node definitions (asked once per connection). */
+  async function promptOf(source: WorkflowSource, client: ComfyClient): Promise<ApiPrompt> {
+    return source.format === 'api' ? source.prompt : convertUiWorkflow(source.workflow, await client.definitions());
   }
 
   RED.nodes.registerType('comfyui-submit', ComfySubmitNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

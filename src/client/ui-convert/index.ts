@@ -32,5 +32,12 @@ export function convertUiWorkflow(raw: unknown, definitions: ReadonlyMap<string,
     // Plain JSON that made the converter throw is a fault of this package.
     throw new ComfyError('INTERNAL', `Converting the UI workflow failed: ${reasonOf(err)}`);
   }
+  // As the frontend's queue button, which sends nothing for a graph of notes or muted nodes only.
+  if (Object.keys(prompt).length === 0) {
+    throw new ComfyError(
+      'BAD_WORKFLOW',
+      'The UI workflow has no node to run (it is empty, or holds only notes, muted nodes or frontend-only nodes)',
+    );
+  }
   return plainJson(prompt, 'BAD_WORKFLOW', 'The converted prompt') as unknown as ApiPrompt;
 }
