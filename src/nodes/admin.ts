@@ -12,6 +12,10 @@ import type { NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import { diagnose } from '../client/diagnose';
 import { ComfyError, isComfyError } from '../client/errors';
+import { checkPrompt } from '../client/prompt-check';
+import { convertUiWorkflow } from '../client/ui-convert';
+import { nodeProblems } from '../client/validation';
+import { normalizeWorkflow } from '../client/workflow';
 import type { ServerNode } from './server-api';
 import { clientOptionsFrom } from './server-options';
 import { testPlan } from './test-request';
@@ -57,6 +61,21 @@ export function registerAdminRoutes(RED: NodeAPI): void {
     if (node) answer(res, () => clientOrThrow(node).nodeInfo(String(req.params.nodeClass)));
   });
 
+  /** The submit dialog: a pasted UI-format workflow converted with the deployed server's definitions. */
+  RED.httpAdmin.post('/comfyui/servers/:id/convert', read, jsonOnly, (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (node) answer(res, async () => ({ prompt: convertUiWorkflow(bodyField(req, 'workflow'), await clientOrThrow(node).definitions()) }));
+  });
+  /** The submit dialog: what the deployed server's definitions find wrong in an API workflow, per node. */
+  RED.httpAdmin.post('/comfyui/servers/:id/check', read, jsonOnly, (req: Request, res: Response) => {
+    const node = deployed(req, res);
+    if (node)
+      answer(res, async () => {
+        const prompt = normalizeWorkflow(bodyField(req, 'prompt'));
+        return { problems: nodeProblems(checkPrompt(prompt, await clientOrThrow(node).definitions()), prompt) };
+      });
+  });
+
   // A body Node-RED's parsers refuse (broken JSON, too large) fails before our routes; the
   // default handler would answer with an HTML page and a stack trace.
   RED.httpAdmin.use('/comfyui', unreadableBody);
@@ -83,6 +102,12 @@ function unreadableBody(err: unknown, _req: Request, res: Response, next: NextFu
   res.status(500).json({ error: 'The request failed', code: 'ERROR' });
 }
 
+/** One field of a JSON body; the body itself is whatever the request sent. */
+function bodyField(req: Request, name: string): unknown {
+  const body: unknown = req.body;
+  return typeof body === 'object' && body !== null && Object.prototype.hasOwnProperty.call(body, name) ? (body as Record<string, unknown>)[name] : undefined;
+}
+
 function clientOrThrow(node: ServerNode) {
   if (!node.client) throw node.configError ?? new ComfyError('INVALID_URL', 'The server configuration is invalid');
   return node.client;
@@ -100,7 +125,7 @@ function answer(res: Response, work: () => Promise<unknown>): void {
           res.status(500).json({ error: 'The request failed', code: 'ERROR' });
           return;
         }
-        const status = err.code === 'NOT_FOUND' ? 404 : ['INVALID_URL', 'INVALID_CONFIG', 'BAD_INPUT'].includes(err.code) ? 400 : 502;
+        const status = err.code === 'NOT_FOUND' ? 404 : ['INVALID_URL', 'INVALID_CONFIG', 'BAD_INPUT', 'BAD_WORKFLOW', 'UI_WORKFLOW'].includes(err.code) ? 400 : 502;
         res.status(status).json({ error: err.message, code: err.code });
       },
     );
