@@ -354,6 +354,96 @@ describe('admin routes: Test connection, stored secrets and untrusted requests',
     });
   });
 
+  describe('the submit dialog: convert a UI workflow, check an API workflow', function () {
+    const post = (route, body) =>
+      helper.request().post(`/comfyui/servers/srv/${route}`).set('content-type', 'application/json').send(JSON.stringify(body));
+    /** EmptyImage → SaveImage as ComfyUI's "Save" writes it. */
+    const ui = () => ({
+      last_node_id: 2,
+      last_link_id: 1,
+      nodes: [
+        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
+        { id: 2, type: 'SaveImage', mode: 0, inputs: [{ name: 'images', type: 'IMAGE', link: 1 }], widgets_values: ['dialog'] },
+      ],
+      links: [[1, 1, 0, 2, 0, 'IMAGE']],
+      version: 0.4,
+    });
+
+    it("converts with the deployed server's definitions, asked at its own URL only", async function () {
+      await load();
+      const seen = await during(() => post('convert', { workflow: ui() }).expect(200));
+      const { prompt } = seen.result.body;
+      assert.deepEqual(prompt['1'].inputs, { width: 64, height: 32, batch_size: 1, color: 0 });
+      assert.deepEqual(prompt['2'].inputs, { filename_prefix: 'dialog', images: ['1', 0] });
+      assert.deepEqual(
+        seen.deployed.map((r) => `${r.method} ${r.url}`),
+        ['GET /comfy/object_info'],
+      );
+      assert.deepEqual(seen.foreign, []);
+      assertClean(seen.result);
+    });
+
+    it('says why a workflow cannot be converted: a class the server lacks, no workflow, a form post, a server not deployed', async function () {
+      await load();
+      const missing = await post('convert', { workflow: { ...ui(), nodes: [...ui().nodes, { id: 3, type: 'NoSuchNode' }] } }).expect(400);
+      assert.equal(missing.body.code, 'UI_WORKFLOW');
+      assert.match(missing.body.error, /NoSuchNode/);
+      for (const body of [{}, { workflow: 7 }, { workflow: [] }, [], { workflow: { nodes: 'x', links: [] } }]) {
+        const res = await post('convert', body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.equal(res.body.code, 'BAD_WORKFLOW', JSON.stringify(res.body));
+        assertClean(res);
+      }
+      await helper
+        .request()
+        .post('/comfyui/servers/srv/convert')
+        .set('content-type', 'text/plain')
+        .send(JSON.stringify({ workflow: ui() }))
+        .expect(415);
+      const notServer = await helper
+        .request()
+        .post('/comfyui/servers/broker/convert')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ workflow: ui() }))
+        .expect(404);
+      assert.equal(notServer.body.code, 'NOT_FOUND');
+    });
+
+    it('lists what the definitions find wrong, per node, with the names the server has', async function () {
+      await load();
+      const prompt = {
+        4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.ckpt' }, _meta: { title: 'Load Checkpoint' } },
+        5: { class_type: 'EmptyImage', inputs: { width: 64, height: 0, batch_size: 1, color: 0 } },
+        9: { class_type: 'SaveImage', inputs: { images: ['5', 0], filename_prefix: 'x', extra: ['4', 7] } },
+        10: { class_type: 'PreviewImage', inputs: { images: ['5', 0] } },
+        11: { class_type: 'VAEDecode', inputs: { samples: ['4', 2], vae: ['4', 2] } },
+        12: { class_type: 'PreviewImage', inputs: { images: ['11', 0] } },
+      };
+      const res = await post('check', { prompt }).expect(200);
+      const byNode = {};
+      for (const problem of res.body.problems) (byNode[problem.id] ??= []).push(problem);
+      assert.ok(
+        byNode['4'].some((p) => p.input === 'ckpt_name' && p.suggestions.includes('v1-5-pruned-emaonly.safetensors')),
+        JSON.stringify(byNode),
+      );
+      assert.ok(
+        byNode['5'].some((p) => p.input === 'height'),
+        JSON.stringify(byNode),
+      );
+      assert.ok(
+        byNode['11'].some((p) => p.input === 'samples'),
+        'a VAE output where a LATENT is taken',
+      );
+      const clean = await post('check', { prompt: { 5: prompt['5'], 10: prompt['10'] } }).expect(200);
+      assert.deepEqual(
+        clean.body.problems.map((p) => p.input),
+        ['height'],
+      );
+      const bad = await post('check', { prompt: { 1: { inputs: {} } } }).expect(400);
+      assert.equal(bad.body.code, 'BAD_WORKFLOW');
+    });
+  });
+
   describe('generated bodies (fast-check)', function () {
     it('never crash, never answer 500 or a stack, and never send a stored secret anywhere but the deployed URL', async function () {
       this.timeout(240000);
