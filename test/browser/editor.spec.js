@@ -470,12 +470,13 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     const problem = page.locator('#node-input-workflow-problem');
     assert.equal(await problem.isVisible(), false);
 
-    // Replace the JSON in the code editor (Monaco or ace) the way a person pastes a "Save" file.
+    // Replace the JSON in the code editor (Monaco or ace) the way a person pastes a "Save" file. The
+    // server configuration was just edited (not deployed as it is), so it is converted at run time.
     await paste('#node-input-workflow-editor', '{"last_node_id": 2, "nodes": [{"id": 1, "type": "KSampler"}], "links": []}');
     await problem.waitFor({ state: 'visible' });
-    assert.match(await problem.innerText(), /UI-format workflow.*Workflow → Export \(API\)/);
-    assert.equal(await page.locator('#node-input-workflow-editor').evaluate((e) => e.classList.contains('input-error')), true);
-    assert.equal(await nodes.locator('.comfyui-submit-workflow-node').count(), 7, 'the last good node list stays while the JSON is broken');
+    assert.match(await problem.innerText(), /UI-format workflow: deploy the server configuration to convert it here/);
+    assert.equal(await page.locator('#node-input-workflow-editor').evaluate((e) => e.classList.contains('input-error')), false);
+    assert.equal(await nodes.locator('.comfyui-submit-workflow-node').count(), 7, 'the last API node list stays');
 
     await paste('#node-input-workflow-editor', '{"1": {"class_type": "EmptyImage", "inputs": {}}, "2": {"inputs": {}}}');
     await page.waitForFunction(() => /Workflow entry "2" is not a node/.test($('#node-input-workflow-problem').text()));
@@ -629,6 +630,55 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       { node: 'KSampler', input: 'seed', value: 'seed', valueType: 'msg' },
     ]);
     assert.deepEqual(await validity(['t2i-submit']), { 't2i-submit': 'valid' });
+  });
+
+  it('with the server deployed, a pasted UI workflow is converted with its definitions, and validation problems show on their nodes', async function () {
+    await openEditor('t2i-submit');
+    const original = await inPage(() => RED.nodes.node('t2i-submit').workflow);
+    const ui = {
+      last_node_id: 2,
+      last_link_id: 1,
+      nodes: [
+        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
+        {
+          id: 2,
+          type: 'SaveImage',
+          mode: 0,
+          title: 'Keep',
+          inputs: [{ name: 'images', type: 'IMAGE', link: 1 }],
+          widgets_values: ['pasted'],
+        },
+      ],
+      links: [[1, 1, 0, 2, 0, 'IMAGE']],
+      version: 0.4,
+    };
+    await paste('#node-input-workflow-editor', JSON.stringify(ui));
+    await page.locator('.red-ui-notification').filter({ hasText: 'Converted the UI-format workflow to API format (2 nodes)' }).waitFor();
+    const listed = page.locator('#node-input-workflow-nodes .comfyui-submit-workflow-node');
+    await page.waitForFunction(() => $('#node-input-workflow-nodes .comfyui-submit-workflow-node').length === 2);
+    assert.deepEqual(await listed.allInnerTexts(), ['EmptyImage (1) — EmptyImage', 'Keep (2) — SaveImage']);
+    const converted = JSON.parse(await inPage(() => RED.nodes.node('t2i-submit').editor.getValue()));
+    assert.deepEqual(converted['2'].inputs, { filename_prefix: 'pasted', images: ['1', 0] });
+
+    // An API workflow naming a checkpoint this server does not have, and a height below its minimum.
+    const wrong = {
+      4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.ckpt' }, _meta: { title: 'Load Checkpoint' } },
+      5: { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 0, batch_size: 1 }, _meta: { title: 'Latent' } },
+      8: { class_type: 'VAEDecode', inputs: { samples: ['5', 0], vae: ['4', 2] }, _meta: { title: 'Decode' } },
+      9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'x' }, _meta: { title: 'Save' } },
+    };
+    await paste('#node-input-workflow-editor', JSON.stringify(wrong));
+    await page.waitForFunction(() => $('.comfyui-submit-workflow-node-problem').length === 2);
+    const flagged = page.locator('.comfyui-submit-workflow-node-problem');
+    assert.deepEqual(await flagged.allInnerTexts(), ['Load Checkpoint (4) — CheckpointLoaderSimple', 'Latent (5) — EmptyLatentImage']);
+    assert.match(await flagged.first().getAttribute('title'), /ckpt_name: .*did you mean 'v1-5-pruned-emaonly\.safetensors'/);
+    assert.match(await flagged.last().getAttribute('title'), /height: /);
+    await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'submit-dialog-problems.png') });
+
+    // Cancelled: the node keeps its workflow.
+    await page.click('#node-dialog-cancel');
+    await traysSettled();
+    assert.equal(await inPage(() => RED.nodes.node('t2i-submit').workflow), original);
   });
 
   it('runs the flow: the inject button puts the image Buffer in the debug sidebar and a thumbnail under the images node', async function () {
