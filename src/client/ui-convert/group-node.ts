@@ -18,8 +18,8 @@ const GROUP_PREFIXES = ['workflow>', 'workflow/'] as const;
 /** Frontend-only nodes the frontend leaves out of a group node ("Skipping virtual node"): they add no slots or widgets. */
 const SKIPPED_TYPES: ReadonlySet<string> = new Set(['Note', 'MarkdownNote']);
 
-/** The values a control_after_generate widget stores after a number (booleans in 2023 files). */
-const CONTROL_VALUES: ReadonlySet<Json> = new Set<Json>(['fixed', 'increment', 'decrement', 'randomize', true, false]);
+/** The values a control_after_generate widget stores after its number, in files whose widgets all have inputs (2025 and later). */
+const CONTROL_VALUES: ReadonlySet<Json> = new Set<Json>(['fixed', 'increment', 'decrement', 'randomize']);
 
 /** An inner node's slot: its index in the definition's node list and the slot index. */
 export interface InnerSlot {
@@ -162,6 +162,12 @@ function configEntry(
  * one after another (index order, each node's widgets in its own order, a control_after_generate
  * value after its number), without the widgets fed by a link inside the group. Inner nodes the list
  * does not reach keep their saved values.
+ *
+ * Which saved value belongs to which widget input is known when the node has no widget inputs or
+ * one per widget (frontends from 2025 save them so). An older node with only some widgets turned
+ * into inputs shows those at the end of the group's list (GroupNodeConfig.processConvertedWidgets)
+ * and the rest at positions that only /object_info could tell: such a node keeps its saved values,
+ * and only its share of the list is skipped so that the nodes after it still get theirs.
  */
 export function innerWidgetValues(definition: GroupDefinition, instanceValues: readonly Json[]): Map<number, Json[]> {
   const result = new Map<number, Json[]>();
@@ -170,9 +176,13 @@ export function innerWidgetValues(definition: GroupDefinition, instanceValues: r
     const node = definition.nodes[index];
     if (!node || !Array.isArray(node.widgetsValues)) continue;
     const values = [...node.widgetsValues];
-    const fed = fedWidgetPositions(definition, node, index, values);
+    const layout = widgetLayout(definition, node, index, values);
+    if (!layout) {
+      next += values.length - node.inputs.filter((input) => input.widgetName !== undefined).length;
+      continue;
+    }
     for (let position = 0; position < values.length && next < instanceValues.length; position++) {
-      if (fed.has(position)) continue;
+      if (layout.fed.has(position)) continue;
       values[position] = instanceValues[next++];
     }
     result.set(index, values);
@@ -181,19 +191,22 @@ export function innerWidgetValues(definition: GroupDefinition, instanceValues: r
 }
 
 /**
- * Positions in `values` of widgets fed by a link inside the group (the group shows no widget for them).
- * Known only when every widget of the node has an input slot (frontends from 2025 save them so): the
- * n-th widget input is then the n-th widget, a control value after a number taking one more place.
+ * The positions in `values` of widgets fed by a link inside the group (the group shows no widget for
+ * them), or undefined when they cannot be known. With one input per widget the n-th widget input is
+ * the n-th widget, a control value after a number taking one more place.
  */
-function fedWidgetPositions(definition: GroupDefinition, node: UiNode, index: number, values: readonly Json[]): Set<number> {
+function widgetLayout(definition: GroupDefinition, node: UiNode, index: number, values: readonly Json[]): { fed: Set<number> } | undefined {
   const fed = new Set<number>();
   let position = 0;
+  let widgetInputs = 0;
   node.inputs.forEach((input, slot) => {
     if (input.widgetName === undefined) return;
+    widgetInputs++;
     if (definition.internal.has(`${index}:${slot}`)) fed.add(position);
-    position += typeof values[position] === 'number' && CONTROL_VALUES.has(values[position + 1]) ? 2 : 1;
+    position += typeof values[position] === 'number' && CONTROL_VALUES.has(values[position + 1] ?? null) ? 2 : 1;
   });
-  return position === values.length ? fed : new Set();
+  if (widgetInputs === 0) return { fed };
+  return position === values.length ? { fed } : undefined;
 }
 
 function isIndex(value: unknown, count: number): value is number {
