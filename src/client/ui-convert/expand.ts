@@ -149,6 +149,7 @@ function countNodes(budget: { nodes: number }, more: number): void {
 /** Emits the flat nodes and links of a scope tree. */
 class Flattener {
   private readonly nodes: UiNode[] = [];
+  private readonly ids = new Set<string>();
   private readonly links = new Map<number, UiLink>();
   private nextLinkId = 1;
 
@@ -216,6 +217,9 @@ class Flattener {
   }
 
   private push(node: UiNode, overrides: Map<string, Json>): void {
+    // Text ids such as "12:5" in a file could collide with an expanded id; one of the two would be lost.
+    if (this.ids.has(node.id)) throw new ComfyError('BAD_WORKFLOW', `Two nodes would both have id ${clip(node.id, 200)} after expansion`);
+    this.ids.add(node.id);
     const outputs = node.outputs.map((output) => ({ ...output, links: [] }));
     const { widgetOverrides: _dropped, ...rest } = node;
     this.nodes.push({ ...rest, outputs, ...(overrides.size > 0 ? { widgetOverrides: overrides } : {}) });
@@ -276,6 +280,8 @@ function resolve(scope: Scope, originId: string, originSlot: number): Source | u
     }
     const child = current.resolvesInto.get(id);
     if (child) {
+      // An output fed straight from the subgraph's input leads back out through the same walk (the
+      // frontend of 2025 throws "No output node found" there; the value is plainly the input's).
       const inner = child.outputLinks?.get(slot);
       if (!inner) return undefined;
       current = child;
