@@ -184,6 +184,11 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     // proxyWidgets with no values: the inner nodes' saved values stand.
     assert.equal(nodes['33:1'].overrides, undefined);
     assert.equal(nodes['33:2'].overrides, undefined);
+    // Inputs the file left out are still the subgraph's inputs (matched by name); null leaves the inner value.
+    assert.deepEqual(nodes['34:1'].overrides, { steps: 33 });
+    assert.deepEqual(nodes['34:2'].overrides, { text: 'from the instance' });
+    assert.deepEqual(nodes['35:1'].overrides, { seed: 777, steps: 15 });
+    assert.deepEqual(nodes['35:2'].overrides, { text: 'no inputs saved' });
   });
 
   it('muted and bypassed instances: root ones stay whole, nested ones expand (bypassed ones also stay for their consumers)', function () {
@@ -297,6 +302,8 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
                 { id: 10, origin_id: -10, origin_slot: 0, target_id: -20, target_slot: 0, type: 'IMAGE' },
                 { id: 11, origin_id: -10, origin_slot: 0, target_id: 2, target_slot: 0, type: 'IMAGE' },
               ],
+              [{ name: 'x', type: 'IMAGE', linkIds: [10, 11] }],
+              [{ name: 'y', type: 'IMAGE', linkIds: [10] }],
             ),
           ],
         },

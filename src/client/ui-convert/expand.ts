@@ -22,10 +22,10 @@ import { clip, isRecord } from '../shape';
 import type { Json } from '../shape';
 import { groupNameOf, innerWidgetValues, readGroupDefinitions } from './group-node';
 import type { GroupDefinition } from './group-node';
-import { SUBGRAPH_INPUT_NODE, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
+import { SUBGRAPH_INPUT_NODE, instanceInputs, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
 import type { PromotedValues, SubgraphDefinition } from './subgraph-definitions';
 import { readUiGraph } from './ui-graph';
-import type { UiGraph, UiLink, UiNode } from './ui-graph';
+import type { UiGraph, UiInputSlot, UiLink, UiNode } from './ui-graph';
 
 /** Subgraph instances nested deeper than this are refused (real files nest a few levels). */
 export const MAX_NESTING = 32;
@@ -47,6 +47,8 @@ interface Scope {
   parent?: Scope;
   /** This scope's instance node, in the parent scope. */
   instance?: UiNode;
+  /** The instance's inputs in the subgraph's slot order (what a link from -10 slot i refers to). */
+  instanceInputs?: UiInputSlot[];
   promoted?: PromotedValues;
   /** For each output slot of this scope's instance, the link inside that feeds it. */
   outputLinks?: Map<number, UiLink>;
@@ -114,12 +116,14 @@ function buildScope(
       );
     }
     countNodes(budget, definition.graph.nodes.length);
+    const inputs = instanceInputs(definition, node);
     const child: Scope = {
       ...emptyScope(`${flatId}:`, scope.depth + 1, definition.graph, [...scope.lineage, definition.id]),
       byId: definition.byId,
       parent: scope,
       instance: node,
-      promoted: promotedValues(node),
+      instanceInputs: inputs,
+      promoted: promotedValues(definition, node, inputs),
       outputLinks: definition.outputLinks,
     };
     scope.expanded.set(node.id, child);
@@ -264,8 +268,8 @@ function resolve(scope: Scope, originId: string, originSlot: number): Source | u
       );
     }
     seen.add(key);
-    if (id === SUBGRAPH_INPUT_NODE && current.parent && current.instance) {
-      const input = current.instance.inputs[slot];
+    if (id === SUBGRAPH_INPUT_NODE && current.parent && current.instanceInputs) {
+      const input = current.instanceInputs[slot];
       if (!input) return undefined;
       if (input.link === null) {
         const value = current.promoted?.byInput.get(slot);

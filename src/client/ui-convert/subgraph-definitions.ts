@@ -8,7 +8,7 @@
 import { isRecord } from '../shape';
 import type { Json } from '../shape';
 import { readUiGraph } from './ui-graph';
-import type { UiGraph, UiLink, UiNode } from './ui-graph';
+import type { UiGraph, UiInputSlot, UiLink, UiNode } from './ui-graph';
 
 /** litegraph's SUBGRAPH_INPUT_ID / SUBGRAPH_OUTPUT_ID as ids are read (text). */
 export const SUBGRAPH_INPUT_NODE = '-10';
@@ -24,6 +24,10 @@ export interface SubgraphDefinition {
   byId: Map<string, UiNode>;
   /** For each output slot, the link inside that feeds it (the frontend takes the output's first link). */
   outputLinks: Map<number, UiLink>;
+  /** The declared inputs (name and type, in slot order); undefined when the definition lists none. */
+  inputs?: { name: string; type: string }[];
+  /** Input slots that feed a widget inside: the instance shows them as (promoted) widgets. */
+  widgetSlots: Set<number>;
 }
 
 /**
@@ -38,11 +42,14 @@ export function readSubgraphDefinitions(root: Record<string, unknown>): Map<stri
     if (!isRecord(value) || typeof value.id !== 'string' || found.has(value.id)) continue;
     const graph = readUiGraph(value);
     if (!graph) continue;
+    const byId = new Map(graph.nodes.map((node) => [node.id, node]));
     found.set(value.id, {
       id: value.id,
       graph,
-      byId: new Map(graph.nodes.map((node) => [node.id, node])),
+      byId,
       outputLinks: outputLinks(value, graph),
+      ...(Array.isArray(value.inputs) ? { inputs: value.inputs.map(declaredSlot) } : {}),
+      widgetSlots: widgetSlots(graph, byId),
     });
     pending.push(...listedIn(value));
   }
@@ -52,6 +59,36 @@ export function readSubgraphDefinitions(root: Record<string, unknown>): Map<stri
 function listedIn(value: Record<string, unknown>): unknown[] {
   const definitions = value.definitions;
   return isRecord(definitions) && Array.isArray(definitions.subgraphs) ? definitions.subgraphs : [];
+}
+
+function declaredSlot(value: unknown): { name: string; type: string } {
+  const slot = isRecord(value) ? value : {};
+  return { name: typeof slot.name === 'string' ? slot.name : '', type: typeof slot.type === 'string' ? slot.type : '*' };
+}
+
+/** The input slots linked (inside) to an input that is a widget: SubgraphNode._resolveInputWidget promotes those. */
+function widgetSlots(graph: UiGraph, byId: Map<string, UiNode>): Set<number> {
+  const found = new Set<number>();
+  for (const link of graph.links.values()) {
+    if (link.originId !== SUBGRAPH_INPUT_NODE) continue;
+    const target = byId.get(link.targetId)?.inputs.find((input) => input.link === link.id);
+    if (target?.widgetName !== undefined) found.add(link.originSlot);
+  }
+  return found;
+}
+
+/**
+ * An instance's inputs in the subgraph's slot order, as the frontend rebuilds them on load
+ * (SubgraphNode.configure, then matched by name): files may list fewer (unconnected widget inputs
+ * are left out when saved) or in another order. An input the file lacks is unconnected.
+ */
+export function instanceInputs(definition: SubgraphDefinition, instance: UiNode): UiInputSlot[] {
+  if (!definition.inputs) return instance.inputs;
+  const unused = [...instance.inputs];
+  return definition.inputs.map((declared) => {
+    const index = unused.findIndex((input) => input.name === declared.name);
+    return index === -1 ? { name: declared.name, type: declared.type, link: null } : unused.splice(index, 1)[0];
+  });
 }
 
 function outputLinks(definition: Record<string, unknown>, graph: UiGraph): Map<number, UiLink> {
@@ -79,20 +116,22 @@ export interface PromotedValues {
 /**
  * The instance's `widgets_values` are its promoted widgets' values. Files from frontends with
  * `properties.proxyWidgets` ([innerNodeId, widgetName] pairs, "-1" naming one of the instance's own
- * inputs) list them in that order; otherwise there is one value per input shown as a widget, in slot
- * order, where older files also kept a control_after_generate value after a seed (skipped). An empty
- * list (the usual case with proxyWidgets) promotes nothing: the inner nodes keep their saved values.
+ * inputs) list them in that order, null where the value lives on the inner node; otherwise there is
+ * one value per input shown as a widget, in slot order, where older files also kept a
+ * control_after_generate value after a seed (skipped). An empty list (the usual case with
+ * proxyWidgets) promotes nothing: the inner nodes keep their saved values.
  */
-export function promotedValues(instance: UiNode): PromotedValues {
+export function promotedValues(definition: SubgraphDefinition, instance: UiNode, inputs: readonly UiInputSlot[]): PromotedValues {
   const found: PromotedValues = { byInput: new Map(), byInner: new Map() };
   const values = instance.widgetsValues;
   if (!Array.isArray(values) || values.length === 0) return found;
   const proxies = proxyWidgets(instance.properties.proxyWidgets);
   if (proxies) {
     proxies.forEach(([innerId, name], k) => {
-      if (k >= values.length) return;
+      // control_after_generate is the frontend's companion of a seed widget, not an input of the node.
+      if (k >= values.length || values[k] === null || name === 'control_after_generate') return;
       if (innerId === '-1') {
-        const slot = instance.inputs.findIndex((input) => input.name === name);
+        const slot = inputs.findIndex((input) => input.name === name);
         if (slot !== -1) found.byInput.set(slot, values[k]);
         return;
       }
@@ -102,12 +141,13 @@ export function promotedValues(instance: UiNode): PromotedValues {
     });
     return found;
   }
-  const promoted = instance.inputs.flatMap((input, slot) => (input.widgetName !== undefined ? [slot] : []));
+  const promoted = inputs.flatMap((input, slot) => (input.widgetName !== undefined || definition.widgetSlots.has(slot) ? [slot] : []));
   const withControls = values.length > promoted.length;
   let next = 0;
   for (const slot of promoted) {
     if (next >= values.length) break;
-    found.byInput.set(slot, values[next++]);
+    const value = values[next++];
+    if (value !== null) found.byInput.set(slot, value);
     if (withControls && typeof values[next - 1] === 'number' && isControlValue(values[next])) next++;
   }
   return found;
