@@ -32,6 +32,9 @@ export const MAX_NESTING = 32;
 /** Nodes expansion may make at most: a few nested instances of instances multiply quickly. */
 export const MAX_EXPANDED_NODES = 100_000;
 
+/** Boundaries one link may cross, in and out: each step visits a new (scope, node, slot), so only a malformed file comes near. */
+const MAX_WALK = MAX_NESTING * 64;
+
 const MUTED = 2;
 const BYPASSED = 4;
 
@@ -82,7 +85,10 @@ function emptyScope(prefix: string, depth: number, graph: UiGraph, lineage: stri
   return { prefix, depth, graph, lineage, expanded: new Map(), resolvesInto: new Map(), groups: new Map() };
 }
 
-/** Finds the instances of a scope and builds their scopes, depth first. Returns whether anything is expanded. */
+/**
+ * Finds the instances of a scope and builds their scopes, depth first. Returns whether anything is
+ * expanded. `budget` counts every node the flat graph can hold, so it bounds the flattening too.
+ */
 function buildScope(
   scope: Scope,
   subgraphs: Map<string, SubgraphDefinition>,
@@ -227,12 +233,6 @@ class Flattener {
     const outputs = node.outputs.map((output) => ({ ...output, links: [] }));
     const { widgetOverrides: _dropped, ...rest } = node;
     this.nodes.push({ ...rest, outputs, ...(overrides.size > 0 ? { widgetOverrides: overrides } : {}) });
-    if (this.nodes.length > MAX_EXPANDED_NODES) {
-      throw new ComfyError(
-        'BAD_WORKFLOW',
-        `Expanding the workflow's subgraphs and group nodes would make more than ${MAX_EXPANDED_NODES} nodes`,
-      );
-    }
   }
 
   /** A new flat link; its type is the one of the link that entered the target (the input's own when that link was untyped). */
@@ -261,10 +261,10 @@ function resolve(scope: Scope, originId: string, originSlot: number): Source | u
   let slot = originSlot;
   for (;;) {
     const key = `${current.prefix}\u0000${id}\u0000${slot}`;
-    if (seen.has(key) || seen.size > MAX_NESTING * 64) {
+    if (seen.has(key) || seen.size > MAX_WALK) {
       throw new ComfyError(
         'BAD_WORKFLOW',
-        `Links across subgraph boundaries form a loop at node ${clip(current.prefix + id, 200)}: the workflow cannot be expanded`,
+        `Links across subgraph boundaries form a loop (or a chain of more than ${MAX_WALK}) at node ${clip(current.prefix + id, 200)}: the workflow cannot be expanded`,
       );
     }
     seen.add(key);
