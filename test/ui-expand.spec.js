@@ -161,6 +161,23 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     assert.equal(graph.nodes.find((node) => node.id === '5:2').title, 'Positive', 'inner nodes keep their titles');
   });
 
+  it('a proxy widget of an outer instance that shows a nested instance’s promoted widget sets the innermost node', function () {
+    const raw = fixture('subgraph-nested');
+    const [outer, inner] = raw.definitions.subgraphs;
+    // Subgraph B promotes its KSampler's seed as input 3; instance 4 in A shows it, instance 5 in the root shows that through proxyWidgets.
+    inner.inputs.push({ id: 'in-3-seed', name: 'seed', type: 'INT', linkIds: [25] });
+    inner.links.push({ id: 25, origin_id: -10, origin_slot: 3, target_id: 2, target_slot: 4, type: 'INT' });
+    inner.nodes.find((node) => node.id === 2).inputs[4].link = 25;
+    const nested = outer.nodes.find((node) => node.id === 4);
+    nested.inputs.push({ name: 'seed', type: 'INT', widget: { name: 'seed' }, link: null });
+    nested.widgets_values = [5];
+    assert.deepEqual(summary(expandWorkflow(raw))['5:4:2'].overrides, { seed: 5 });
+    const instance = raw.nodes.find((node) => node.id === 5);
+    instance.properties.proxyWidgets = [['4', 'seed']];
+    instance.widgets_values = [31337];
+    assert.deepEqual(summary(expandWorkflow(raw))['5:4:2'].overrides, { seed: 31337 });
+  });
+
   it('promoted widgets: instance values become overrides of the inner widgets, a linked instance input sends its link', function () {
     const graph = expandWorkflow(fixture('subgraph-promoted'));
     assertConsistent(graph);

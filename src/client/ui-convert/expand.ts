@@ -123,13 +123,19 @@ function buildScope(
     }
     countNodes(budget, definition.graph.nodes.length);
     const inputs = instanceInputs(definition, node);
+    const promoted = promotedValues(definition, node, inputs);
+    // A proxy widget of the enclosing instance may show one of this instance's own promoted widgets.
+    for (const [name, value] of scope.promoted?.byInner.get(node.id) ?? []) {
+      const slot = inputs.findIndex((input) => input.name === name);
+      if (slot !== -1) promoted.byInput.set(slot, value);
+    }
     const child: Scope = {
       ...emptyScope(`${flatId}:`, scope.depth + 1, definition.graph, [...scope.lineage, definition.id]),
       byId: definition.byId,
       parent: scope,
       instance: node,
       instanceInputs: inputs,
-      promoted: promotedValues(definition, node, inputs),
+      promoted,
       outputLinks: definition.outputLinks,
     };
     scope.expanded.set(node.id, child);
