@@ -141,6 +141,48 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     assert.deepEqual(nodes['10:5'].fed.latent_image, ['4', 0]);
   });
 
+  it('a bypassed group node stays whole; its typed consumers take the first input of exactly their type, an untyped one links to it', function () {
+    const raw = fixture('group-node');
+    raw.nodes.find((node) => node.id === 10).mode = 4;
+    raw.nodes.push({
+      id: 14,
+      type: 'Reroute',
+      mode: 0,
+      inputs: [{ name: '', type: '*', link: 10 }],
+      outputs: [{ name: '', type: '*', links: [] }],
+      properties: {},
+    });
+    raw.links.push([10, 10, 0, 14, 0, 'LATENT']);
+    const nodes = summary(expandWorkflow(raw));
+    assert.equal(nodes['10:0'], undefined);
+    assert.equal(nodes[10].mode, 4);
+    assert.deepEqual(nodes[11].fed, { samples: ['4', 0], vae: ['1', 2] }, 'LATENT: the latent_image input, not the same slot (MODEL)');
+    assert.deepEqual(nodes[14].fed, { '': ['10', 0] }, 'the converter resolves it with the type its own consumers pass on');
+  });
+
+  it('a group output is the inner node behind its Reroutes, as it is: a bypassed one gives the consumer nothing', function () {
+    const raw = fixture('group-node');
+    const group = raw.extra.groupNodes.CustomSampler;
+    group.nodes.push({
+      type: 'Reroute',
+      inputs: [{ name: '', type: '*', link: null }],
+      outputs: [{ name: '', type: '*', links: null }],
+      properties: {},
+      index: 7,
+    });
+    group.links.push([5, 0, 7, 0, 25, 'LATENT']);
+    group.external = [[7, 0, 'LATENT']];
+    const instance = raw.nodes.find((node) => node.id === 10);
+    instance.outputs = [
+      { name: 'denoised_output', type: 'LATENT', links: null },
+      { name: 'LATENT', type: 'LATENT', links: [7] },
+    ];
+    raw.links.find((link) => link[0] === 7)[2] = 1;
+    assert.deepEqual(summary(expandWorkflow(raw))[11].fed.samples, ['10:5', 0]);
+    group.nodes[5].mode = 4;
+    assert.equal(summary(expandWorkflow(raw))[11].fed.samples, undefined);
+  });
+
   it('subgraphs nest: ids are the path of instance ids, links cross both boundaries', function () {
     const graph = expandWorkflow(fixture('subgraph-nested'));
     assertConsistent(graph);

@@ -13,6 +13,9 @@
  * throws there; dropping is what it does for every other muted node). Inside a subgraph the frontend
  * expands every instance whatever its mode: a muted nested instance works as if it were not muted,
  * and a bypassed one is expanded and also kept as one node that its consumers are rewired through.
+ * Group nodes keep their own older rules (ExecutableGroupNodeDTO, GroupNodeHandler.updateLink): a
+ * bypassed one gives a typed consumer its first input of exactly that type, resolved here; a group
+ * output is the inner node behind its Reroutes taken as it is, so a muted or bypassed one gives nothing.
  *
  * The file is untrusted: nesting depth, the number of nodes expansion makes and every walk along links
  * are bounded, and a subgraph that contains itself is refused with BAD_WORKFLOW, never a stack overflow.
@@ -21,7 +24,7 @@ import { ComfyError } from '../errors';
 import { clip, isRecord } from '../shape';
 import type { Json } from '../shape';
 import { groupNameOf, innerWidgetValues, readGroupDefinitions } from './group-node';
-import type { GroupDefinition } from './group-node';
+import type { GroupDefinition, InnerSlot } from './group-node';
 import { SUBGRAPH_INPUT_NODE, instanceInputs, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
 import type { PromotedValues, SubgraphDefinition } from './subgraph-definitions';
 import { readUiGraph } from './ui-graph';
@@ -61,6 +64,8 @@ interface Scope {
   resolvesInto: Map<string, Scope>;
   /** Group node instances expanded in this scope (the root only). */
   groups: Map<string, GroupDefinition>;
+  /** Bypassed group node instances (the root only): their consumers follow the group's own bypass rule. */
+  bypassedGroups: Set<string>;
 }
 
 /** Where an input's value comes from after expansion. */
@@ -82,7 +87,7 @@ export function expandWorkflow(raw: unknown): UiGraph | undefined {
 }
 
 function emptyScope(prefix: string, depth: number, graph: UiGraph, lineage: string[]): Omit<Scope, 'byId'> {
-  return { prefix, depth, graph, lineage, expanded: new Map(), resolvesInto: new Map(), groups: new Map() };
+  return { prefix, depth, graph, lineage, expanded: new Map(), resolvesInto: new Map(), groups: new Map(), bypassedGroups: new Set() };
 }
 
 /**
@@ -99,8 +104,12 @@ function buildScope(
   for (const node of scope.graph.nodes) {
     const atRoot = scope.depth === 0;
     const silenced = node.mode === MUTED || node.mode === BYPASSED;
-    const group = atRoot && !silenced ? groupOf(node, groups) : undefined;
-    if (group) {
+    const group = atRoot ? groupOf(node, groups) : undefined;
+    if (group && node.mode === BYPASSED) {
+      scope.bypassedGroups.add(node.id);
+      any = true;
+    }
+    if (group && !silenced) {
       scope.groups.set(node.id, group);
       countNodes(budget, group.nodes.length);
       any = true;
@@ -198,7 +207,7 @@ class Flattener {
     const id = scope.prefix + node.id;
     const inputs = node.inputs.map((input, slot) => {
       const link = input.link === null ? undefined : scope.graph.links.get(input.link);
-      const source = link ? resolve(scope, link.originId, link.originSlot) : undefined;
+      const source = link ? resolve(scope, link.originId, link.originSlot, input.type) : undefined;
       if (source && 'value' in source) overrides.set(input.name, source.value);
       return { ...input, link: source && 'node' in source ? this.addLink(source, { id, slot, input }, link) : null };
     });
@@ -224,7 +233,7 @@ class Flattener {
         const k = fromInstance.get(`${index}:${slot}`);
         const outerId = k === undefined ? null : (instance.inputs[k]?.link ?? null);
         const outer = outerId === null ? undefined : scope.graph.links.get(outerId);
-        const source = outer ? resolve(scope, outer.originId, outer.originSlot) : undefined;
+        const source = outer ? resolve(scope, outer.originId, outer.originSlot, input.type) : undefined;
         return { ...input, link: source && 'node' in source ? this.addLink(source, target, outer) : null };
       });
       const widgetsValues = values.get(index) ?? inner.widgetsValues;
@@ -260,11 +269,13 @@ class Flattener {
  * instance's input, or a promoted widget's value when that input has no link. Walks iteratively;
  * a loop (an output fed straight from an input that the same instance's output feeds) is refused.
  */
-function resolve(scope: Scope, originId: string, originSlot: number): Source | undefined {
+function resolve(scope: Scope, originId: string, originSlot: number, consumerType: string): Source | undefined {
   const seen = new Set<string>();
   let current = scope;
   let id = originId;
   let slot = originSlot;
+  // The type a bypassed group node matches against: the consumer's, then (out of a subgraph) the instance input's, as ExecutableNodeDTO passes it.
+  let type = consumerType;
   for (;;) {
     const key = `${current.prefix}\u0000${id}\u0000${slot}`;
     if (seen.has(key) || seen.size > MAX_WALK) {
@@ -283,6 +294,7 @@ function resolve(scope: Scope, originId: string, originSlot: number): Source | u
       }
       const outer = current.parent.graph.links.get(input.link);
       if (!outer) return undefined;
+      type = input.type;
       current = current.parent;
       id = outer.originId;
       slot = outer.originSlot;
@@ -301,9 +313,37 @@ function resolve(scope: Scope, originId: string, originSlot: number): Source | u
     }
     const group = current.groups.get(id);
     if (group) {
-      const output = group.outputs[slot];
+      const output = groupOutput(group, slot);
       return output ? { node: `${current.prefix}${id}:${output.index}`, slot: output.slot } : undefined;
+    }
+    // An untyped consumer (a Reroute) passes its own consumer's type on: the converter resolves that one, with the node's bypass rule.
+    const instance = current.bypassedGroups.has(id) && type !== '*' && type !== '' ? current.byId.get(id) : undefined;
+    if (instance) {
+      // ExecutableGroupNodeDTO.resolveOutput: the first input of exactly the consumer's type, the same slot first.
+      const input = [slot, ...instance.inputs.keys()].map((i) => instance.inputs[i]).find((candidate) => candidate?.type === type);
+      const outer = input?.link == null ? undefined : current.graph.links.get(input.link);
+      if (!outer) return undefined;
+      id = outer.originId;
+      slot = outer.originSlot;
+      continue;
     }
     return current.byId.has(id) ? { node: current.prefix + id, slot } : undefined;
   }
+}
+
+/**
+ * The inner node and slot behind a group node's output, as GroupNodeHandler.updateLink finds it:
+ * through the group's Reroutes to the node that makes the value, taken as it is. A muted or bypassed
+ * inner node, a PrimitiveNode, or a Reroute fed from outside the group gives nothing (the frontend
+ * then leaves the consumer's input out, or fails).
+ */
+function groupOutput(group: GroupDefinition, slot: number): InnerSlot | undefined {
+  let output: InnerSlot | undefined = group.outputs[slot];
+  for (let steps = 0; output && steps <= group.nodes.length; steps++) {
+    const node = group.nodes[output.index];
+    if (!node || node.mode === MUTED || node.mode === BYPASSED || node.type === 'PrimitiveNode') return undefined;
+    if (node.type !== 'Reroute') return output;
+    output = group.internal.get(`${output.index}:0`);
+  }
+  return undefined;
 }
