@@ -32,8 +32,9 @@ export interface GroupDefinition {
   nodes: (UiNode | undefined)[];
   /** Links inside the group by target "index:slot" → origin. */
   internal: Map<string, InnerSlot & { type: string }>;
-  /** What the instance's inputs feed, in slot order (non-widget inputs first, widgets shown as inputs after). */
+  /** What the instance's input slots feed, in slot order: the inner inputs that are not widgets, not fed inside and not hidden. */
   inputs: InnerSlot[];
+  /** Inner widget inputs not fed inside: the instance has slots for them after the others when it has more slots (processConvertedWidgets). */
   widgetInputs: InnerSlot[];
   /** What the instance's outputs are, in slot order. */
   outputs: InnerSlot[];
