@@ -37,6 +37,11 @@ export interface UiNode {
   /** A list in most files; an object keyed by widget name in some (custom nodes); absent on socket-only nodes. */
   widgetsValues?: Json[] | Record<string, Json>;
   properties: Record<string, Json>;
+  /**
+   * Values that win over `widgets_values`, by input name: what a subgraph instance's promoted widgets
+   * give its inner nodes (see expand.ts). Only expansion sets it; a node read from a file has none.
+   */
+  widgetOverrides?: Map<string, Json>;
 }
 
 export interface UiLink {
