@@ -125,11 +125,16 @@ function convertNode(context: Context, node: UiNode, definition: NodeDefinition)
   return { inputs, class_type: node.type, _meta: { title: titleOf(node, definition) } };
 }
 
-/** The node's widget values as they are on queueing: saved or default, then set by the PrimitiveNodes feeding them. */
+/** The node's widget values as they are on queueing: saved or default, then promoted values, then set by the PrimitiveNodes feeding them. */
 function widgetsOf(context: Context, node: UiNode, definition: NodeDefinition): Map<string, WidgetValue> {
   let values = context.widgets.get(node.id);
   if (values) return values;
   values = widgetValues(definition, node.widgetsValues);
+  // A subgraph instance's promoted widgets (expand.ts) win over the inner node's own saved values.
+  for (const [name, value] of node.widgetOverrides ?? []) {
+    const widget = values.get(name);
+    if (widget) values.set(name, { value, input: widget.input });
+  }
   for (const [name, value] of context.primitives.get(node.id) ?? []) {
     const widget = values.get(name);
     if (widget) values.set(name, { value, input: widget.input });

@@ -1,6 +1,6 @@
 /**
  * A UI-format workflow (what ComfyUI's "Save" writes) as the API prompt the server runs: read the
- * graph, then convert it as the frontend would.
+ * graph, expand its group nodes and subgraphs, then convert it as the frontend would.
  *
  * The value may come from a flow rather than from JSON text, so it may hold what JSON cannot (NaN,
  * a cycle, a getter or a Proxy that throws). Copying the whole workflow as plain JSON first would
@@ -15,14 +15,15 @@ import { plainJson } from '../plain-json';
 import type { ApiPrompt } from '../types';
 import { convertGraph } from './convert';
 import type { ConvertOptions } from './convert';
-import { readUiGraph } from './ui-graph';
+import { expandWorkflow } from './expand';
 
 export type { ConvertOptions };
 
 export function convertUiWorkflow(raw: unknown, definitions: ReadonlyMap<string, NodeDefinition>, options: ConvertOptions = {}): ApiPrompt {
   let prompt: ApiPrompt;
   try {
-    const graph = readUiGraph(raw);
+    // Group nodes and subgraphs made flat first: the converter works on one graph of ordinary nodes.
+    const graph = expandWorkflow(raw);
     if (!graph) throw new ComfyError('BAD_WORKFLOW', 'The UI workflow has no "nodes" list, so it cannot be converted');
     prompt = convertGraph(graph, definitions, options);
   } catch (err) {
