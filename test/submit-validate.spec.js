@@ -72,6 +72,28 @@ describe('comfyui-submit: validate before submit, dry run', function () {
     assert.equal(requests('GET', '/object_info').length, 0, 'the definitions were not even asked');
   });
 
+  it("the local refusal carries a body of the server's own shape: the same nodes, error types, inputs and dependent outputs as its 400", async function () {
+    const local = await load();
+    const seenLocal = nextError(local.sub);
+    local.sub.receive({ payload: wrongCheckpoint() });
+    const mine = (await seenLocal).body;
+    await helper.unload();
+    const remote = await load({ validate: false });
+    const seenRemote = nextError(remote.sub);
+    remote.sub.receive({ payload: wrongCheckpoint() });
+    const theirs = (await seenRemote).body;
+    assert.deepEqual(mine.error, theirs.error);
+    const outline = (nodeErrors) =>
+      Object.entries(nodeErrors).map(([id, entry]) => ({
+        id,
+        class_type: entry.class_type,
+        dependent_outputs: entry.dependent_outputs,
+        errors: entry.errors.map((e) => [e.type, e.extra_info.input_name]),
+      }));
+    assert.deepEqual(outline(mine.node_errors), outline(theirs.node_errors));
+    assert.ok(outline(theirs.node_errors).length > 0);
+  });
+
   it('a flow saved before the setting existed (no validate property) validates', async function () {
     const { sub } = await load({ validate: undefined });
     const seen = nextError(sub);

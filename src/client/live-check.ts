@@ -53,6 +53,11 @@ export function localValidationError(check: LiveCheck, prompt: ApiPrompt): Comfy
     `The workflow does not fit this ComfyUI server (checked before sending): ${describeProblems(check.problems, prompt)}`,
     {
       nodes: check.problems,
+      // The body ComfyUI itself answers with when it refuses (its 400 to POST /prompt), so a flow reads both the same way.
+      body: {
+        error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
+        node_errors: check.nodeErrors,
+      },
     },
   );
 }
