@@ -2,31 +2,16 @@
 // Issue 12 §4 over real sockets on 127.0.0.1: the submit node's overrides by class, "Run only"
 // (partial_execution_targets) and per-msg bypass/mute, checked in what the simulator was sent and ran.
 const assert = require('node:assert/strict');
-const { helper, allNodes, nextMessage, nextError, statusesOf, useSimulator, waitFor } = require('./support');
+const { helper, nextMessage, nextError, statusesOf, useSimulator, loadSubmit, waitFor } = require('./support');
 
 describe('comfyui-submit: overrides by class, Run only, bypass and mute', function () {
   const env = useSimulator({ testControls: true });
 
-  async function load(submitProps = {}) {
-    const flow = [
-      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
-      {
-        id: 'sub',
-        type: 'comfyui-submit',
-        server: 'srv',
-        workflow: '',
-        mode: 'wait',
-        randomizeSeeds: false,
-        wires: [['out']],
-        ...submitProps,
-      },
-      { id: 'out', type: 'helper' },
+  const load = (submitProps = {}) =>
+    loadSubmit(env, submitProps, [
       { id: 'progress', type: 'comfyui-progress', server: 'srv', scope: 'own', events: ['progress_state'], wires: [['progress-out']] },
       { id: 'progress-out', type: 'helper' },
-    ];
-    await helper.load(allNodes, flow);
-    return { sub: helper.getNode('sub'), out: helper.getNode('out') };
-  }
+    ]);
 
   /** 1 → 2 (blur) → 3 "Save A"; 1 → 4 (blur) → 5 "Save B". */
   function twoSavers() {

@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const fc = require('fast-check');
-const { helper, startSimulator, allNodes } = require('./support');
+const { helper, startSimulator, allNodes, uiSaveImageWorkflow } = require('./support');
 const { startFront } = require('./front');
 const tlsNode = require('@node-red/nodes/core/network/05-tls.js');
 const mqttNode = require('@node-red/nodes/core/network/10-mqtt.js');
@@ -357,17 +357,7 @@ describe('admin routes: Test connection, stored secrets and untrusted requests',
   describe('the submit dialog: convert a UI workflow, check an API workflow', function () {
     const post = (route, body) =>
       helper.request().post(`/comfyui/servers/srv/${route}`).set('content-type', 'application/json').send(JSON.stringify(body));
-    /** EmptyImage → SaveImage as ComfyUI's "Save" writes it. */
-    const ui = () => ({
-      last_node_id: 2,
-      last_link_id: 1,
-      nodes: [
-        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
-        { id: 2, type: 'SaveImage', mode: 0, inputs: [{ name: 'images', type: 'IMAGE', link: 1 }], widgets_values: ['dialog'] },
-      ],
-      links: [[1, 1, 0, 2, 0, 'IMAGE']],
-      version: 0.4,
-    });
+    const ui = () => uiSaveImageWorkflow({ prefix: 'dialog' });
 
     it("converts with the deployed server's definitions, asked at its own URL only", async function () {
       await load();

@@ -10,6 +10,7 @@ const { readNodeDefinitions } = require('../dist/client/node-definitions');
 const { suggestNames } = require('../dist/client/name-suggestions');
 const objectInfo = require('./fixtures/transcripts/object_info_full.json');
 const recorded = require('./fixtures/transcripts/e_invalid_prompts.json');
+const { textToImageWorkflow } = require('./support');
 
 /** The recorded server had no model files: these are ours, in the shapes real model folders have. */
 const CHECKPOINTS = [
@@ -30,29 +31,9 @@ const definitions = definitionsWith();
 
 /** Loader → sampler → decode → save: the usual text-to-image prompt, valid on these definitions. */
 function textToImage() {
-  return {
-    4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd_xl_base_1.0.safetensors' }, _meta: { title: 'Load Checkpoint' } },
-    6: { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse', clip: ['4', 1] } },
-    7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
-    5: { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
-    3: {
-      class_type: 'KSampler',
-      inputs: {
-        seed: 1,
-        steps: 20,
-        cfg: 7,
-        sampler_name: 'euler',
-        scheduler: 'normal',
-        denoise: 1,
-        model: ['4', 0],
-        positive: ['6', 0],
-        negative: ['7', 0],
-        latent_image: ['5', 0],
-      },
-    },
-    8: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-    9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'x' } },
-  };
+  const prompt = textToImageWorkflow({ steps: 20 });
+  prompt['4'].inputs.ckpt_name = 'sd_xl_base_1.0.safetensors';
+  return prompt;
 }
 
 /** The one error of the one failing node, after asserting there is exactly that. */

@@ -2,30 +2,23 @@
 // The submit node's check before POST /prompt and its dry run, over the simulator on 127.0.0.1:
 // what reaches the server is read from the simulator's own request log.
 const assert = require('node:assert/strict');
-const { helper, allNodes, waitFor, nextMessage, nextError, nextCall, textToImageWorkflow, lastStatus, useSimulator } = require('./support');
+const {
+  helper,
+  waitFor,
+  nextMessage,
+  nextError,
+  nextCall,
+  textToImageWorkflow,
+  lastStatus,
+  useSimulator,
+  loadSubmit,
+} = require('./support');
 const { FAKE_CHECKPOINTS } = require('../dist/simulator');
 
 describe('comfyui-submit: validate before submit, dry run', function () {
   const env = useSimulator({ testControls: true, stepMs: 1 });
 
-  async function load(submitProps = {}) {
-    const flow = [
-      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
-      {
-        id: 'sub',
-        type: 'comfyui-submit',
-        server: 'srv',
-        workflow: '',
-        mode: 'wait',
-        randomizeSeeds: false,
-        wires: [['out']],
-        ...submitProps,
-      },
-      { id: 'out', type: 'helper' },
-    ];
-    await helper.load(allNodes, flow);
-    return { sub: helper.getNode('sub'), out: helper.getNode('out'), client: helper.getNode('srv').client };
-  }
+  const load = (submitProps = {}) => loadSubmit(env, submitProps);
 
   /** Requests of one method and route (with or without the /api prefix) the simulator has seen. */
   function requests(method, path) {

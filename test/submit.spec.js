@@ -2,8 +2,6 @@
 const assert = require('node:assert/strict');
 const { request } = require('undici');
 const {
-  helper,
-  allNodes,
   waitFor,
   nextMessage,
   nextError,
@@ -13,29 +11,14 @@ const {
   lastStatus,
   statusesOf,
   useSimulator,
+  loadSubmit,
+  uiSaveImageWorkflow,
 } = require('./support');
 
 describe('comfyui-submit', function () {
   const env = useSimulator({ testControls: true, stepMs: 30 });
 
-  async function load(submitProps = {}) {
-    const flow = [
-      { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
-      {
-        id: 'sub',
-        type: 'comfyui-submit',
-        server: 'srv',
-        workflow: '',
-        mode: 'wait',
-        randomizeSeeds: false,
-        wires: [['out']],
-        ...submitProps,
-      },
-      { id: 'out', type: 'helper' },
-    ];
-    await helper.load(allNodes, flow);
-    return { sub: helper.getNode('sub'), out: helper.getNode('out') };
-  }
+  const load = (submitProps = {}) => loadSubmit(env, submitProps);
 
   async function history(promptId) {
     const res = await request(`${env.sim.url}/history/${promptId}`);
@@ -200,23 +183,7 @@ describe('comfyui-submit', function () {
   it("converts a UI-format workflow with the server's definitions and runs it; a class the server lacks is UI_WORKFLOW naming it", async function () {
     const { sub, out } = await load();
     const got = nextMessage(out);
-    const ui = {
-      last_node_id: 2,
-      last_link_id: 1,
-      nodes: [
-        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
-        {
-          id: 2,
-          type: 'SaveImage',
-          mode: 0,
-          title: 'Keep',
-          inputs: [{ name: 'images', type: 'IMAGE', link: 1 }],
-          widgets_values: ['ui_converted'],
-        },
-      ],
-      links: [[1, 1, 0, 2, 0, 'IMAGE']],
-      version: 0.4,
-    };
+    const ui = uiSaveImageWorkflow();
     sub.receive({ payload: JSON.stringify(ui) });
     const { payload } = await got;
     const [body] = env.sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt').map((r) => JSON.parse(r.body));

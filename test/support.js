@@ -118,6 +118,35 @@ function saveImageWorkflow({ width = 64, height = 64, batch = 1, color = 0xff000
   };
 }
 
+/** saveImageWorkflow as ComfyUI's "Save" writes it (UI format): EmptyImage → SaveImage titled "Keep". */
+function uiSaveImageWorkflow({ prefix = 'ui_converted' } = {}) {
+  return {
+    last_node_id: 2,
+    last_link_id: 1,
+    nodes: [
+      { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
+      { id: 2, type: 'SaveImage', mode: 0, title: 'Keep', inputs: [{ name: 'images', type: 'IMAGE', link: 1 }], widgets_values: [prefix] },
+    ],
+    links: [[1, 1, 0, 2, 0, 'IMAGE']],
+    version: 0.4,
+  };
+}
+
+/**
+ * Loads a server configuration on the simulator of `env` (useSimulator), a submit node with `props`
+ * wired to a helper node `out`, and `extra` nodes.
+ */
+async function loadSubmit(env, props = {}, extra = []) {
+  const flow = [
+    { id: 'srv', type: 'comfyui-server', url: env.sim.url, timeout: 5 },
+    { id: 'sub', type: 'comfyui-submit', server: 'srv', workflow: '', mode: 'wait', randomizeSeeds: false, wires: [['out']], ...props },
+    { id: 'out', type: 'helper' },
+    ...extra,
+  ];
+  await helper.load(allNodes, flow);
+  return { sub: helper.getNode('sub'), out: helper.getNode('out'), client: helper.getNode('srv').client };
+}
+
 /** The standard text-to-image chain, with a KSampler that reports `steps` progress ticks. */
 function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
   return {
@@ -228,6 +257,8 @@ module.exports = {
   lastStatus,
   useSimulator,
   saveImageWorkflow,
+  uiSaveImageWorkflow,
+  loadSubmit,
   textToImageWorkflow,
   isPng,
   pngSize,

@@ -17,6 +17,7 @@ const { request } = require('undici');
 
 const root = join(__dirname, '..', '..');
 const packageJson = require('../../package.json');
+const { uiSaveImageWorkflow } = require('../support');
 const CHROMIUM = process.env.COMFYUI_CHROMIUM || '/usr/bin/chromium';
 const WANTED = process.env.COMFYUI_BROWSER_TEST === '1';
 const CHROMIUM_ARGS = [
@@ -635,23 +636,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   it('with the server deployed, a pasted UI workflow is converted with its definitions, and validation problems show on their nodes', async function () {
     await openEditor('t2i-submit');
     const original = await inPage(() => RED.nodes.node('t2i-submit').workflow);
-    const ui = {
-      last_node_id: 2,
-      last_link_id: 1,
-      nodes: [
-        { id: 1, type: 'EmptyImage', mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [64, 32, 1, 0] },
-        {
-          id: 2,
-          type: 'SaveImage',
-          mode: 0,
-          title: 'Keep',
-          inputs: [{ name: 'images', type: 'IMAGE', link: 1 }],
-          widgets_values: ['pasted'],
-        },
-      ],
-      links: [[1, 1, 0, 2, 0, 'IMAGE']],
-      version: 0.4,
-    };
+    const ui = uiSaveImageWorkflow({ prefix: 'pasted' });
     await paste('#node-input-workflow-editor', JSON.stringify(ui));
     await page.locator('.red-ui-notification').filter({ hasText: 'Converted the UI-format workflow to API format (2 nodes)' }).waitFor();
     const listed = page.locator('#node-input-workflow-nodes .comfyui-submit-workflow-node');
