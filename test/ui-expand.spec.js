@@ -220,6 +220,42 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     assert.deepEqual(summary(expandWorkflow(raw))['5:4:2'].overrides, { seed: 31337 });
   });
 
+  it('a proxy widget that shows a nested instance’s own proxy widget reaches the inner node it names, legacy "<id>: name" too', function () {
+    const raw = fixture('subgraph-nested');
+    const outer = raw.definitions.subgraphs[0];
+    // Instance 4 (in A) shows two widgets of its inner nodes 1 and 2 through proxyWidgets, with no input behind them.
+    const nested = outer.nodes.find((node) => node.id === 4);
+    nested.properties.proxyWidgets = [
+      ['2', 'steps'],
+      ['1', 'width'],
+    ];
+    nested.widgets_values = [30, 640];
+    const instance = raw.nodes.find((node) => node.id === 5);
+    const overridesOf = (proxies, values) => {
+      instance.properties.proxyWidgets = proxies;
+      instance.widgets_values = values;
+      const nodes = summary(expandWorkflow(raw));
+      return [nodes['5:4:1'].overrides, nodes['5:4:2'].overrides];
+    };
+    // Without a value from the root instance, the nested instance's own values stand.
+    assert.deepEqual(overridesOf([], []), [{ width: 640 }, { steps: 30 }]);
+    // [nested instance, widget name, inner node of that instance]: the current format.
+    assert.deepEqual(
+      overridesOf(
+        [
+          ['4', 'steps', '2'],
+          ['4', 'width', '1'],
+        ],
+        [12, 512],
+      ),
+      [{ width: 512 }, { steps: 12 }],
+    );
+    // Older frontends prefixed the name with the nested path, once per level.
+    assert.deepEqual(overridesOf([['4', '4: 2: steps']], [9]), [{ width: 640 }, { steps: 9 }]);
+    // A source the nested instance does not show sets nothing.
+    assert.deepEqual(overridesOf([['4', 'steps', '1']], [3]), [{ width: 640 }, { steps: 30 }]);
+  });
+
   it('promoted widgets: instance values become overrides of the inner widgets, a linked instance input sends its link', function () {
     const graph = expandWorkflow(fixture('subgraph-promoted'));
     assertConsistent(graph);

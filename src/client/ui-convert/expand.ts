@@ -25,7 +25,7 @@ import { clip, isRecord } from '../shape';
 import type { Json } from '../shape';
 import { groupNameOf, innerWidgetValues, readGroupDefinitions } from './group-node';
 import type { GroupDefinition, InnerSlot } from './group-node';
-import { SUBGRAPH_INPUT_NODE, instanceInputs, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
+import { SUBGRAPH_INPUT_NODE, instanceInputs, passOnPromoted, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
 import type { PromotedValues, SubgraphDefinition } from './subgraph-definitions';
 import { readUiGraph } from './ui-graph';
 import type { UiGraph, UiInputSlot, UiLink, UiNode } from './ui-graph';
@@ -132,10 +132,8 @@ function buildScope(
     const inputs = instanceInputs(definition, node);
     const promoted = promotedValues(definition, node, inputs);
     // A proxy widget of the enclosing instance may show one of this instance's own promoted widgets.
-    for (const [name, value] of scope.promoted?.byInner.get(node.id) ?? []) {
-      const slot = inputs.findIndex((input) => input.name === name);
-      if (slot !== -1) promoted.byInput.set(slot, value);
-    }
+    const outer = scope.promoted?.byInner.get(node.id);
+    if (outer) passOnPromoted(promoted, node, inputs, outer, scope.promoted?.sources.get(node.id));
     const child: Scope = {
       ...emptyScope(`${flatId}:`, scope.depth + 1, definition.graph, [...scope.lineage, definition.id]),
       byId: definition.byId,
