@@ -233,6 +233,16 @@ describe('ui-convert: UI-format workflows to API prompts', function () {
       assert.equal(asText(prompt['3'].inputs), asText({ choice: 'q', amount: 7 }));
     });
 
+    it('leaves out the nodes of a muted or bypassed subgraph instance, nested too; a bypassed one passes its input on', function () {
+      const prompt = convert(fixture('expand-subgraph-modes.json'));
+      // As ComfyUI's frontend tests expect of graphToPrompt: no "42:2:1" or "42:3:1", no instance ids either.
+      assert.deepEqual(Object.keys(prompt).sort(), ['1', '3', '5', '6', '7']);
+      assert.deepEqual(prompt[3].inputs.images, ['1', 0]);
+      assert.deepEqual(prompt[6].inputs.images, ['1', 0]);
+      assert.equal(prompt[5].inputs.images, undefined);
+      assert.equal(prompt[7].inputs.images, undefined);
+    });
+
     it('titles a node by its saved title, else by the display name of its class', function () {
       const prompt = convert({ nodes: [node(1, 'SaveImage', { title: 'Final' }), node(2, 'SaveImage')], links: [] });
       assert.equal(prompt['1']._meta.title, 'Final');

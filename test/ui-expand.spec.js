@@ -220,6 +220,42 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     assert.deepEqual(summary(expandWorkflow(raw))['5:4:2'].overrides, { seed: 31337 });
   });
 
+  it('a proxy widget that shows a nested instance’s own proxy widget reaches the inner node it names, legacy "<id>: name" too', function () {
+    const raw = fixture('subgraph-nested');
+    const outer = raw.definitions.subgraphs[0];
+    // Instance 4 (in A) shows two widgets of its inner nodes 1 and 2 through proxyWidgets, with no input behind them.
+    const nested = outer.nodes.find((node) => node.id === 4);
+    nested.properties.proxyWidgets = [
+      ['2', 'steps'],
+      ['1', 'width'],
+    ];
+    nested.widgets_values = [30, 640];
+    const instance = raw.nodes.find((node) => node.id === 5);
+    const overridesOf = (proxies, values) => {
+      instance.properties.proxyWidgets = proxies;
+      instance.widgets_values = values;
+      const nodes = summary(expandWorkflow(raw));
+      return [nodes['5:4:1'].overrides, nodes['5:4:2'].overrides];
+    };
+    // Without a value from the root instance, the nested instance's own values stand.
+    assert.deepEqual(overridesOf([], []), [{ width: 640 }, { steps: 30 }]);
+    // [nested instance, widget name, inner node of that instance]: the current format.
+    assert.deepEqual(
+      overridesOf(
+        [
+          ['4', 'steps', '2'],
+          ['4', 'width', '1'],
+        ],
+        [12, 512],
+      ),
+      [{ width: 512 }, { steps: 12 }],
+    );
+    // Older frontends prefixed the name with the nested path, once per level.
+    assert.deepEqual(overridesOf([['4', '4: 2: steps']], [9]), [{ width: 640 }, { steps: 9 }]);
+    // A source the nested instance does not show sets nothing.
+    assert.deepEqual(overridesOf([['4', 'steps', '1']], [3]), [{ width: 640 }, { steps: 30 }]);
+  });
+
   it('promoted widgets: instance values become overrides of the inner widgets, a linked instance input sends its link', function () {
     const graph = expandWorkflow(fixture('subgraph-promoted'));
     assertConsistent(graph);
@@ -250,7 +286,7 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
     assert.deepEqual(nodes['35:2'].overrides, { text: 'no inputs saved' });
   });
 
-  it('muted and bypassed instances: root ones stay whole, nested ones expand (bypassed ones also stay for their consumers)', function () {
+  it('muted and bypassed instances stay whole at any depth: their inner nodes are left out, consumers go through the instance', function () {
     const graph = expandWorkflow(fixture('subgraph-modes'));
     assertConsistent(graph);
     const U = '7c2e5a1b-9d3f-4b6a-8e20-a4b5c6d7e804';
@@ -261,11 +297,11 @@ describe('UI workflow expansion (group nodes, subgraphs)', function () {
       3: { type: 'SaveImage', mode: 0, values: ['bypassed'], fed: { images: ['40', 0] } },
       41: { type: U, mode: 2, fed: { image: ['1', 0] } },
       5: { type: 'PreviewImage', mode: 0, fed: { images: ['41', 0] } },
+      // Nested ones too, as the frontend's tests now expect (frontends up to 1.48 ran 42:2:1 and 42:3:1).
       '42:2': { type: U, mode: 4, fed: { image: ['1', 0] } },
-      '42:2:1': { type: 'ImageInvert', mode: 0, fed: { image: ['1', 0] } },
-      '42:3:1': { type: 'ImageInvert', mode: 0, fed: { image: ['1', 0] } },
+      '42:3': { type: U, mode: 2, fed: { image: ['1', 0] } },
       6: { type: 'SaveImage', mode: 0, values: ['nested-bypassed'], fed: { images: ['42:2', 0] } },
-      7: { type: 'SaveImage', mode: 0, values: ['nested-muted'], fed: { images: ['42:3:1', 0] } },
+      7: { type: 'SaveImage', mode: 0, values: ['nested-muted'], fed: { images: ['42:3', 0] } },
     });
   });
 

@@ -6,8 +6,10 @@
  * moment, so every value must match (seeds too: the frontend changes a "randomize" seed only after
  * queueing, and the workflow it embeds holds the value it sent).
  *
- *   npm run build && node test/tools/real-pairs.js <dir>
+ *   npm run build && node test/tools/real-pairs.js <dir> [--definitions <object_info.json>]
  *
+ * Definitions default to the recording of a real ComfyUI v0.8.0; pairs using classes it lacks can be
+ * checked with an /object_info file that adds them (`--definitions`).
  * <dir> holds `X.ui.json` + `X.api.json` pairs (never committed: they come from public repositories).
  * Compared: the same node ids, class_type, input names, and values (links as [id, slot], numbers with
  * a relative tolerance of 1e-6); `_meta.title` when the API file has one. Where a file is older than
@@ -148,12 +150,12 @@ function summarize(results) {
 module.exports = { comparePairs, diffPrompts, summarize, loadDefinitions };
 
 if (require.main === module) {
-  const dir = process.argv[2];
-  if (!dir) {
-    console.error('usage: node test/tools/real-pairs.js <dir of X.ui.json + X.api.json pairs>');
+  const [dir, option, file] = process.argv.slice(2);
+  if (!dir || (option !== undefined && (option !== '--definitions' || !file))) {
+    console.error('usage: node test/tools/real-pairs.js <dir of X.ui.json + X.api.json pairs> [--definitions <object_info.json>]');
     process.exit(2);
   }
-  const summary = summarize(comparePairs(dir));
+  const summary = summarize(comparePairs(dir, loadDefinitions(file)));
   console.log(summary.text);
   process.exit(summary.equal === summary.compared ? 0 : 1);
 }

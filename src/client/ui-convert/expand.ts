@@ -7,12 +7,12 @@
  * an instance becomes a widget override of the inner node it came from. The result is a flat UiGraph
  * for convertGraph; link ids are renumbered.
  *
- * Modes, as the frontend treats them: an instance in the root graph at mode 2 (muted) or 4 (bypass)
- * is not expanded; it stays one node, so consumers of a bypassed one are rewired through the
- * instance's own inputs by the bypass rule and those of a muted one lose the link (the frontend
- * throws there; dropping is what it does for every other muted node). Inside a subgraph the frontend
- * expands every instance whatever its mode: a muted nested instance works as if it were not muted,
- * and a bypassed one is expanded and also kept as one node that its consumers are rewired through.
+ * Modes, as the frontend treats them: an instance at mode 2 (muted) or 4 (bypass) is not expanded,
+ * at any depth; it stays one node, so consumers of a bypassed one are rewired through the instance's
+ * own inputs by the bypass rule and those of a muted one lose the link (ExecutableNodeDTO.resolveOutput
+ * of the instance). Frontends up to 1.48 expanded a muted or bypassed instance nested in a subgraph
+ * all the same, so its nodes ran; the frontend's own tests now expect them left out (subgraphBypass
+ * test "nested: inner host in muted mode"), which is also what the person who muted it meant.
  * Group nodes keep their own older rules (ExecutableGroupNodeDTO, GroupNodeHandler.updateLink): a
  * bypassed one gives a typed consumer its first input of exactly that type, resolved here; a group
  * output is the inner node behind its Reroutes taken as it is, so a muted or bypassed one gives nothing.
@@ -25,7 +25,7 @@ import { clip, isRecord } from '../shape';
 import type { Json } from '../shape';
 import { groupNameOf, innerWidgetValues, readGroupDefinitions } from './group-node';
 import type { GroupDefinition, InnerSlot } from './group-node';
-import { SUBGRAPH_INPUT_NODE, instanceInputs, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
+import { SUBGRAPH_INPUT_NODE, instanceInputs, passOnPromoted, promotedValues, readSubgraphDefinitions } from './subgraph-definitions';
 import type { PromotedValues, SubgraphDefinition } from './subgraph-definitions';
 import { readUiGraph } from './ui-graph';
 import type { UiGraph, UiInputSlot, UiLink, UiNode } from './ui-graph';
@@ -58,10 +58,8 @@ interface Scope {
   promoted?: PromotedValues;
   /** For each output slot of this scope's instance, the link inside that feeds it. */
   outputLinks?: Map<number, UiLink>;
-  /** Instances in this scope that are expanded, by node id. */
+  /** Instances in this scope that are expanded (none muted or bypassed), by node id: their consumers resolve into them. */
   expanded: Map<string, Scope>;
-  /** Expanded instances whose consumers resolve into them (all but bypassed ones). */
-  resolvesInto: Map<string, Scope>;
   /** Group node instances expanded in this scope (the root only). */
   groups: Map<string, GroupDefinition>;
   /** Bypassed group node instances (the root only): their consumers follow the group's own bypass rule. */
@@ -87,7 +85,7 @@ export function expandWorkflow(raw: unknown): UiGraph | undefined {
 }
 
 function emptyScope(prefix: string, depth: number, graph: UiGraph, lineage: string[]): Omit<Scope, 'byId'> {
-  return { prefix, depth, graph, lineage, expanded: new Map(), resolvesInto: new Map(), groups: new Map(), bypassedGroups: new Set() };
+  return { prefix, depth, graph, lineage, expanded: new Map(), groups: new Map(), bypassedGroups: new Set() };
 }
 
 /**
@@ -116,7 +114,7 @@ function buildScope(
       continue;
     }
     const definition = subgraphs.get(node.type);
-    if (!definition || (atRoot && silenced)) continue;
+    if (!definition || silenced) continue;
     const flatId = scope.prefix + node.id;
     if (scope.depth + 1 > MAX_NESTING) {
       throw new ComfyError(
@@ -134,10 +132,8 @@ function buildScope(
     const inputs = instanceInputs(definition, node);
     const promoted = promotedValues(definition, node, inputs);
     // A proxy widget of the enclosing instance may show one of this instance's own promoted widgets.
-    for (const [name, value] of scope.promoted?.byInner.get(node.id) ?? []) {
-      const slot = inputs.findIndex((input) => input.name === name);
-      if (slot !== -1) promoted.byInput.set(slot, value);
-    }
+    const outer = scope.promoted?.byInner.get(node.id);
+    if (outer) passOnPromoted(promoted, node, inputs, outer, scope.promoted?.sources.get(node.id));
     const child: Scope = {
       ...emptyScope(`${flatId}:`, scope.depth + 1, definition.graph, [...scope.lineage, definition.id]),
       byId: definition.byId,
@@ -148,8 +144,6 @@ function buildScope(
       outputLinks: definition.outputLinks,
     };
     scope.expanded.set(node.id, child);
-    // A bypassed nested instance is expanded, yet its consumers go through its own inputs (ExecutableNodeDTO.resolveOutput checks bypass first).
-    if (node.mode !== BYPASSED) scope.resolvesInto.set(node.id, child);
     buildScope(child, subgraphs, groups, budget);
     any = true;
   }
@@ -194,7 +188,6 @@ class Flattener {
       }
       const child = scope.expanded.get(node.id);
       if (child) {
-        if (node.mode === BYPASSED) this.emitNode(scope, node);
         this.emitScope(child);
         continue;
       }
@@ -300,7 +293,7 @@ function resolve(scope: Scope, originId: string, originSlot: number, consumerTyp
       slot = outer.originSlot;
       continue;
     }
-    const child = current.resolvesInto.get(id);
+    const child = current.expanded.get(id);
     if (child) {
       // An output fed straight from the subgraph's input leads back out through the same walk (the
       // frontend of 2025 throws "No output node found" there; the value is plainly the input's).

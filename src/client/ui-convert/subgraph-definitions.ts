@@ -111,7 +111,15 @@ function outputLinks(definition: Record<string, unknown>, graph: UiGraph): Map<n
 export interface PromotedValues {
   byInput: Map<number, Json>;
   byInner: Map<string, Map<string, Json>>;
+  /**
+   * For a value shown from a nested instance's own promoted widget: the inner node of that instance
+   * it comes from (the third item of a proxyWidgets entry), by nested instance id and widget name.
+   */
+  sources: Map<string, Map<string, string>>;
 }
+
+/** One entry of properties.proxyWidgets: inner node id, widget name, and the nested source id some entries add. */
+type ProxyWidget = [string, string, string?];
 
 /**
  * The instance's `widgets_values` are its promoted widgets' values. Files from frontends with
@@ -122,12 +130,12 @@ export interface PromotedValues {
  * proxyWidgets) promotes nothing: the inner nodes keep their saved values.
  */
 export function promotedValues(definition: SubgraphDefinition, instance: UiNode, inputs: readonly UiInputSlot[]): PromotedValues {
-  const found: PromotedValues = { byInput: new Map(), byInner: new Map() };
+  const found: PromotedValues = { byInput: new Map(), byInner: new Map(), sources: new Map() };
   const values = instance.widgetsValues;
   if (!Array.isArray(values) || values.length === 0) return found;
   const proxies = proxyWidgets(instance.properties.proxyWidgets);
   if (proxies) {
-    proxies.forEach(([innerId, name], k) => {
+    proxies.forEach(([innerId, name, source], k) => {
       // control_after_generate is the frontend's companion of a seed widget, not an input of the node.
       if (k >= values.length || values[k] === null || name === 'control_after_generate') return;
       if (innerId === '-1') {
@@ -135,9 +143,8 @@ export function promotedValues(definition: SubgraphDefinition, instance: UiNode,
         if (slot !== -1) found.byInput.set(slot, values[k]);
         return;
       }
-      let forNode = found.byInner.get(innerId);
-      if (!forNode) found.byInner.set(innerId, (forNode = new Map<string, Json>()));
-      forNode.set(name, values[k]);
+      setIn(found.byInner, innerId, name, values[k]);
+      if (source !== undefined) setIn(found.sources, innerId, name, source);
     });
     return found;
   }
@@ -157,8 +164,50 @@ function isControlValue(value: Json | undefined): boolean {
   return value === 'fixed' || value === 'increment' || value === 'decrement' || value === 'randomize';
 }
 
-/** properties.proxyWidgets: a list of [innerNodeId, widgetName] pairs, stored as a list or as its JSON text. */
-function proxyWidgets(value: Json | undefined): [string, string][] | undefined {
+function setIn<T>(map: Map<string, Map<string, T>>, key: string, name: string, value: T): void {
+  let inner = map.get(key);
+  if (!inner) map.set(key, (inner = new Map<string, T>()));
+  inner.set(name, value);
+}
+
+/** Frontends before 1.4x named a widget promoted from a nested instance "<node id>: <name>", once per level. */
+const LEGACY_PREFIX = /^\s*\d+\s*:\s*/;
+
+/**
+ * Hands on the values the enclosing instance shows from this nested instance's widgets (`outer`, by
+ * widget name; `sources`, the inner node each comes from when the file says): to the instance's input
+ * of that name, else to the inner node whose widget this instance shows under that name, as the
+ * frontend resolves a promoted widget view (normalizeLegacyProxyWidgetEntry, resolveConcretePromotedWidget).
+ */
+export function passOnPromoted(
+  promoted: PromotedValues,
+  instance: UiNode,
+  inputs: readonly UiInputSlot[],
+  outer: ReadonlyMap<string, Json>,
+  sources: ReadonlyMap<string, string> | undefined,
+): void {
+  const proxies = proxyWidgets(instance.properties.proxyWidgets) ?? [];
+  for (const [savedName, value] of outer) {
+    const source = sources?.get(savedName);
+    // The saved name first, then without each legacy "<id>: " prefix in turn.
+    for (let name = savedName, previous = ''; name !== previous; previous = name, name = name.replace(LEGACY_PREFIX, '')) {
+      const slot = source === undefined ? inputs.findIndex((input) => input.name === name) : -1;
+      if (slot !== -1) {
+        promoted.byInput.set(slot, value);
+        break;
+      }
+      const shown = proxies.find(([id, widget]) => widget === name && id !== '-1' && (source === undefined || id === source));
+      if (shown) {
+        setIn(promoted.byInner, shown[0], name, value);
+        if (shown[2] !== undefined) setIn(promoted.sources, shown[0], name, shown[2]);
+        break;
+      }
+    }
+  }
+}
+
+/** properties.proxyWidgets: a list of [innerNodeId, widgetName, sourceNodeId?] entries, stored as a list or as its JSON text. */
+function proxyWidgets(value: Json | undefined): ProxyWidget[] | undefined {
   let list: unknown = value;
   if (typeof value === 'string') {
     try {
@@ -168,8 +217,10 @@ function proxyWidgets(value: Json | undefined): [string, string][] | undefined {
     }
   }
   if (!Array.isArray(list) || list.length === 0) return undefined;
-  return list.map((entry): [string, string] => {
-    const [id, name] = Array.isArray(entry) ? (entry as unknown[]) : [];
-    return [typeof id === 'number' || typeof id === 'string' ? String(id) : '', typeof name === 'string' ? name : ''];
+  return list.map((entry): ProxyWidget => {
+    const [id, name, source] = Array.isArray(entry) ? (entry as unknown[]) : [];
+    const text = (item: unknown): string => (typeof item === 'number' || typeof item === 'string' ? String(item) : '');
+    const widget = typeof name === 'string' ? name : '';
+    return source === undefined ? [text(id), widget] : [text(id), widget, text(source)];
   });
 }
