@@ -759,6 +759,9 @@ describe('simulator', function () {
       await c.waitFor((f) => f.type === 'status' && f.data.status.exec_info.queue_remaining === 1, 'queued', 2000, before);
       const from = c.frames.length;
       await call(sim, 'POST', '/queue', { delete: [pending] });
+      // Both broadcasts, then a little more time in which a third one would show.
+      await c.waitFor((f) => f.type === 'status', 'the first status after the delete', 5000, from);
+      await c.waitFor((f) => f.type === 'status', 'the second status after the delete', 5000, from + 1);
       await sleep(50);
       assert.deepEqual(
         c.frames.slice(from).map((f) => f.data.status.exec_info.queue_remaining),
