@@ -658,6 +658,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     assert.deepEqual(await flagged.allInnerTexts(), ['Load Checkpoint (4) — CheckpointLoaderSimple', 'Latent (5) — EmptyLatentImage']);
     assert.match(await flagged.first().getAttribute('title'), /ckpt_name: .*did you mean 'v1-5-pruned-emaonly\.safetensors'/);
     assert.match(await flagged.last().getAttribute('title'), /height: /);
+    await page.locator('.red-ui-tray-body').evaluate((body) => {
+      const target = document.getElementById('node-input-workflow-editor');
+      body.scrollTop = target.offsetTop - 60;
+    });
+    await page.hover('.comfyui-submit-workflow-node-problem >> nth=0');
     await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'submit-dialog-problems.png') });
 
     // Cancelled: the node keeps its workflow.
