@@ -336,6 +336,8 @@ describe('simulator', function () {
       const up = multipart([{ name: 'image', filename: 'src.png', value: makePng(20, 12, (x) => [x * 10, 100, 200, 255]) }]);
       assert.equal((await call(sim, 'POST', '/upload/image', up.body, { 'Content-Type': up.contentType })).status, 200);
       const c = await connect(sim, 'all', { flags: { supports_preview_metadata: true } });
+      // Until the server has read the flags, it sends this socket type-1 frames (a race on a busy machine).
+      await c.waitFor((f) => f.type === 'feature_flags', 'the feature_flags reply');
       const prompt = {
         1: { class_type: 'LoadImage', inputs: { image: 'src.png' } },
         2: { class_type: 'ImageScale', inputs: { image: ['1', 0], upscale_method: 'bilinear', width: 40, height: 0, crop: 'disabled' } },
