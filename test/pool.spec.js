@@ -34,7 +34,7 @@ describe('ComfyPool over three simulators', function () {
   let clients = [];
   let pool;
 
-  async function start(optionsPerSim = [{}, {}, {}], poolOptions = {}) {
+  async function start(optionsPerSim = [{}, {}, {}], poolOptions = {}, { connected = true } = {}) {
     sims = await Promise.all(optionsPerSim.map((options) => startSimulator({ testControls: true, stepMs: 1, nodeMs: 1, ...options })));
     clients = sims.map(
       (sim) =>
@@ -49,7 +49,7 @@ describe('ComfyPool over three simulators', function () {
       clients.map((client, i) => ({ name: `gpu${i + 1}`, client })),
       { graceMs: GRACE_MS, ...poolOptions },
     );
-    await waitFor(() => clients.every((client) => client.state === 'connected'), 'every member to connect');
+    if (connected) await waitFor(() => clients.every((client) => client.state === 'connected'), 'every member to connect');
   }
 
   afterEach(async function () {
@@ -85,6 +85,13 @@ describe('ComfyPool over three simulators', function () {
       const file = await pool.view(result.prompt_id, result.images[0]);
       assert.ok(file.body.length > 0);
     }
+  });
+
+  it('a submit right after the pool is made waits for its members to connect instead of failing NO_SERVER', async function () {
+    await start([{}, {}, {}], {}, { connected: false });
+    assert.ok(clients.every((client) => client.state !== 'connected'));
+    const s = await pool.submit(tiny(1), { wait: true });
+    assert.equal((await s.result).server, s.server);
   });
 
   it('routes by model file: only members holding the checkpoint; none → NO_SERVER naming what each lacks', async function () {

@@ -66,6 +66,12 @@ export class PoolMember extends EventEmitter<MemberEvents> {
     return Math.max(this.queueRemaining, this.active.size) + this.postsInFlight;
   }
 
+  /** Connecting (first time or again within the grace period), not refused: worth a short wait. */
+  get mayConnectSoon(): boolean {
+    const state = this.client.state;
+    return !this.wasGone && this.client.refusal === undefined && (state === 'connecting' || state === 'idle' || state === 'disconnected');
+  }
+
   /** Its socket stayed down for the grace period and has not come back since. */
   get isGone(): boolean {
     return this.wasGone;

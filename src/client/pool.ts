@@ -103,6 +103,8 @@ interface PoolJob {
 const REMEMBERED = 5000;
 const AFFINITY_KEYS = 1000;
 const MESSAGE_LIMIT = 1000;
+/** How long a submit waits for members that are still connecting before NO_SERVER (ComfyClient waits as long for its socket). */
+const CONNECT_WAIT_MS = 3_000;
 
 export class ComfyPool extends EventEmitter<PoolEvents> {
   private readonly members = new Map<string, PoolMember>();
@@ -313,7 +315,7 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
     }
   }
 
-  private async route(job: PoolJob, excluded: ReadonlyMap<string, string>): Promise<string> {
+  private async route(job: PoolJob, excluded: ReadonlyMap<string, string>, waited = false): Promise<string> {
     const members = [...this.members.values()];
     let definitions = await Promise.all(members.map((member) => this.definitionsOf(member, excluded)));
     let choice = choose(this.candidates(job, members, definitions, excluded), this.turn, this.preferred(job));
@@ -321,6 +323,11 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
       // A model file added since the definitions were read: ask those members again, once.
       definitions = await Promise.all(members.map((member, index) => this.definitionsOf(member, excluded, definitions[index])));
       choice = choose(this.candidates(job, members, definitions, excluded), this.turn, this.preferred(job));
+    }
+    if ('reasons' in choice && !waited && members.some((member) => member.mayConnectSoon)) {
+      // Members still (re)connecting, e.g. a pool just started: like ComfyClient.submit, wait a moment for them.
+      await this.someMemberConnects(CONNECT_WAIT_MS);
+      return this.route(job, excluded, true);
     }
     if ('reasons' in choice) {
       const reasons = choice.reasons.map(({ server, reason }) => `${server} ${reason}`).join('; ');
@@ -330,6 +337,23 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
     }
     this.turn = choice.index + 1;
     return choice.server;
+  }
+
+  /** Resolves when any member connects, or after `ms`. */
+  private someMemberConnects(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const clients = [...this.members.values()].map((member) => member.client);
+      const onState = (state: SocketState): void => {
+        if (state === 'connected') done();
+      };
+      const timer = setTimeout(() => done(), ms);
+      const done = (): void => {
+        clearTimeout(timer);
+        for (const client of clients) client.off('state', onState);
+        resolve();
+      };
+      for (const client of clients) client.on('state', onState);
+    });
   }
 
   /** A member's definitions, or why they are not known; `stale` asks again. */
