@@ -275,6 +275,56 @@ describe('ComfyPool over three simulators', function () {
     }
   });
 
+  it("merges the members' events, each tagged with its member, and stops listening to them with the last listener", async function () {
+    await start();
+    const seen = [];
+    const listener = ({ server, event }) => seen.push({ server, type: event.type, promptId: event.promptId });
+    pool.on('event', listener);
+    const submissions = [];
+    for (let i = 0; i < 3; i += 1) submissions.push(await pool.submit(tiny(i), { wait: true }));
+    await Promise.all(submissions.map((s) => s.result));
+    for (const s of submissions) {
+      await waitFor(() => seen.some((e) => e.promptId === s.promptId && e.type === 'executing'), `events of ${s.promptId}`);
+      assert.deepEqual([...new Set(seen.filter((e) => e.promptId === s.promptId).map((e) => e.server))], [s.server]);
+    }
+    assert.ok(clients.every((client) => client.listenerCount('event') === 1));
+    pool.off('event', listener);
+    assert.ok(clients.every((client) => client.listenerCount('event') === 0));
+  });
+
+  it('cancels a prompt on the member that has it: a pending one is deleted there and its wait ends INTERRUPTED, not moved', async function () {
+    await start();
+    for (const sim of sims) sim.faults.pauseWorker();
+    const submissions = [];
+    for (let i = 0; i < 3; i += 1) submissions.push(await pool.submit(tiny(i), { wait: true }));
+    const target = submissions[1];
+    const cancelled = await pool.cancel(target.promptId);
+    assert.deepEqual(cancelled, { outcome: 'deleted', prompt_id: target.promptId, server: target.server });
+    const err = await target.result.catch((e) => e);
+    assert.equal(err.code, 'INTERRUPTED');
+    for (const sim of sims) sim.faults.resumeWorker();
+    await Promise.all([submissions[0].result, submissions[2].result]);
+    for (const sim of sims) assert.equal(sim.finished.has(target.promptId), false);
+    assert.deepEqual(await pool.cancel('never-submitted'), { outcome: 'unknown', prompt_id: 'never-submitted' });
+  });
+
+  it('closing the pool ends its waits with CLOSED and its members stop following them', async function () {
+    await start();
+    for (const sim of sims) sim.faults.pauseWorker();
+    const s = await pool.submit(tiny(1), { wait: true });
+    assert.equal(
+      clients.reduce((n, client) => n + client.pendingJobs, 0),
+      1,
+    );
+    pool.close();
+    assert.equal((await s.result.catch((e) => e)).code, 'CLOSED');
+    assert.equal(
+      clients.reduce((n, client) => n + client.pendingJobs, 0),
+      0,
+    );
+    assert.equal((await pool.submit(tiny(2), { wait: true }).catch((e) => e)).code, 'CLOSED');
+  });
+
   it('submit under a given prompt id; a malformed one is BAD_INPUT and nothing is sent', async function () {
     await start([{}]);
     const s = await clients[0].submit(tiny(1), { wait: true, promptId: 'my-id_1' });

@@ -252,11 +252,16 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
     return this.members.get(server)!.client.view(ref, options);
   }
 
-  /** Stops the pool: prompts it follows end with CLOSED. The clients stay open (their owner closes them). */
+  /** Stops the pool: prompts it follows end with CLOSED (left to run on their server). The clients stay open (their owner closes them). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const job of [...this.jobs.values()]) this.settle(job, new ComfyError('CLOSED', 'The pool was closed before the prompt finished'));
+    for (const job of [...this.jobs.values()]) {
+      const closed = new ComfyError('CLOSED', 'The pool was closed before the prompt finished', { promptId: job.promptId });
+      // Its member stops following it too (the prompt itself stays on the server).
+      if (job.server !== undefined) this.members.get(job.server)?.client.forget(job.promptId, closed);
+      this.settle(job, closed);
+    }
     this.stopForwarding();
     for (const detach of this.detachers) detach();
   }
