@@ -24,6 +24,7 @@ const SCRIPTS = [
   ['leaks', 'leaks.js'],
   ['fanout', 'fanout.js'],
   ['ui-convert', 'ui-convert.js'],
+  ['pool', 'pool.js'],
 ];
 
 function runScript(file) {

@@ -6,6 +6,7 @@
  * restarts that lose queue and history, 500s on /history, slow /view.
  *
  *   npm run soak -- --prompts 1000 --concurrency 8 --fault-every 250 --fault-every-prompts 5
+ *   npm run soak -- --pool      (a pool of three simulators at the client level: test/soak-pool.js)
  *
  * Every prompt must end exactly once, as a delivered result or a clear error. The last line is
  *   submitted N, delivered D, failed-with-error E, lost L, duplicated U, hung H
@@ -25,6 +26,10 @@ const { values: args } = parseArgs({
     'fault-every-prompts': { type: 'string', default: '5' },
     'drain-seconds': { type: 'string', default: '60' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
+    /** The pool soak at the client level instead (test/soak-pool.js): three simulators, member restarts and kills. */
+    pool: { type: 'boolean', default: false },
+    /** --pool only: how often a prompt lost while running is submitted again. */
+    retries: { type: 'string', default: '1' },
   },
 });
 const total = Number(args.prompts);
@@ -57,6 +62,7 @@ function workflow(i) {
 let sim;
 
 async function main() {
+  if (args.pool) process.exit((await require('./soak-pool').run(args, random)) ? 0 : 1);
   sim = await startSimulator({ testControls: true, stepMs: 1, nodeMs: 2 });
   helper.init(require.resolve('node-red'));
   await helper.startServer();

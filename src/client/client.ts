@@ -20,6 +20,7 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import { runningPart } from './prompt-graph';
+import { isPromptId, PROMPT_ID_RULE } from './prompt-id';
 import type { PromptSummary } from './outputs';
 import { clip, own } from './shape';
 import type {
@@ -65,6 +66,11 @@ export interface SubmitOptions {
   cancelOnTimeout?: boolean;
   /** Partial execution: run only these output nodes (and what they need); see prompt-targets.ts. */
   targets?: NodeId[];
+  /**
+   * Submit under this prompt id instead of a new one (a pool moving a prompt to another server keeps
+   * its id, so whoever follows it sees one prompt). Must follow PROMPT_ID_RULE; BAD_INPUT otherwise.
+   */
+  promptId?: string;
 }
 
 export interface Submission {
@@ -243,7 +249,10 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
         if (err instanceof RefusedError) throw refusalError(err.refusal);
       });
     }
-    const promptId = randomUUID();
+    if (options.promptId !== undefined && !isPromptId(options.promptId)) {
+      throw new ComfyError('BAD_INPUT', `A prompt id must be ${PROMPT_ID_RULE}`);
+    }
+    const promptId = options.promptId ?? randomUUID();
     // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
     const running = runningPart(prompt, options.targets);
     this.remember(promptId, running);
@@ -279,6 +288,14 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       this.tracker.fail(promptId, error);
       throw error;
     }
+  }
+
+  /**
+   * Stops following a prompt here without asking the server anything (a pool moved it to another
+   * server while this one was unreachable): its wait ends at once with `reason`.
+   */
+  forget(promptId: string, reason: ComfyError): void {
+    this.tracker.fail(promptId, reason);
   }
 
   async queueSummary(): Promise<QueueSummary> {

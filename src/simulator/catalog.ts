@@ -49,7 +49,11 @@ export interface InputSpec {
 export class Catalog {
   private readonly defs: PyDict;
 
-  constructor(private readonly folders: Folders) {
+  /** `checkpoints`: the files this instance offers (a pool's servers may hold different models). */
+  constructor(
+    private readonly folders: Folders,
+    readonly checkpoints: readonly string[] = FAKE_CHECKPOINTS,
+  ) {
     const parsed = parsePyJson(CATALOG_JSON);
     if (!isDict(parsed)) throw new Error('catalog data is not an object');
     this.defs = parsed;
@@ -68,7 +72,7 @@ export class Catalog {
     const def = deepCopy(this.defs[cls] as PyDict);
     const required = (def.input as PyDict).required as PyDict;
     if (cls === 'LoadImage') (required.image as PyValue[])[0] = this.folders.inputImages();
-    if (cls === 'CheckpointLoaderSimple') (required.ckpt_name as PyValue[])[0] = [...FAKE_CHECKPOINTS];
+    if (cls === 'CheckpointLoaderSimple') (required.ckpt_name as PyValue[])[0] = [...this.checkpoints];
     return def;
   }
 

@@ -40,6 +40,8 @@ export interface SimulatorOptions {
   maxUploadSize?: number;
   /** input/output/temp folders live here; default a fresh dir under os.tmpdir(), removed on close */
   dataDir?: string;
+  /** The checkpoint files it offers (CheckpointLoaderSimple, GET /models/checkpoints); default FAKE_CHECKPOINTS. */
+  checkpoints?: string[];
   /** default false; when false `sim.faults` throws. npm start passes false. */
   testControls?: boolean;
 }
@@ -78,6 +80,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const dataDir = ownDir ? mkdtempSync(join(tmpdir(), 'comfyui-sim-')) : resolve(options.dataDir!);
   const folders = new Folders(dataDir);
   const finished = new Map<string, 'success' | 'error'>();
+  const checkpoints = options.checkpoints ? [...options.checkpoints] : undefined;
   const executorOptions = {
     onFinished: (promptId: string, outcome: 'success' | 'error') => void finished.set(promptId, outcome),
     stepMs: options.stepMs ?? 20,
@@ -88,7 +91,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const rules = new RouteRules();
   const requestLog: Simulator['requestLog'] = [];
   const connectionLog: Simulator['connectionLog'] = [];
-  let state = new ComfyState(folders, maxUploadSize, executorOptions);
+  let state = new ComfyState(folders, maxUploadSize, executorOptions, checkpoints);
   const makeFront = (): HttpFront =>
     new HttpFront({ host, maxUploadSize, previewMethod, state: () => state, rules, requestLog: requestLog, connectionLog });
   let front = makeFront();
@@ -112,7 +115,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       restarting = (async () => {
         state.stop();
         await front.close();
-        state = new ComfyState(folders, maxUploadSize, executorOptions);
+        state = new ComfyState(folders, maxUploadSize, executorOptions, checkpoints);
         front = makeFront();
         await front.listen(port);
       })();

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import type { IncomingMessage } from 'node:http';
 import { freemem, totalmem } from 'node:os';
 import { basename, extname, join, normalize, resolve } from 'node:path';
-import { FAKE_CHECKPOINTS, MODEL_FOLDERS } from './catalog';
+import { MODEL_FOLDERS } from './catalog';
 import { guessMimeType, isInside } from './files';
 import { Reply, binary, empty, json, text } from './http-util';
 import { encodeJpeg } from './jpeg';
@@ -421,7 +421,9 @@ export const ROUTES: Route[] = [
     method: 'GET',
     pattern: '/models/{folder}',
     handler: (ctx) =>
-      MODEL_FOLDERS.includes(ctx.params.folder) ? json(ctx.params.folder === 'checkpoints' ? FAKE_CHECKPOINTS : []) : empty(404),
+      MODEL_FOLDERS.includes(ctx.params.folder)
+        ? json(ctx.params.folder === 'checkpoints' ? [...ctx.state.catalog.checkpoints] : [])
+        : empty(404),
   },
   { method: 'GET', pattern: '/extensions', handler: () => json([]) },
   { method: 'POST', pattern: '/upload/image', handler: (ctx) => upload(ctx, false) },

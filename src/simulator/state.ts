@@ -29,9 +29,10 @@ export class ComfyState {
     readonly folders: Folders,
     readonly maxUploadSize: number,
     executorOptions: ExecutorOptions,
+    checkpoints?: readonly string[],
   ) {
     folders.clearTemp();
-    this.catalog = new Catalog(folders);
+    this.catalog = new Catalog(folders, checkpoints);
     this.hub = new Hub(
       () => this.features(),
       () => this.queue.remaining(),
