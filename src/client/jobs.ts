@@ -162,7 +162,13 @@ export class JobTracker {
    * at once where it is (as after a reconnect), then events and the watchdog take over. A prompt
    * already followed here is refused, since registering it again would orphan the first wait.
    */
-  follow(promptId: string, prompt: ApiPrompt, callbacks: JobCallbacks = {}, limits: JobLimits = {}, submittedAt?: number): Promise<JobResult> {
+  follow(
+    promptId: string,
+    prompt: ApiPrompt,
+    callbacks: JobCallbacks = {},
+    limits: JobLimits = {},
+    submittedAt?: number,
+  ): Promise<JobResult> {
     if (this.jobs.has(promptId)) {
       return Promise.reject(new ComfyError('INTERNAL', `Prompt ${promptId} is already being followed`, { promptId }));
     }

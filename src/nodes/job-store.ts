@@ -29,7 +29,7 @@ export class JobStore {
     store: string | undefined,
     private readonly owner = node.id,
   ) {
-    this.context = node.context().global as unknown as ContextLike;
+    this.context = node.context().global;
     this.store = store?.trim() ? store.trim() : undefined;
   }
 
