@@ -68,7 +68,13 @@ describe('submit node: prompts in flight kept in a context store and picked up o
     const cyclic = { name: 'cyclic' };
     cyclic.self = cyclic;
     const sent = nextMessage(helper.getNode('out'), 10000);
-    sub.receive({ payload: saveImageWorkflow(), topic: 'kept', meta: { n: 1, bytes: Buffer.from('abc') }, req: cyclic });
+    sub.receive({
+      payload: saveImageWorkflow(),
+      topic: 'kept',
+      meta: { n: 1, bytes: Buffer.from('abc') },
+      req: cyclic,
+      big: 'x'.repeat(300000),
+    });
     await waitFor(() => records().length === 1, 'a record in the store');
     const kept = globalOf().get(records()[0]);
     assert.equal(kept.node, 'sub');
@@ -77,6 +83,7 @@ describe('submit node: prompts in flight kept in a context store and picked up o
     assert.deepEqual(kept.msg.meta, { n: 1 });
     assert.equal('payload' in kept.msg, false);
     assert.equal('req' in kept.msg, false);
+    assert.equal('big' in kept.msg, false);
     assert.deepEqual(Object.keys(kept.prompt).sort(), ['1', '2']);
     const warnings = sub.warn
       .getCalls()
@@ -85,6 +92,7 @@ describe('submit node: prompts in flight kept in a context store and picked up o
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0], /msg\.req \(not JSON\)/);
     assert.match(warnings[0], /Buffers in msg\.meta/);
+    assert.match(warnings[0], /msg\.big \(too large\)/);
     env.sim.faults.resumeWorker();
     const msg = await sent;
     assert.equal(msg.recovered, undefined);

@@ -75,6 +75,8 @@ class RecentIds {
 export = function (RED: NodeAPI): void {
   // One per runtime: during a redeploy the old instance of a node still follows its prompts while the new one reads the store.
   const claimed = new RecentIds(2000);
+  // By node id, shared by the instances of one node: a node removed after a redeploy also cancels what its predecessor still follows.
+  const followedBy = new Map<string, Set<string>>();
 
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
     RED.nodes.createNode(this, config);
@@ -93,7 +95,8 @@ export = function (RED: NodeAPI): void {
     });
     const store = server ? new JobStore(node, server.settings.jobStore) : undefined;
     /** Prompts this instance follows (submitted here, or recovered from the store). */
-    const following = new Set<string>();
+    const following = followedBy.get(node.id) ?? new Set<string>();
+    followedBy.set(node.id, following);
     const warned = new Set<string>();
     let closing = false;
 
@@ -298,6 +301,7 @@ export = function (RED: NodeAPI): void {
       const leave = (): void => (server ? server.deregister(node, removed, done) : done());
       // A redeploy or a stop leaves the prompts to the next instance; only a removed node may cancel its own.
       if (!removed) return leave();
+      followedBy.delete(node.id);
       // Removed: nobody is left to report these prompts; their records go (after cancelling them, when asked).
       const ids = [...following];
       const client = config.onStop === 'cancel' ? server?.client : undefined;
