@@ -3,7 +3,7 @@
  * prompt's outputs once it has finished.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { ComfyError, isComfyError } from '../client/errors';
+import { ComfyError } from '../client/errors';
 import type { JobProgress, JobResult } from '../client/jobs';
 import { runningPart } from '../client/prompt-graph';
 import type { ApiPrompt } from '../client/types';
@@ -13,9 +13,7 @@ import { applyOverrides, looksLikeWorkflow, randomizeSeeds, readWorkflow } from 
 import type { WorkflowSource } from '../client/workflow';
 import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } from './messages';
 import { asComfyError, checkSettable, failInput, finishInput, readInput } from './failure';
-import { MAX_RECORD_CHARS, storableMsg } from './job-record';
-import type { JobRecord } from './job-record';
-import { JobStore } from './job-store';
+import { KeptJobs, keptJobsRegistry } from './kept-jobs';
 import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
@@ -56,27 +54,9 @@ const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
 
 type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown; recovered?: boolean };
 
-/** Prompt ids recently followed or delivered in this process: never twice, bounded like the client's memory of prompts. */
-class RecentIds {
-  private readonly ids = new Set<string>();
-  constructor(private readonly limit: number) {}
-  has(id: string): boolean {
-    return this.ids.has(id);
-  }
-  add(id: string): void {
-    this.ids.add(id);
-    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value as string);
-  }
-  delete(id: string): void {
-    this.ids.delete(id);
-  }
-}
-
 export = function (RED: NodeAPI): void {
   // One per runtime: during a redeploy the old instance of a node still follows its prompts while the new one reads the store.
-  const claimed = new RecentIds(2000);
-  // By node id, shared by the instances of one node: a node removed after a redeploy also cancels what its predecessor still follows.
-  const followedBy = new Map<string, Set<string>>();
+  const registry = keptJobsRegistry();
 
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
     RED.nodes.createNode(this, config);
@@ -93,53 +73,16 @@ export = function (RED: NodeAPI): void {
       const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
       liveInstance(RED, node).status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${label}${steps}` });
     });
-    const store = server ? new JobStore(node, server.settings.jobStore) : undefined;
-    /** Prompts this instance follows (submitted here, or recovered from the store). */
-    const following = followedBy.get(node.id) ?? new Set<string>();
-    followedBy.set(node.id, following);
-    const warned = new Set<string>();
-    let closing = false;
-
-    const warnOnce = (kind: string, text: string): void => {
-      if (warned.has(kind)) return;
-      warned.add(kind);
-      node.warn(text);
-    };
-
-    /** Writes the prompt down before its result is awaited, so a restart can pick it up; a store failure costs durability, not the prompt. */
-    async function keep(record: Omit<JobRecord, 'msg'>, msg: SubmitMsg): Promise<boolean> {
-      if (!store) return false;
-      const { msg: stored, dropped } = storableMsg(msg);
-      if (dropped.length > 0) {
-        warnOnce('dropped', `Kept for a restart without what a context store cannot hold: ${dropped.join(', ')} (said once)`);
-      }
-      const full: JobRecord = { ...record, msg: stored };
-      if (JSON.stringify(full).length > MAX_RECORD_CHARS) {
-        warnOnce('large', `Prompt ${record.promptId} is too large to keep in the job store: a restart before it finishes loses its result (said once)`);
-        return false;
-      }
-      try {
-        await store.save(full);
-        return true;
-      } catch (err) {
-        warnOnce('save', `The job store could not keep prompt ${record.promptId}: ${asComfyError(err, 'INTERNAL').message} (said once)`);
-        return false;
-      }
-    }
-
-    /** The prompt's outcome was reported: its record goes. */
-    function forget(promptId: string): void {
-      following.delete(promptId);
-      store?.remove(promptId).catch((err: unknown) => warnOnce('remove', `The job store could not drop prompt ${promptId}: ${asComfyError(err, 'INTERNAL').message}`));
-    }
-
-    /** The config node closed under a prompt while this node closes too (a redeploy, a stop): the record stays for the next instance. */
-    function handOver(err: unknown, promptId: string | undefined, kept: boolean): boolean {
-      if (!closing || !kept || promptId === undefined || !isComfyError(err, 'CLOSED')) return false;
-      following.delete(promptId);
-      claimed.delete(promptId);
-      return true;
-    }
+    const kept = new KeptJobs(RED, node, server, registry, {
+      timeoutMs: secondsToMs(config.timeout),
+      onResult: (msg, result, record) =>
+        deliver(msg as SubmitMsg, result, {
+          number: record.number,
+          node_errors: record.nodeErrors,
+          overrides: record.overrides as SubmitResultPayload['overrides'],
+        }),
+      onProgress: (p) => progressStatus.push(p),
+    });
 
     /** The result msg, from the node deployed under this id now (it may have been redeployed while the prompt ran). */
     function deliver(msg: SubmitMsg, result: JobResult, payload: Omit<SubmitResultPayload, keyof JobResult>, send?: (msg: SubmitMsg) => void): void {
@@ -150,47 +93,6 @@ export = function (RED: NodeAPI): void {
       target.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
       if (target === node && send) send(msg);
       else target.send(msg);
-    }
-
-    /** Prompts a previous instance or process left in the store: each followed to its end and reported once. */
-    async function recover(): Promise<void> {
-      if (!store) return;
-      const { records, skipped } = await store.list();
-      if (skipped > 0) node.warn(`Ignored ${skipped} unreadable entries in the job store`);
-      for (const record of records) {
-        if (claimed.has(record.promptId)) continue;
-        claimed.add(record.promptId);
-        following.add(record.promptId);
-        void followRecovered(record);
-      }
-    }
-
-    async function followRecovered(record: JobRecord): Promise<void> {
-      const msg = { ...record.msg, prompt_id: record.promptId, recovered: true } as SubmitMsg;
-      try {
-        // Each record names the config node it was submitted to; a pool may route this later.
-        const owner = record.server === config.server ? server : ((RED.nodes.getNode(record.server) as ServerNode | null) ?? undefined);
-        if (!owner) {
-          throw new ComfyError('LOST', `Prompt ${record.promptId} was submitted to a ComfyUI server configuration that no longer exists`, {
-            promptId: record.promptId,
-          });
-        }
-        const totalMs = secondsToMs(config.timeout);
-        const result = await clientOf(owner).follow(record.promptId, record.prompt, {
-          submittedAt: record.submittedAt,
-          totalTimeoutMs: totalMs === undefined ? undefined : Math.max(1, record.submittedAt + totalMs - Date.now()),
-          callbacks: { onProgress: (p) => progressStatus.push(p) },
-        });
-        // Sent first, then forgotten: a crash between the two sends it again after the next start (msg.recovered says so), never not at all.
-        deliver(msg, result, { number: record.number, node_errors: record.nodeErrors, overrides: record.overrides as SubmitResultPayload['overrides'] });
-        forget(record.promptId);
-      } catch (err) {
-        if (handOver(err, record.promptId, true)) return;
-        const target = liveInstance(RED, node);
-        target.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
-        target.error(asComfyError(err, 'INTERNAL'), msg);
-        forget(record.promptId);
-      }
     }
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void, job: { promptId?: string; kept: boolean }): Promise<void> {
@@ -257,9 +159,8 @@ export = function (RED: NodeAPI): void {
         return;
       }
       job.promptId = submission.promptId;
-      claimed.add(submission.promptId);
-      following.add(submission.promptId);
-      job.kept = await keep(
+      kept.track(submission.promptId);
+      job.kept = await kept.keep(
         {
           promptId: submission.promptId,
           node: node.id,
@@ -277,7 +178,7 @@ export = function (RED: NodeAPI): void {
       // The node may have been redeployed while the prompt ran: the result goes to the node now
       // deployed under this id (the job lives with the config node, so nothing was lost).
       deliver(msg, result, { number: submission.number, node_errors: submission.nodeErrors, overrides }, send);
-      forget(submission.promptId);
+      kept.forget(submission.promptId);
     }
 
     node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
@@ -286,27 +187,19 @@ export = function (RED: NodeAPI): void {
         () => finishInput(node, done),
         (err: unknown) => {
           progressStatus.cancel();
-          if (handOver(err, job.promptId, job.kept)) return finishInput(node, done);
+          if (kept.handOver(err, job.promptId, job.kept)) return finishInput(node, done);
           failInput(node, err, done, 'comfyui-submit.status.error', liveInstance(RED, node), msg);
-          if (job.promptId !== undefined) forget(job.promptId);
+          if (job.promptId !== undefined) kept.forget(job.promptId);
         },
       );
     });
 
-    recover().catch((err: unknown) => node.warn(`The job store could not be read: ${asComfyError(err, 'INTERNAL').message}`));
+    kept.recover().catch((err: unknown) => node.warn(`The job store could not be read: ${asComfyError(err, 'INTERNAL').message}`));
 
     node.on('close', (removed: boolean, done: () => void) => {
-      closing = true;
       progressStatus.cancel();
       const leave = (): void => (server ? server.deregister(node, removed, done) : done());
-      // A redeploy or a stop leaves the prompts to the next instance; only a removed node may cancel its own.
-      if (!removed) return leave();
-      followedBy.delete(node.id);
-      // Removed: nobody is left to report these prompts; their records go (after cancelling them, when asked).
-      const ids = [...following];
-      const client = config.onStop === 'cancel' ? server?.client : undefined;
-      const cancels = client ? ids.map((id) => client.cancel(id)) : [];
-      Promise.allSettled([...cancels, ...ids.map((id) => store?.remove(id))]).then(leave, leave);
+      kept.close(removed, config.onStop === 'cancel').then(leave, leave);
     });
   }
 
