@@ -35,19 +35,6 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
   beforeEach(async function () {
     sim = await startSimulator({ testControls: true, stepMs: 20 });
     dir = mkdtempSync(join(tmpdir(), 'comfyui-restart-'));
-    writeFileSync(
-      join(dir, 'settings.js'),
-      `module.exports = ${JSON.stringify({
-        uiHost: '127.0.0.1',
-        flowFile: 'flows.json',
-        credentialSecret: false,
-        httpAdminRoot: false,
-        nodesDir: [ROOT],
-        // Flushed every 100 ms: a SIGKILL loses at most what changed in the last 100 ms (README "Jobs that outlive Node-RED").
-        contextStorage: { default: { module: 'localfilesystem', config: { flushInterval: 0.1 } } },
-        logging: { console: { level: 'info' } },
-      })};\n`,
-    );
     writeFileSync(join(dir, 'flows.json'), JSON.stringify(flow(sim.url, join(dir, 'results.txt'))));
   });
 
@@ -57,6 +44,26 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /**
+   * localfilesystem with its cache writes every flushInterval (100 ms here); without it, it is an
+   * asynchronous store (every access by callback) that writes at once.
+   */
+  function writeSettings(cache) {
+    const store = cache ? { flushInterval: 0.1 } : { cache: false };
+    writeFileSync(
+      join(dir, 'settings.js'),
+      `module.exports = ${JSON.stringify({
+        uiHost: '127.0.0.1',
+        flowFile: 'flows.json',
+        credentialSecret: false,
+        httpAdminRoot: false,
+        nodesDir: [ROOT],
+        contextStorage: { default: { module: 'localfilesystem', config: store } },
+        logging: { console: { level: 'info' } },
+      })};\n`,
+    );
+  }
 
   /** POST /go with a workflow → submit (waits for the result) → one line per result or error in results.txt. */
   function flow(url, results) {
@@ -150,8 +157,14 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
     return item?.[1];
   };
 
-  for (const signal of ['SIGTERM', 'SIGKILL']) {
-    it(`${signal}: prompts running and pending at the stop, finishing while it is down and after the start are each delivered once`, async function () {
+  const cases = [
+    { signal: 'SIGTERM', cache: true, what: 'localfilesystem flushed every 100 ms' },
+    { signal: 'SIGKILL', cache: true, what: 'localfilesystem flushed every 100 ms' },
+    { signal: 'SIGKILL', cache: false, what: 'localfilesystem without cache: an asynchronous store' },
+  ];
+  for (const { signal, cache, what } of cases) {
+    it(`${signal}, ${what}: prompts running and pending at the stop, finishing while it is down and after the start are each delivered once`, async function () {
+      writeSettings(cache);
       let base = await start();
       // One result before the stop, delivered live.
       await go(base, 'before', 2);
