@@ -95,6 +95,36 @@ describe('ComfyClient against the simulator', function () {
     assert.equal(client.pendingJobs, 0);
   });
 
+  it('follows prompts it did not submit: finished → its result, pending → to its end with progress, unknown → LOST; one id once', async function () {
+    const { randomUUID } = require('node:crypto');
+    // An earlier process with the same client id queued these.
+    const earlier = connect();
+    const finished = (await earlier.submit(saveImageWorkflow({ prefix: 'earlier' }), { wait: false })).promptId;
+    await waitFor(async () => (await earlier.historyEntry(finished)) !== undefined, 'finished in history');
+    sim.faults.pauseWorker();
+    const pending = (await earlier.submit(saveImageWorkflow({ prefix: 'later' }), { wait: false })).promptId;
+    await earlier.close();
+
+    connect({ tracker: { lostGraceMs: 50 } });
+    const done = await client.follow(finished, saveImageWorkflow({ prefix: 'earlier' }));
+    assert.equal(done.prompt_id, finished);
+    assert.match(done.images[0].filename, /^earlier_/);
+
+    const progress = [];
+    const followed = client.follow(pending, saveImageWorkflow({ prefix: 'later' }), {
+      callbacks: { onProgress: (p) => progress.push(p.node) },
+    });
+    await waitFor(() => client.pendingJobs === 1, 'the pending prompt followed');
+    await assert.rejects(client.follow(pending, saveImageWorkflow()), (err) => err.code === 'INTERNAL');
+    sim.faults.resumeWorker();
+    const later = await followed;
+    assert.match(later.images[0].filename, /^later_/);
+    // EmptyImage comes from the cache (the same as the first prompt's): SaveImage is the node that runs.
+    assert.deepEqual(progress, ['2'], 'its events reached this client (same client id)');
+
+    await assert.rejects(client.follow(randomUUID(), saveImageWorkflow()), (err) => err.code === 'LOST');
+  });
+
   it('ends pending waits with CLOSED when closed', async function () {
     connect();
     client.connect();

@@ -85,16 +85,23 @@ describe('submit node under redeploys and timeouts', function () {
     env.sim.faults.resumeWorker();
   });
 
-  it('fails a waiting prompt with CLOSED when its server configuration is redeployed', async function () {
+  it('hands a waiting prompt over to the new nodes when its server configuration is redeployed: one result, msg.recovered', async function () {
     await helper.load(allNodes, flow());
     const first = helper.getNode('sub');
-    first.receive({ payload: textToImageWorkflow({ steps: 200 }) });
+    const clientId = helper.getNode('srv').client.clientId;
+    first.receive({ payload: textToImageWorkflow({ steps: 60 }), topic: 'handed over' });
     await waitFor(() => running(first), 'the prompt running');
-    // The config node stops while the flow is being replaced: the wait ends on the old node.
-    const failed = nextError(first);
+    // The config node stops while the flow is being replaced: the old node reports nothing, its record stays in the store.
+    first.error.resetHistory();
     await helper.setFlows(flow({}, { timeout: 6 }), 'nodes');
-    const err = await failed;
-    assert.equal(err.code, 'CLOSED');
+    const second = helper.getNode('sub');
+    assert.notEqual(second, first, 'the submit node was replaced');
+    assert.equal(helper.getNode('srv').client.clientId, clientId, 'the client id is kept in the store');
+    const msg = await nextMessage(helper.getNode('out'), 15000);
+    assert.equal(msg.topic, 'handed over');
+    assert.equal(msg.recovered, true);
+    assert.match(msg.payload.images[0].filename, /^t2i_/);
+    assert.equal(first.error.getCalls().filter((call) => call.thisValue === first).length, 0, 'the old node reported no CLOSED');
     await waitFor(() => env.sim.openSocketCount() === 1, "one socket again (the new config's)", 3000);
   });
 });

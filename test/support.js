@@ -89,6 +89,8 @@ function useSimulator(options = { testControls: true }) {
   afterEach(async () => {
     try {
       await helper.unload();
+      // Prompts in flight and client ids live in global context (job-store.ts), which outlives a flow: none may reach the next test.
+      await helper._context.delete('global');
     } finally {
       await env.sim.close(); // also removes its temporary folder
     }

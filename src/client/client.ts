@@ -73,6 +73,14 @@ export interface SubmitOptions {
   promptId?: string;
 }
 
+export interface FollowOptions {
+  callbacks?: JobCallbacks;
+  /** Fail with TIMEOUT when the prompt has not finished this long after following starts. */
+  totalTimeoutMs?: number;
+  /** When the prompt was submitted (epoch ms): the result's duration counts from there. */
+  submittedAt?: number;
+}
+
 export interface Submission {
   promptId: string;
   number: number;
@@ -296,6 +304,22 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
    */
   forget(promptId: string, reason: ComfyError): void {
     this.tracker.fail(promptId, reason);
+  }
+
+  /**
+   * Tracks to its end a prompt this client did not submit in this process (one submitted before a
+   * restart): finished → its result; pending or running → followed; unknown to the server → LOST.
+   * The socket is opened first, so events from now on reach the tracker and the first look at
+   * history and queue covers everything before it.
+   */
+  async follow(promptId: string, prompt: ApiPrompt, options: FollowOptions = {}): Promise<JobResult> {
+    if (this.closed) throw new ComfyError('CLOSED', 'The ComfyUI connection is closed');
+    this.connect();
+    // A socket that stays down (or is refused) does not stop following: history and the queue are asked over HTTP.
+    await this.socket.whenConnected(Math.min(this.timeoutMs, SOCKET_WAIT_MS)).catch(() => undefined);
+    if (this.closed) throw new ComfyError('CLOSED', 'The ComfyUI connection is closed');
+    this.remember(promptId, prompt);
+    return this.tracker.follow(promptId, prompt, options.callbacks, { totalMs: options.totalTimeoutMs }, options.submittedAt);
   }
 
   async queueSummary(): Promise<QueueSummary> {

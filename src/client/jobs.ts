@@ -157,6 +157,29 @@ export class JobTracker {
     return promise;
   }
 
+  /**
+   * Follows a prompt ComfyUI accepted earlier, e.g. before Node-RED restarted: the server is asked
+   * at once where it is (as after a reconnect), then events and the watchdog take over. A prompt
+   * already followed here is refused, since registering it again would orphan the first wait.
+   */
+  follow(
+    promptId: string,
+    prompt: ApiPrompt,
+    callbacks: JobCallbacks = {},
+    limits: JobLimits = {},
+    submittedAt?: number,
+  ): Promise<JobResult> {
+    if (this.jobs.has(promptId)) {
+      return Promise.reject(new ComfyError('INTERNAL', `Prompt ${promptId} is already being followed`, { promptId }));
+    }
+    const result = this.register(promptId, prompt, callbacks, limits);
+    const job = this.jobs.get(promptId) as Job;
+    if (submittedAt !== undefined) job.registeredAt = submittedAt;
+    this.accepted(promptId);
+    this.guard(job, this.check(job));
+    return result;
+  }
+
   /** ComfyUI accepted the prompt: start watching it. */
   accepted(promptId: string): void {
     const job = this.jobs.get(promptId);

@@ -33,6 +33,7 @@ export = function (RED: NodeAPI): void {
       maxFrameMB: config.maxFrameMB,
       downloadTimeout: config.downloadTimeout,
       maxText: config.maxText,
+      jobStore: typeof config.jobStore === 'string' ? config.jobStore.trim() : '',
     };
     node.client = undefined;
     node.configError = undefined;
@@ -41,8 +42,7 @@ export = function (RED: NodeAPI): void {
     try {
       node.client = new ComfyClient({
         ...clientOptionsFrom(RED, config, (node.credentials ?? {})),
-        // Stable for this config node's life, unique across Node-RED instances sharing one ComfyUI.
-        clientId: `node-red-${node.id}-${randomUUID().slice(0, 8)}`,
+        clientId: keptClientId(node, node.settings.jobStore),
       });
     } catch (err) {
       node.configError = err instanceof ComfyError ? err : new ComfyError('INVALID_URL', String(err));
@@ -104,6 +104,28 @@ export = function (RED: NodeAPI): void {
         () => done(),
       );
     });
+  }
+
+  /**
+   * ComfyUI sends a prompt's progress only to the socket of the client id it was submitted with,
+   * so the id is kept in the job store: after a restart (persistent store) or a redeploy, prompts
+   * submitted before still report to us. The random part keeps two Node-RED instances with the
+   * same flows apart, each with its own store. A store that only answers asynchronously cannot be
+   * read here: the id is then new, and prompts from before are found by the watchdog instead.
+   */
+  function keptClientId(node: ServerNode, store: string | undefined): string {
+    const fresh = `node-red-${node.id}-${randomUUID().slice(0, 8)}`;
+    const name = store || undefined;
+    // Global context: a node's own is deleted whenever it closes unless settings.js configures stores.
+    const key = `comfyui-client-${node.id}`;
+    try {
+      const kept: unknown = node.context().global.get(key, name);
+      if (typeof kept === 'string' && /^[A-Za-z0-9_-]{1,200}$/.test(kept)) return kept;
+      node.context().global.set(key, fresh, name);
+    } catch {
+      // an asynchronous store (or a broken plugin): a fresh id for this run
+    }
+    return fresh;
   }
 
   RED.nodes.registerType('comfyui-server', ComfyServerNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {

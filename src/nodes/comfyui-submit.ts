@@ -4,14 +4,16 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
-import type { JobProgress } from '../client/jobs';
+import type { JobProgress, JobResult } from '../client/jobs';
+import { runningPart } from '../client/prompt-graph';
 import type { ApiPrompt } from '../client/types';
 import type { ComfyClient } from '../client/client';
 import { convertUiWorkflow } from '../client/ui-convert';
 import { applyOverrides, looksLikeWorkflow, randomizeSeeds, readWorkflow } from '../client/workflow';
 import type { WorkflowSource } from '../client/workflow';
 import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } from './messages';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import { asComfyError, checkSettable, failInput, finishInput, readInput } from './failure';
+import { KeptJobs, keptJobsRegistry } from './kept-jobs';
 import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
@@ -44,13 +46,18 @@ interface SubmitConfig extends NodeDef {
   targets?: string;
   bypass?: string;
   mute?: string;
+  /** When the node is removed while its prompts run: leave them running on ComfyUI (default) or cancel them. */
+  onStop?: 'leave' | 'cancel';
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
 
-type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown };
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown; recovered?: boolean };
 
 export = function (RED: NodeAPI): void {
+  // One per runtime: during a redeploy the old instance of a node still follows its prompts while the new one reads the store.
+  const registry = keptJobsRegistry();
+
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -64,10 +71,31 @@ export = function (RED: NodeAPI): void {
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
       const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
-      node.status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${label}${steps}` });
+      liveInstance(RED, node).status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${label}${steps}` });
+    });
+    const kept = new KeptJobs(RED, node, server, registry, {
+      timeoutMs: secondsToMs(config.timeout),
+      onResult: (msg, result, record) =>
+        deliver(msg as SubmitMsg, result, {
+          number: record.number,
+          node_errors: record.nodeErrors,
+          overrides: record.overrides as SubmitResultPayload['overrides'],
+        }),
+      onProgress: (p) => progressStatus.push(p),
     });
 
-    async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void): Promise<void> {
+    /** The result msg, from the node deployed under this id now (it may have been redeployed while the prompt ran). */
+    function deliver(msg: SubmitMsg, result: JobResult, payload: Omit<SubmitResultPayload, keyof JobResult>, send?: (msg: SubmitMsg) => void): void {
+      const full: SubmitResultPayload = { ...result, ...payload };
+      msg.payload = full;
+      progressStatus.cancel();
+      const target = liveInstance(RED, node);
+      target.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
+      if (target === node && send) send(msg);
+      else target.send(msg);
+    }
+
+    async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void, job: { promptId?: string; kept: boolean }): Promise<void> {
       const client = clientOf(server);
       const { prompt, previews, targets, overrides, dryRun } = await readInput(async () => {
         let workflow = await promptOf(chooseWorkflow(msg.payload, ownWorkflow), client);
@@ -94,6 +122,7 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-submit.status.sending' });
       // A prompt's events may overtake ComfyUI's answer to POST /prompt: once it runs, "queued" would be a step back.
       let started = false;
+      const submittedAt = Date.now();
       const submission = await client.submit(prompt, {
         wait,
         totalTimeoutMs: secondsToMs(config.timeout),
@@ -129,32 +158,48 @@ export = function (RED: NodeAPI): void {
         send(msg);
         return;
       }
+      job.promptId = submission.promptId;
+      kept.track(submission.promptId);
+      job.kept = await kept.keep(
+        {
+          promptId: submission.promptId,
+          node: node.id,
+          server: config.server,
+          prompt: runningPart(prompt, targets),
+          number: submission.number,
+          nodeErrors: submission.nodeErrors,
+          overrides,
+          submittedAt,
+          acceptedAt: Date.now(),
+        },
+        msg,
+      );
       const result = await submission.result;
-      const payload: SubmitResultPayload = { ...result, number: submission.number, node_errors: submission.nodeErrors, overrides };
-      msg.payload = payload;
-      progressStatus.cancel();
       // The node may have been redeployed while the prompt ran: the result goes to the node now
       // deployed under this id (the job lives with the config node, so nothing was lost).
-      const target = liveInstance(RED, node);
-      target.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
-      if (target === node) send(msg);
-      else target.send(msg);
+      deliver(msg, result, { number: submission.number, node_errors: submission.nodeErrors, overrides }, send);
+      kept.forget(submission.promptId);
     }
 
     node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
+      const job: { promptId?: string; kept: boolean } = { kept: false };
+      handle(msg, send, job).then(
         () => finishInput(node, done),
         (err: unknown) => {
           progressStatus.cancel();
+          if (kept.handOver(err, job.promptId, job.kept)) return finishInput(node, done);
           failInput(node, err, done, 'comfyui-submit.status.error', liveInstance(RED, node), msg);
+          if (job.promptId !== undefined) kept.forget(job.promptId);
         },
       );
     });
 
+    kept.recover().catch((err: unknown) => node.warn(`The job store could not be read: ${asComfyError(err, 'INTERNAL').message}`));
+
     node.on('close', (removed: boolean, done: () => void) => {
       progressStatus.cancel();
-      if (server) server.deregister(node, removed, done);
-      else done();
+      const leave = (): void => (server ? server.deregister(node, removed, done) : done());
+      kept.close(removed, config.onStop === 'cancel').then(leave, leave);
     });
   }
 

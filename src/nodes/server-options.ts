@@ -28,6 +28,8 @@ export interface ServerSettings {
   downloadTimeout?: string | number;
   /** Characters of an error message or a status. */
   maxText?: string | number;
+  /** The context store that keeps prompts in flight and the client id (empty: the default store); see job-store.ts. */
+  jobStore?: string;
 }
 
 export interface ServerCredentials {
