@@ -13,7 +13,8 @@ const { request } = require('undici');
 const { startSimulator, waitFor, textToImageWorkflow } = require('./support');
 
 const ROOT = join(__dirname, '..');
-const RED_JS = join(ROOT, 'node_modules', 'node-red', 'red.js');
+// Resolved, not joined: under .ci/compat.sh the require hook points node-red at the Node-RED being checked.
+const RED_JS = require.resolve('node-red/red.js');
 
 function freePort() {
   return new Promise((resolve, reject) => {
