@@ -9,7 +9,7 @@ const net = require('node:net');
 const zlib = require('node:zlib');
 const WebSocket = require('ws');
 const { startSimulator } = require('../dist/simulator');
-const { makePng, multipart } = require('./support');
+const { makePng, multipart, saveImageWorkflow, textToImageWorkflow } = require('./support');
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -95,37 +95,14 @@ async function waitUntil(check, what, ms = 3000) {
   }
 }
 
+/** The support workflow with this spec's defaults. */
 function saveImage({ width = 32, height = 24, color = 0x3366cc, prefix = 'spec', batch = 1 } = {}) {
-  return {
-    1: { class_type: 'EmptyImage', inputs: { width, height, batch_size: batch, color } },
-    2: { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: prefix } },
-  };
+  return saveImageWorkflow({ width, height, color, prefix, batch });
 }
 
-function textToImage({ seed = 1, steps = 3, width = 64, height = 48, prefix = 't2i', sampler = 'euler' } = {}) {
-  return {
-    4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'v1-5-pruned-emaonly.safetensors' } },
-    5: { class_type: 'EmptyLatentImage', inputs: { width, height, batch_size: 1 } },
-    6: { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse', clip: ['4', 1] } },
-    7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
-    3: {
-      class_type: 'KSampler',
-      inputs: {
-        seed,
-        steps,
-        cfg: 7,
-        sampler_name: sampler,
-        scheduler: 'normal',
-        denoise: 1,
-        model: ['4', 0],
-        positive: ['6', 0],
-        negative: ['7', 0],
-        latent_image: ['5', 0],
-      },
-    },
-    8: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-    9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: prefix } },
-  };
+/** The support workflow with this spec's defaults (3 steps, a 64×48 latent). */
+function textToImage({ steps = 3, height = 48, ...rest } = {}) {
+  return textToImageWorkflow({ steps, height, ...rest });
 }
 
 async function submit(sim, prompt, extra = {}) {

@@ -150,7 +150,7 @@ async function loadSubmit(env, props = {}, extra = []) {
 }
 
 /** The standard text-to-image chain, with a KSampler that reports `steps` progress ticks. */
-function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
+function textToImageWorkflow({ steps = 4, seed = 1, width = 64, height = 64, prefix = 't2i', sampler = 'euler' } = {}) {
   return {
     4: {
       class_type: 'CheckpointLoaderSimple',
@@ -159,14 +159,14 @@ function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
     },
     6: { class_type: 'CLIPTextEncode', inputs: { text: 'a lighthouse', clip: ['4', 1] }, _meta: { title: 'Positive Prompt' } },
     7: { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] }, _meta: { title: 'Negative Prompt' } },
-    5: { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 }, _meta: { title: 'Empty Latent Image' } },
+    5: { class_type: 'EmptyLatentImage', inputs: { width, height, batch_size: 1 }, _meta: { title: 'Empty Latent Image' } },
     3: {
       class_type: 'KSampler',
       inputs: {
         seed,
         steps,
         cfg: 7,
-        sampler_name: 'euler',
+        sampler_name: sampler,
         scheduler: 'normal',
         denoise: 1,
         model: ['4', 0],
@@ -177,7 +177,7 @@ function textToImageWorkflow({ steps = 4, seed = 1 } = {}) {
       _meta: { title: 'KSampler' },
     },
     8: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] }, _meta: { title: 'VAE Decode' } },
-    9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 't2i' }, _meta: { title: 'Save Image' } },
+    9: { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: prefix }, _meta: { title: 'Save Image' } },
   };
 }
 
