@@ -117,6 +117,8 @@ export interface ProgressMsg extends NodeMessage {
   /** The event's data as ComfyUI sent it; the image bytes for `preview`. */
   payload: unknown;
   prompt_id?: string;
+  /** With a pool: the member server the event came from. */
+  server?: string;
   /** The node as ComfyUI's editor shows it (display node id). */
   node?: string;
   /** `_meta.title` of that node, else its class_type (prompts submitted through this server config). */
