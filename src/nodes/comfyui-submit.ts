@@ -17,6 +17,7 @@ import { KeptJobs, keptJobsRegistry } from './kept-jobs';
 import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import { attachServer, clientOf, liveInstance } from './server-api';
 import type { ServerNode } from './server-api';
+import { queuePositionStatus } from './queue-position-status';
 import { statusLabel, Throttle } from './status';
 import { submitCheck } from './submit-check';
 import { choiceOf } from './msg-input';
@@ -82,6 +83,7 @@ export = function (RED: NodeAPI): void {
           overrides: record.overrides as SubmitResultPayload['overrides'],
         }),
       onProgress: (p) => progressStatus.push(p),
+      onQueuePosition: (p) => liveInstance(RED, node).status(queuePositionStatus(p)),
     });
 
     /** The result msg, from the node deployed under this id now (it may have been redeployed while the prompt ran). */
@@ -136,6 +138,9 @@ export = function (RED: NodeAPI): void {
             node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' });
           },
           onProgress: (p) => progressStatus.push(p),
+          onQueuePosition: (p) => {
+            if (!started) liveInstance(RED, node).status(queuePositionStatus(p));
+          },
         },
       });
       // client.submit resolves once ComfyUI accepted the prompt (its answer to POST /prompt).
