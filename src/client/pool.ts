@@ -537,6 +537,9 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
       onProgress: (progress) => {
         if (current()) given?.onProgress?.(progress);
       },
+      onQueuePosition: (position) => {
+        if (current()) given?.onQueuePosition?.(position);
+      },
     };
   }
 

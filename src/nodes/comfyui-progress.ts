@@ -18,8 +18,14 @@ import type { ProgressEventType, ProgressMsg } from './messages';
 
 
 
-/** What a new node sends: everything about a prompt's progress, but not the chatty snapshots and images. */
-const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter((t) => t !== 'progress_state' && t !== 'preview');
+/**
+ * What a node without an event list sends (a flow from before the list existed): everything about a
+ * prompt's progress, but not the chatty snapshots and images, nor queue_position, which came later:
+ * an old flow must not start getting msgs it never asked for. New nodes get it from the editor.
+ */
+const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter(
+  (t) => t !== 'progress_state' && t !== 'preview' && t !== 'queue_position',
+);
 
 type Scope = 'own' | 'ids' | 'all';
 

@@ -17,6 +17,7 @@ import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
 import type { ComfyTarget, TargetResult } from './comfy-target';
 import { attachTarget, liveInstance, targetOf, usableTarget } from './server-api';
 import type { TargetConfig, TargetNode } from './server-api';
+import { queuePositionStatus } from './queue-position-status';
 import { statusLabel, Throttle } from './status';
 import { submitCheck } from './submit-check';
 import { choiceOf, describeValue, isUnset } from './msg-input';
@@ -88,6 +89,7 @@ export = function (RED: NodeAPI): void {
           overrides: record.overrides as SubmitResultPayload['overrides'],
         }),
       onProgress: (p) => progressStatus.push(p),
+      onQueuePosition: (p) => liveInstance(RED, node).status(queuePositionStatus(p)),
     });
 
     /** The result msg, from the node deployed under this id now (it may have been redeployed while the prompt ran). */
@@ -146,6 +148,9 @@ export = function (RED: NodeAPI): void {
             node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' });
           },
           onProgress: (p) => progressStatus.push(p),
+          onQueuePosition: (p) => {
+            if (!started) liveInstance(RED, node).status(queuePositionStatus(p));
+          },
         },
       });
       // client.submit resolves once ComfyUI accepted the prompt (its answer to POST /prompt).

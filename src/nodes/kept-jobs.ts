@@ -8,6 +8,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import { ComfyError, isComfyError } from '../client/errors';
 import type { JobProgress, JobResult } from '../client/jobs';
+import type { QueuePosition } from '../client/queue-positions';
 import { asComfyError } from './failure';
 import { MAX_RECORD_CHARS, storableMsg } from './job-record';
 import type { JobRecord } from './job-record';
@@ -47,6 +48,8 @@ export interface KeptJobsHooks {
   /** A recovered prompt finished: send `msg` (the stored one, with prompt_id and recovered set). */
   onResult(msg: Record<string, unknown>, result: JobResult, record: JobRecord): void;
   onProgress(progress: JobProgress): void;
+  /** A recovered prompt that still waits moved in the queue. */
+  onQueuePosition?(position: QueuePosition): void;
 }
 
 export class KeptJobs {
@@ -158,7 +161,7 @@ export class KeptJobs {
       const result = await targetOf(owner).follow(record.promptId, record.prompt, record.member, {
         submittedAt: record.submittedAt,
         totalTimeoutMs: timeoutMs === undefined ? undefined : Math.max(1, record.submittedAt + timeoutMs - Date.now()),
-        callbacks: { onProgress: (p) => this.hooks.onProgress(p) },
+        callbacks: { onProgress: (p) => this.hooks.onProgress(p), onQueuePosition: (p) => this.hooks.onQueuePosition?.(p) },
       });
       // Sent first, then forgotten: a crash between the two sends it again after the next start (msg.recovered says so), never not at all.
       this.hooks.onResult(msg, result, record);
