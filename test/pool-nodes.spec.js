@@ -274,4 +274,31 @@ describe('comfyui-pool config node with palette nodes', function () {
     assert.equal(new Set(delivered.map((m) => m.n)).size, 120);
     assert.equal(delivered.length, 120);
   });
+
+  it('keeps a prompt in flight in the job store naming the pool and its member; the status shows members out of routing and back', async function () {
+    await startSims([{}, {}]);
+    await helper.load([...allNodes, catchNode], flow([{ id: 'sub', type: 'comfyui-submit', workflow: '', mode: 'wait' }]));
+    await connected();
+    await waitFor(() => lastStatus(helper.getNode('sub')).text?.endsWith('.ready'), 'the ready status');
+    for (const sim of sims) sim.faults.pauseWorker();
+    const result = nextMessage(helper.getNode('sub-out'), 20000);
+    helper.getNode('sub').receive({ payload: saveImageWorkflow({ width: 8, height: 8, prefix: 'kept' }), topic: 'kept' });
+    const global = helper.getNode('sub-out').context().global;
+    const keys = () => global.keys().filter((key) => key.startsWith('comfyui-job-'));
+    await waitFor(() => keys().length === 1, 'a record in the store');
+    const record = global.get(keys()[0]);
+    assert.equal(record.server, 'pool');
+    const holder = sims.findIndex((sim) => sim.requestLog.some((r) => r.method === 'POST' && r.url.startsWith('/prompt')));
+    assert.equal(record.member, `gpu${holder + 1}`);
+    assert.equal(record.msg.topic, 'kept');
+    for (const sim of sims) sim.faults.resumeWorker();
+    assert.equal((await result).server, record.member);
+    await waitFor(() => keys().length === 0, 'the record dropped after the result');
+
+    const port = sims[1].port;
+    await sims[1].close();
+    await waitFor(() => lastStatus(helper.getNode('sub')).text?.endsWith('.partial'), 'the partial status');
+    sims[1] = await startSimulator({ testControls: true, stepMs: 1, nodeMs: 1, port });
+    await waitFor(() => lastStatus(helper.getNode('sub')).text?.endsWith('.ready'), 'the ready status again', 15000);
+  });
 });
