@@ -4,6 +4,8 @@
 const assert = require('node:assert/strict');
 const { helper, allNodes, collectMessages, nextMessage, nextError, useSimulator, isPng, pngSize } = require('./support');
 const { collectOutputs } = require('../dist/client/outputs');
+const { JobTracker, defaultTrackerOptions } = require('../dist/client/jobs');
+const { decodeBinaryFrame } = require('../dist/client/frames');
 
 const EMPTY = { class_type: 'EmptyImage', inputs: { width: 32, height: 24, batch_size: 3, color: 0x3366ff } };
 
@@ -345,6 +347,45 @@ describe('output kinds (reading UI outputs)', function () {
       [
         ['meshes', 'file', 'm.obj'],
         ['text', 'text', 'hello'],
+      ],
+    );
+  });
+
+  it('keeps type-1 frames (no ids) for the node ComfyUI named last in `executing`, and no sampler previews', async function () {
+    const promptId = 'p-legacy';
+    const prompt = {
+      1: { class_type: 'EmptyImage', inputs: {} },
+      2: { class_type: 'SaveImageWebsocket', inputs: { images: ['1', 0] } },
+      3: { class_type: 'KSampler', inputs: {} },
+    };
+    const entry = {
+      number: 1,
+      prompt,
+      outputs: {},
+      status: { status_str: 'success', completed: true, messages: [{ type: 'execution_success' }] },
+    };
+    const tracker = new JobTracker(
+      { history: async () => entry, queue: async () => ({ queue_running: [], queue_pending: [] }) },
+      defaultTrackerOptions,
+    );
+    const result = tracker.register(promptId, prompt);
+    tracker.accepted(promptId);
+    const message = (type, data) => ({ kind: 'message', message: { type, data } });
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]);
+    const legacy = (format, bytes) => decodeBinaryFrame(Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, format]), bytes]));
+    tracker.handle(message('executing', { node: '3', display_node: '3', prompt_id: promptId }));
+    tracker.handle(legacy(1, jpeg)); // a sampler preview: not a result
+    tracker.handle(message('executing', { node: '2', display_node: '2', prompt_id: promptId }));
+    tracker.handle(legacy(2, png));
+    tracker.handle(legacy(2, png));
+    tracker.handle(message('executing', { node: null, prompt_id: promptId }));
+    const { images } = await result;
+    assert.deepEqual(
+      images.map((i) => [i.node, i.index, i.filename, i.contentType, i.data.length]),
+      [
+        ['2', 0, 'websocket_2_0.png', 'image/png', png.length],
+        ['2', 1, 'websocket_2_1.png', 'image/png', png.length],
       ],
     );
   });

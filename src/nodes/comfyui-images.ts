@@ -65,7 +65,7 @@ export = function (RED: NodeAPI): void {
       }));
       const refs = 'refs' in request ? request.refs : await refsOfPrompt(client, request.promptId);
       if (refs.length === 0) {
-        // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
+        // A prompt that delivered nothing (only a SaveImageWebsocket asked by msg.prompt_id, say) is not an error.
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
         return;
       }
