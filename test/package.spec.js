@@ -433,6 +433,25 @@ describe('package consistency', function () {
       assert.deepEqual(loggedErrors(), []);
     });
 
+    it('output-kinds.json delivers WebSocket images from memory, an animated WebP, audio and a text, each to its kind', async function () {
+      await deploy('output-kinds.json', { taps: ['kinds-images'] });
+      const got = collectMessages(helper.getNode('tap-kinds-images'), 7, 15000);
+      helper.getNode('kinds-inject').receive({});
+      const msgs = await got;
+      const kinds = msgs.map((m) => `${m.kind} ${m.contentType}`).sort();
+      assert.deepEqual(kinds, [
+        'animated image/webp',
+        'audio audio/flac',
+        'image image/png',
+        'image image/png',
+        'image image/png',
+        'image image/png',
+        'text text/plain; charset=utf-8',
+      ]);
+      assert.equal(msgs.find((m) => m.kind === 'text').payload, 'made in Node-RED');
+      assert.ok(msgs.filter((m) => m.kind === 'image').every((m) => m.image.source === 'websocket' && isPng(m.payload)));
+    });
+
     it('text-to-image.json produces an image', async function () {
       await deploy('text-to-image.json', { taps: ['t2i-images'] });
       const got = collectMessages(helper.getNode('tap-t2i-images'), 1, 15000);

@@ -163,7 +163,13 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.http = new ComfyHttp(this.endpoint, { ...(options.limits ?? {}), timeoutMs: this.timeoutMs });
     this.tracker = new JobTracker(
       { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
-      { ...defaultTrackerOptions, maxTextLength: this.maxTextLength, ...(options.tracker ?? {}) },
+      {
+        ...defaultTrackerOptions,
+        maxTextLength: this.maxTextLength,
+        // Images sent over the WebSocket are held in memory like a download: the same bound.
+        maxWebsocketBytes: options.limits?.maxFileBytes ?? defaultHttpLimits.maxFileBytes,
+        ...(options.tracker ?? {}),
+      },
     );
     this.queueWatch = new QueueWatch(
       () => this.http.queue(),
