@@ -86,7 +86,7 @@ export async function fetchRemoteFile(start: URL, options: RemoteFileOptions): P
       });
       const status = response.statusCode;
       if (REDIRECT_STATUSES.has(status)) {
-        discard(response.body as Readable);
+        discard(response.body);
         const location = headerText(response.headers.location);
         if (!location) throw new ComfyError('HTTP', `${describeUrl(url)} answered ${status} (a redirect) without a Location`, { status });
         if (hop >= maxRedirects) {
@@ -102,7 +102,7 @@ export async function fetchRemoteFile(start: URL, options: RemoteFileOptions): P
         continue;
       }
       if (status < 200 || status >= 300) {
-        discard(response.body as Readable);
+        discard(response.body);
         throw new ComfyError('HTTP', `${describeUrl(url)} answered ${status} instead of the file`, { status });
       }
       return { bytes: await readCapped(response.body, headerText(response.headers['content-length']), url, options), url };

@@ -61,7 +61,7 @@ export async function readFileInside(directory: string, given: string, limit: Si
     if (stat.size > limit.bytes) throw tooLarge(shown, `${stat.size} bytes`, limit);
     const bytes = await readAtMost(handle, limit, shown);
     if (bytes.length === 0) throw new ComfyError('BAD_INPUT', `The file ${shown} is empty. Nothing was uploaded.`);
-    return { bytes, name: basename(realTarget) };
+    return { bytes, name: basename(target) };
   } finally {
     await handle.close().catch(() => undefined);
   }
