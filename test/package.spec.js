@@ -7,7 +7,19 @@ const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const net = require('node:net');
-const { helper, startSimulator, allNodes, packageJson, collectMessages, nextMessage, isPng, pngSize, makePng } = require('./support');
+const http = require('node:http');
+const {
+  helper,
+  startSimulator,
+  allNodes,
+  packageJson,
+  collectMessages,
+  nextMessage,
+  nextError,
+  isPng,
+  pngSize,
+  makePng,
+} = require('./support');
 
 const root = join(__dirname, '..');
 const declared = packageJson['node-red'].nodes;
@@ -354,6 +366,58 @@ describe('package consistency', function () {
       const msg = await got;
       assert.deepEqual(msg.payload, { name: 'pixel.png', subfolder: '', type: 'input' });
       assert.deepEqual(msg.inputs, { 'Load Image': { image: 'pixel.png' } });
+    });
+
+    it('upload-from-file.json uploads the file named in Files from, and the same bytes once', async function () {
+      writeFileSync(join(scratch, 'photo.png'), makePng(6, 5));
+      await deploy('upload-from-file.json', {
+        taps: ['upfile-upload'],
+        patch: (n) => {
+          if (n.id === 'upfile-upload') n.filesFrom = scratch;
+        },
+      });
+      const tap = helper.getNode('tap-upfile-upload');
+      for (let i = 0; i < 2; i += 1) {
+        const got = nextMessage(tap);
+        helper.getNode('upfile-inject').receive({});
+        const msg = await got;
+        assert.deepEqual(msg.payload, { name: 'photo.png', subfolder: '', type: 'input' });
+        assert.deepEqual(msg.inputs, { 'Load Image': { image: 'photo.png' } });
+      }
+      assert.equal(sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/upload/image').length, 1);
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('upload-from-url.json fetches its URL (here a local one, with private addresses allowed) and refuses loopback as shipped', async function () {
+      const png = makePng(7, 3);
+      const files = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
+      await new Promise((resolve) => files.listen(0, '127.0.0.1', resolve));
+      try {
+        const local = `http://127.0.0.1:${files.address().port}/example.png`;
+        const nodes = await deploy('upload-from-url.json', { taps: ['upurl-upload'] });
+        const shipped = nodes.find((n) => n.id === 'upurl-upload');
+        assert.equal(shipped.fetchUrls, true);
+        assert.equal(shipped.privateAddresses, false);
+        const refused = nextError(helper.getNode('upurl-upload'));
+        helper.getNode('upurl-upload').receive({ payload: local });
+        assert.equal((await refused).code, 'NOT_ALLOWED');
+        await helper.unload();
+        await deploy('upload-from-url.json', {
+          taps: ['upurl-upload'],
+          patch: (n) => {
+            if (n.id === 'upurl-upload') n.privateAddresses = true;
+            if (n.id === 'upurl-inject') n.payload = local;
+          },
+        });
+        const got = nextMessage(helper.getNode('tap-upurl-upload'));
+        helper.getNode('upurl-inject').receive({});
+        const msg = await got;
+        assert.deepEqual(msg.payload, { name: 'example.png', subfolder: '', type: 'input' });
+        assert.deepEqual(msg.inputs, { 'Load Image': { image: 'example.png' } });
+      } finally {
+        files.closeAllConnections();
+        await new Promise((resolve) => files.close(resolve));
+      }
     });
 
     it('img2img.json reads a PNG, uploads it and repaints it at 512×512', async function () {
