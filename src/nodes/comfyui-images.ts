@@ -16,12 +16,14 @@ import type { ResultItem } from '../client/types';
 import { asComfyError, failInput, finishInput, readInput } from './failure';
 import { checkFileRef, isUnset, promptIdOf } from './msg-input';
 import type { ImageParts, ImageRefWithUrl } from './messages';
+import { FileSettings } from './images-to-files';
+import type { FilesConfig } from './images-to-files';
 import { attachServer, clientOf } from './server-api';
 import type { ServerNode } from './server-api';
 
-interface ImagesConfig extends NodeDef {
+interface ImagesConfig extends NodeDef, FilesConfig {
   server: string;
-  output: 'buffer' | 'refs';
+  output: 'buffer' | 'refs' | 'files';
   /** Show the last downloaded image under the node in the editor (image bytes mode only). */
   thumbnail?: boolean;
 }
@@ -40,6 +42,8 @@ type ImagesMsg = NodeMessageInFlow & {
   prompt_id?: string;
   filename?: string;
   contentType?: string;
+  /** Bytes written, in the "to files" mode. */
+  size?: number;
   image?: ImageRefWithUrl;
 };
 
@@ -48,7 +52,9 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: ServerNode | undefined = attachServer(RED, node, config.server);
-    const bytes = config.output !== 'refs';
+    // "to files": each file streams to a directory; msg.payload is its path.
+    const files = config.output === 'files' ? new FileSettings(config) : undefined;
+    const bytes = config.output !== 'refs' && !files;
     const thumbnail = bytes && config.thumbnail === true;
     // Closing the node stops its downloads (CLOSED) instead of leaving them to trickle on.
     const closing = new AbortController();
@@ -67,6 +73,8 @@ export = function (RED: NodeAPI): void {
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
         return;
       }
+      const target = files ? await files.targetFor(RED, node, msg) : undefined;
+      const promptId = 'promptId' in request ? request.promptId : typeof msg.prompt_id === 'string' ? msg.prompt_id : '';
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const missing: Array<{ ref: ImageRef; error: unknown }> = [];
       let last: (Download & { ref: ImageRef }) | undefined;
@@ -74,7 +82,20 @@ export = function (RED: NodeAPI): void {
         if (closing.signal.aborted) break;
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
         const out = copyOf(msg);
-        if (bytes) {
+        out.filename = ref.filename;
+        if (target) {
+          try {
+            const segments = target.segmentsFor({ promptId, node: ref.node, index, filename: ref.filename });
+            const saved = await target.save(segments, (open) => client.viewTo(ref, open, { signal: closing.signal }));
+            out.payload = saved.path;
+            out.filename = saved.path;
+            out.size = saved.size;
+            out.contentType = saved.contentType;
+          } catch (err) {
+            missing.push({ ref, error: err });
+            continue;
+          }
+        } else if (bytes) {
           try {
             const file = await client.view(ref, { signal: closing.signal });
             out.payload = file.body;
@@ -89,7 +110,6 @@ export = function (RED: NodeAPI): void {
           out.payload = image;
           out.contentType = mediaTypeOfName(ref.filename);
         }
-        out.filename = ref.filename;
         out.image = image;
         const parts: ImageParts = { id: partsId, index, count: refs.length, type: 'array' };
         // Nest an incoming sequence (from a Split, say) the way core nodes do.
