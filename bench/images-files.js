@@ -14,7 +14,7 @@ const { randomBytes } = require('node:crypto');
 const { closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { quick, alternate, check, finish, main, mb, median, ms, verdict } = require('./lib/common');
+const { quick, alternate, check, finish, main, mb, median, ms } = require('./lib/common');
 const { spawnSimulator } = require('./lib/sim');
 
 const FILES = quick ? 8 : 20;
