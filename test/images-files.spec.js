@@ -356,6 +356,7 @@ describe('comfyui-images to files', function () {
       sub.receive({ payload: saveImageWorkflow({ prefix: 'blocked' }) });
       const err = await failed;
       assert.equal(err.code, 'FILE_WRITE');
+      assert.match(err.message, /The folder .*blocker cannot be created: a file has that name/);
       assert.deepEqual(listTree(root), ['out/', 'out/blocker']);
     });
   });

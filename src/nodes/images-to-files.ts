@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
-import { link, lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import type { OpenSink, StreamedDownload } from '../client/http';
@@ -138,6 +138,8 @@ export class FileTarget {
       if (!isInside(this.root, real)) {
         throw new ComfyError('BAD_INPUT', `The folder ${next} leads outside the directory ${this.root} (through a symbolic link), so nothing is written there`);
       }
+      // mkdir says EEXIST for a file too: find that here, before anything is downloaded.
+      if (!(await stat(real)).isDirectory()) throw new ComfyError('FILE_WRITE', `The folder ${next} cannot be created: a file has that name`);
       current = real;
     }
     return current;
