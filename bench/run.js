@@ -20,6 +20,7 @@ const SCRIPTS = [
   ['prompts-sequential', 'prompts-sequential.js'],
   ['prompts-concurrent', 'prompts-concurrent.js'],
   ['images', 'images.js'],
+  ['images-files', 'images-files.js'],
   ['diy', 'diy.js'],
   ['leaks', 'leaks.js'],
   ['fanout', 'fanout.js'],

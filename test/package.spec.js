@@ -458,6 +458,28 @@ describe('package consistency', function () {
       assert.deepEqual(loggedErrors(), []);
     });
 
+    it('images-to-files.json streams both images of a prompt into a folder per prompt', async function () {
+      const dir = join(scratch, 'files');
+      await deploy('images-to-files.json', {
+        taps: ['files-images'],
+        patch: (n) => {
+          if (n.id === 'files-images') n.directory = dir;
+        },
+      });
+      const got = collectMessages(helper.getNode('tap-files-images'), 2, 15000);
+      helper.getNode('files-inject').receive({});
+      const msgs = await got;
+      for (const [index, msg] of msgs.entries()) {
+        assert.equal(msg.payload, join(dir, msg.prompt_id, `${index}-${msg.image.filename}`));
+        assert.match(msg.image.filename, /^to-files_\d{5}_\.png$/);
+        const written = readFileSync(msg.payload);
+        assert.ok(isPng(written), 'the file is a PNG');
+        assert.deepEqual(pngSize(written), { width: 512, height: 512 });
+        assert.equal(msg.size, written.length);
+      }
+      assert.deepEqual(loggedErrors(), []);
+    });
+
     it('rerun-from-file.json saves an image to a file and runs the workflow embedded in it again', async function () {
       const path = join(scratch, 'comfyui-last.png');
       await deploy('rerun-from-file.json', {

@@ -11,7 +11,7 @@ import { EventFeed } from './events';
 import type { ComfyEvent } from './events';
 import type { FrameEvent } from './frames';
 import { ComfyHttp, defaultHttpLimits } from './http';
-import type { Download, HttpLimits, UploadRequest, ViewOptions } from './http';
+import type { Download, HttpLimits, OpenSink, StreamedDownload, UploadRequest, ViewOptions } from './http';
 import { defaultTrackerOptions, JobTracker } from './jobs';
 import type { JobCallbacks, JobResult, TrackerOptions } from './jobs';
 import { refusalError } from './refusal';
@@ -540,6 +540,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   /** A file's bytes; with `preview`, an image re-encoded by ComfyUI; `signal` stops the download. */
   view(ref: ResultItem, options?: ViewOptions): Promise<Download> {
     return this.http.view(ref, options);
+  }
+
+  /** A file streamed into the sink `open` gives (opened once the answer is known to be the file); `signal` stops it. */
+  viewTo(ref: ResultItem, open: OpenSink, options?: ViewOptions): Promise<StreamedDownload> {
+    return this.http.viewTo(ref, open, options);
   }
 
   /** The longest text the server configuration lets into an error message or a status. */

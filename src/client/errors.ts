@@ -23,6 +23,8 @@ export type ComfyErrorCode =
   | 'TIMEOUT' // a request or a wait took too long
   | 'CLOSED' // the client was closed while the operation was pending
   | 'LOST' // the server no longer knows the prompt
+  | 'FILE_EXISTS' // the file to write exists and the node is set to fail then
+  | 'FILE_WRITE' // a file could not be written (no permission, disk full, a folder in the way, …)
   | 'NO_SERVER' // no server of a pool can take the prompt (down, refusing, or lacking a node class or model file)
   | 'INTERNAL'; // a fault of this package, not of the input or the server: the message says what failed (please report it)
 

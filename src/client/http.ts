@@ -10,7 +10,8 @@
  */
 import { Agent, FormData, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   readHistoryList,
   readHistoryOf,
@@ -74,6 +75,18 @@ export interface Download {
   contentType: string;
 }
 
+/** A file streamed into a sink instead of memory: its bytes written and its media type. */
+export interface StreamedDownload {
+  size: number;
+  contentType: string;
+}
+
+/**
+ * Where a streamed download goes, opened only once the answer is known to be the file (2xx, not
+ * empty, not an HTML page, an image where an image was asked for), with its media type.
+ */
+export type OpenSink = (contentType: string) => Promise<Writable>;
+
 export interface ViewOptions {
   /** Ask ComfyUI to re-encode an image instead. */
   preview?: ViewPreview;
@@ -98,6 +111,8 @@ export interface UploadRequest {
 /** Bytes of an error answer kept for the message; the rest is not read. */
 const MAX_ERROR_BODY = 4096;
 const VIEW_RETRIES = 2;
+/** Bytes of a streamed download read before its sink is opened: enough to tell an image or an HTML page (media.ts looks at 512). */
+const SNIFF_BYTES = 512;
 
 /** Why a request in flight was stopped. */
 type StopReason = 'closed' | 'cancelled' | 'timeout';
@@ -260,6 +275,30 @@ export class ComfyHttp {
     }
   }
 
+  /**
+   * Streams a file into the sink `open` gives, with backpressure, so memory stays flat whatever
+   * its size. The same URL, credentials, size cap ("Largest file") and time limits as view(); a
+   * dropped connection is retried only while the sink is not opened yet (nothing was written).
+   * A failure after that rejects once the sink is destroyed: the caller removes what it wrote.
+   * A sink that fails (disk full, no permission) is FILE_WRITE.
+   */
+  async viewTo(ref: ResultItem, open: OpenSink, options: ViewOptions = {}): Promise<StreamedDownload> {
+    let opened = false;
+    const openOnce: OpenSink = (contentType) => {
+      opened = true;
+      return open(contentType);
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.sanitized(this.viewToOnce(ref, openOnce, options));
+      } catch (err) {
+        const transient = err instanceof ComfyError && err.code === 'NETWORK' && !opened;
+        if (!transient || attempt >= VIEW_RETRIES || this.closed || options.signal?.aborted) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      }
+    }
+  }
+
   /** For good: every request and download in flight ends with CLOSED at once, and the connections are dropped. */
   async close(): Promise<void> {
     this.closed = true;
@@ -276,6 +315,67 @@ export class ComfyHttp {
       const body = await this.readCapped(response, { max: this.limits.maxFileBytes, limit: 'maxFileBytes' }, flight, what);
       return { body, contentType: checkedContentType(ref, options.preview, body, headerText(response.headers['content-type'])) };
     } finally {
+      flight.end();
+    }
+  }
+
+  private async viewToOnce(ref: ResultItem, open: OpenSink, options: ViewOptions): Promise<StreamedDownload> {
+    const what = `the download of ${describeRef(ref)}`;
+    const flight = this.start(this.limits.downloadTimeoutMs, options.signal);
+    let body: Readable | undefined;
+    try {
+      const response = await this.send(this.files, 'GET', this.viewUrl(ref, true), undefined, flight, what);
+      await this.ensureOk('GET', '/view', response, flight, what);
+      body = response.body;
+      const max = this.limits.maxFileBytes;
+      const tooLarge = (size: string): ComfyError => this.tooLarge(response, what, max, size, 'maxFileBytes');
+      const declared = Number(headerText(response.headers['content-length']));
+      if (Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared));
+      const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const next = async (): Promise<IteratorResult<Buffer>> => {
+        try {
+          return await chunks.next();
+        } catch (err) {
+          throw this.transportError(err, flight, what, 'the answer was cut off');
+        }
+      };
+      // The first bytes decide whether this is the file at all, before anything is written.
+      const head: Buffer[] = [];
+      let size = 0;
+      let ended = false;
+      while (size < SNIFF_BYTES) {
+        const chunk = await next();
+        if (chunk.done) {
+          ended = true;
+          break;
+        }
+        head.push(chunk.value);
+        size += chunk.value.length;
+      }
+      const first = Buffer.concat(head, size);
+      if (size > max) throw tooLarge(`over ${formatBytes(max)}`);
+      const contentType = checkedContentType(ref, undefined, first, headerText(response.headers['content-type']));
+      async function* rest(): AsyncGenerator<Buffer> {
+        yield first;
+        if (ended) return;
+        for (let chunk = await next(); !chunk.done; chunk = await next()) {
+          size += chunk.value.length;
+          if (size > max) throw tooLarge(`over ${formatBytes(max)}`);
+          yield chunk.value;
+        }
+      }
+      const sink = await open(contentType);
+      try {
+        await pipeline(rest, sink);
+      } catch (err) {
+        // The source's own failures are ComfyErrors already; anything else is the sink's.
+        if (err instanceof ComfyError) throw err;
+        throw new ComfyError('FILE_WRITE', `${what} could not be written: ${errorText(err)}`, { cause: err });
+      }
+      return { size, contentType };
+    } finally {
+      // Whatever stopped early (a check, the sink, the cap) leaves no connection half read.
+      if (body && !body.readableEnded) body.destroy();
       flight.end();
     }
   }
@@ -372,12 +472,7 @@ export class ComfyHttp {
   private async readCapped(response: Dispatcher.ResponseData, cap: Cap, flight: Flight, what: string): Promise<Buffer> {
     const body = response.body as Readable;
     const { max, limit } = cap;
-    const tooLarge = (size: string, setting: keyof typeof LIMIT_LABELS): ComfyError => {
-      body.destroy();
-      const subject = what.startsWith('the download') ? what : `${what}: the answer`;
-      const message = `${subject} is ${size}, more than the limit of ${formatBytes(max)} (the "${LIMIT_LABELS[setting]}" setting of the server configuration)`;
-      return new ComfyError('TOO_LARGE', message, { status: response.statusCode });
-    };
+    const tooLarge = (size: string, setting: keyof typeof LIMIT_LABELS): ComfyError => this.tooLarge(response, what, max, size, setting);
     const declared = Number(headerText(response.headers['content-length']));
     if (limit && Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared), limit);
     const chunks: Buffer[] = [];
@@ -400,6 +495,20 @@ export class ComfyHttp {
       throw this.transportError(err, flight, what, 'the answer was cut off');
     }
     return Buffer.concat(chunks, size);
+  }
+
+  /** TOO_LARGE naming the setting to raise; the rest of the body is dropped. */
+  private tooLarge(
+    response: Dispatcher.ResponseData,
+    what: string,
+    max: number,
+    size: string,
+    setting: keyof typeof LIMIT_LABELS,
+  ): ComfyError {
+    (response.body as Readable).destroy();
+    const subject = what.startsWith('the download') ? what : `${what}: the answer`;
+    const message = `${subject} is ${size}, more than the limit of ${formatBytes(max)} (the "${LIMIT_LABELS[setting]}" setting of the server configuration)`;
+    return new ComfyError('TOO_LARGE', message, { status: response.statusCode });
   }
 
   private async ensureOk(method: Method, route: string, response: Dispatcher.ResponseData, flight: Flight, what: string): Promise<void> {

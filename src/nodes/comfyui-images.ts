@@ -14,15 +14,17 @@ import type { ImageRef, OutputItem } from '../client/outputs';
 import type { OutputKind } from '../client/output-kinds';
 import { asComfyError, failInput, finishInput, readInput } from './failure';
 import { deliverableItems, inMemoryDelivery, isInMemory } from './images-items';
+import { FileSettings, writeInMemory } from './images-to-files';
+import type { FilesConfig } from './images-to-files';
 import { isUnset, promptIdOf } from './msg-input';
 import type { ImageParts, ImageRefWithUrl, OutputDescription } from './messages';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import type { ComfyTarget } from './comfy-target';
 
-interface ImagesConfig extends NodeDef {
+interface ImagesConfig extends NodeDef, FilesConfig {
   server: string;
-  output: 'buffer' | 'refs';
+  output: 'buffer' | 'refs' | 'files';
   /** Show the last downloaded image under the node in the editor (image bytes mode only). */
   thumbnail?: boolean;
 }
@@ -43,6 +45,8 @@ type ImagesMsg = NodeMessageInFlow & {
   contentType?: string;
   /** The kind of media: image, animated, video, audio, text, 3d, latent or file. */
   kind?: OutputKind;
+  /** Bytes written, in the "to files" mode. */
+  size?: number;
   image?: ImageRefWithUrl | OutputDescription;
 };
 
@@ -51,7 +55,9 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
-    const bytes = config.output !== 'refs';
+    // "to files": each file streams to a directory; msg.payload is its path.
+    const files = config.output === 'files' ? new FileSettings(config) : undefined;
+    const bytes = config.output !== 'refs' && !files;
     const thumbnail = bytes && config.thumbnail === true;
     // Closing the node stops its downloads (CLOSED) instead of leaving them to trickle on.
     const closing = new AbortController();
@@ -74,8 +80,10 @@ export = function (RED: NodeAPI): void {
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
         return;
       }
+      const target = files ? await files.targetFor(RED, node, msg) : undefined;
+      const promptId = 'promptId' in request ? request.promptId : typeof msg.prompt_id === 'string' ? msg.prompt_id : '';
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
-      const missing: Array<{ ref: ImageRef; error: unknown }> = [];
+      const missing: Array<{ what: string; error: unknown }> = [];
       let last: (Download & { ref: ImageRef }) | undefined;
       for (const [index, item] of refs.entries()) {
         if (closing.signal.aborted) break;
@@ -91,13 +99,38 @@ export = function (RED: NodeAPI): void {
           out.contentType = delivery.contentType;
           out.filename = delivery.filename;
           out.image = delivery.description;
+          if (target) {
+            try {
+              const segments = target.segmentsFor({ promptId, node: item.node, index, filename: delivery.filename });
+              const saved = await target.save(segments, (open) => writeInMemory(delivery.payload, delivery.contentType, open));
+              out.payload = saved.path;
+              out.filename = saved.path;
+              out.size = saved.size;
+            } catch (err) {
+              missing.push({ what: delivery.filename, error: err });
+              continue;
+            }
+          }
           (out as { parts?: ImageParts }).parts = parts;
           send(out);
           continue;
         }
         const ref = item;
         const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
-        if (bytes) {
+        out.filename = ref.filename;
+        if (target) {
+          try {
+            const segments = target.segmentsFor({ promptId, node: ref.node, index, filename: ref.filename });
+            const saved = await target.save(segments, (open) => client.viewTo(ref, open, { signal: closing.signal }));
+            out.payload = saved.path;
+            out.filename = saved.path;
+            out.size = saved.size;
+            out.contentType = saved.contentType;
+          } catch (err) {
+            missing.push({ what: describeRef(ref), error: err });
+            continue;
+          }
+        } else if (bytes) {
           try {
             const file = await client.view(ref, { signal: closing.signal });
             out.payload = file.body;
@@ -105,14 +138,13 @@ export = function (RED: NodeAPI): void {
             if (thumbnail && thumbnailType(file.contentType)) last = { ...file, ref };
           } catch (err) {
             // One missing file must not cost the others: report it after the rest went out.
-            missing.push({ ref, error: err });
+            missing.push({ what: describeRef(ref), error: err });
             continue;
           }
         } else {
           out.payload = image;
           out.contentType = ref.contentType;
         }
-        out.filename = ref.filename;
         out.image = image;
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
@@ -217,10 +249,10 @@ function thumbnailType(contentType: string): string | undefined {
  * One error for the files that did not arrive, after the others went out. Its code is the first
  * failure's (a TIMEOUT stays a TIMEOUT, a TOO_LARGE a TOO_LARGE), so a Catch node can branch on it.
  */
-function downloadFailure(missing: Array<{ ref: ImageRef; error: unknown }>, total: number, maxText: number): ComfyError {
+function downloadFailure(missing: Array<{ what: string; error: unknown }>, total: number, maxText: number): ComfyError {
   const first = missing[0]?.error;
   const code = isComfyError(first) ? first.code : 'HTTP';
-  const list = missing.map(({ ref, error }) => `${describeRef(ref)}: ${error instanceof Error ? error.message : 'unknown error'}`).join('; ');
+  const list = missing.map(({ what, error }) => `${what}: ${error instanceof Error ? error.message : 'unknown error'}`).join('; ');
   const message = total === 1 ? list : `${missing.length} of ${total} files could not be downloaded: ${list}`;
   return new ComfyError(code, clip(message, maxText), isComfyError(first) && first.status !== undefined ? { status: first.status } : {});
 }

@@ -13,6 +13,25 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
+  /** Bytes `start`..`end` (inclusive) of a file, streamed from disk instead of `body` (aiohttp's FileResponse sends files so: /view of a large video never sits in memory). */
+  file?: { path: string; start: number; end: number };
+}
+
+/** A file's bytes `start`..`end` as the answer, read from disk while it is sent. */
+export function fileReply(
+  path: string,
+  range: { start: number; end: number },
+  contentType: string,
+  extra: Record<string, string>,
+  status = 200,
+): Reply {
+  const length = Math.max(0, range.end - range.start + 1);
+  return {
+    status,
+    headers: { ...extra, 'Content-Type': contentType, 'Content-Length': String(length) },
+    body: Buffer.alloc(0),
+    ...(length > 0 ? { file: { path, ...range } } : {}),
+  };
 }
 
 export function empty(status = 200): Reply {

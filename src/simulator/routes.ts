@@ -11,7 +11,7 @@ import { freemem, totalmem } from 'node:os';
 import { basename, extname, join, normalize, resolve } from 'node:path';
 import { MODEL_FOLDERS } from './catalog';
 import { guessMimeType, isInside } from './files';
-import { Reply, binary, empty, json, text } from './http-util';
+import { Reply, binary, empty, fileReply, json, text } from './http-util';
 import { encodeJpeg } from './jpeg';
 import { listJobs, getJob } from './jobs';
 import { FileField, parseForm } from './multipart';
@@ -251,20 +251,20 @@ function view(ctx: RouteContext): Reply {
   if (!inm && ims && !Number.isNaN(Date.parse(ims)) && Math.floor(st.mtimeMs / 1000) <= Date.parse(ims) / 1000) {
     return { status: 304, headers, body: Buffer.alloc(0) };
   }
-  const data = readFileSync(file);
+  const size = st.size;
   const range = ctx.req.headers.range;
   const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
   if (m && (m[1] || m[2])) {
-    let start = m[1] ? Number(m[1]) : data.length - Number(m[2]);
-    let end = m[1] ? (m[2] ? Number(m[2]) : data.length - 1) : data.length - 1;
+    let start = m[1] ? Number(m[1]) : size - Number(m[2]);
+    let end = m[1] ? (m[2] ? Number(m[2]) : size - 1) : size - 1;
     start = Math.max(0, start);
-    end = Math.min(end, data.length - 1);
-    if (start > end || start >= data.length) {
-      return { status: 416, headers: { 'Content-Range': `bytes */${data.length}`, 'Content-Length': '0' }, body: Buffer.alloc(0) };
+    end = Math.min(end, size - 1);
+    if (start > end || start >= size) {
+      return { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Content-Length': '0' }, body: Buffer.alloc(0) };
     }
-    return binary(data.subarray(start, end + 1), type, { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}` }, 206);
+    return fileReply(file, { start, end }, type, { ...headers, 'Content-Range': `bytes ${start}-${end}/${size}` }, 206);
   }
-  return binary(data, type, headers);
+  return fileReply(file, { start: 0, end: size - 1 }, type, headers);
 }
 
 /* ------------------------------------------------------------- uploads */

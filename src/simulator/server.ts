@@ -4,6 +4,7 @@
  * check of §1.4 (403, also on the WS upgrade), OPTIONS, 404/405 like aiohttp's router, the
  * cache-control middleware, the body size limit, and the test-fault rules.
  */
+import { createReadStream } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -184,6 +185,14 @@ async function trickle(res: ServerResponse, spec: StreamSpec): Promise<void> {
   if (!res.destroyed) res.end();
 }
 
+/** A file's bytes as the body, read while sent; a file gone meanwhile cuts the answer (as a server does), never the process. */
+function sendFile(res: ServerResponse, file: { path: string; start: number; end: number }): void {
+  const stream = createReadStream(file.path, { start: file.start, end: file.end, highWaterMark: 256 * 1024 });
+  stream.on('error', () => res.destroy());
+  res.on('close', () => stream.destroy());
+  stream.pipe(res);
+}
+
 /** The request logs keep the newest 10 000 entries, so a long `npm start` session does not grow forever. */
 const LOG_LIMIT = 10000;
 function remember<T>(log: T[], entry: T): void {
@@ -283,6 +292,7 @@ export class HttpFront {
     if (res.destroyed || res.writableEnded) return;
     try {
       res.writeHead(reply.status, { ...reply.headers, Server: SERVER_HEADER });
+      if (reply.file && method !== 'HEAD') return sendFile(res, reply.file);
       res.end(method === 'HEAD' ? undefined : reply.body);
     } catch {
       /* the connection went away during a delay or a restart */
