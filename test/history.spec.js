@@ -17,8 +17,9 @@ const {
 
 /** The submit node's result without the fields only a submission has. */
 function asSummary(result) {
-  const { duration, node_errors: nodeErrors, overrides, ...summary } = result;
+  const { duration, timing, node_errors: nodeErrors, overrides, ...summary } = result;
   assert.equal(typeof duration, 'number');
+  assert.equal(timing.total_ms, duration, 'the timing of a submission is what a history summary lacks');
   assert.deepEqual(nodeErrors, {});
   assert.deepEqual(overrides, {}, 'what the submit node adds to a summary: which nodes its overrides set (none here)');
   return summary;

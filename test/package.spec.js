@@ -495,6 +495,22 @@ describe('package consistency', function () {
       assert.deepEqual(loggedErrors(), []);
     });
 
+    it('queue-eta.json tells the places of three queued prompts, then their queue wait and run time', async function () {
+      await deploy('queue-eta.json', { taps: ['eta-describe', 'eta-timing'] });
+      sim.faults.pauseWorker();
+      const places = collectMessages(helper.getNode('tap-eta-describe'), 3, 15000);
+      helper.getNode('eta-inject').receive({ payload: [1, 2, 3] });
+      // Each prompt's first place, nothing running yet; no run of the workflow here yet, so no ETA.
+      assert.deepEqual((await places).map((m) => m.payload).sort(), ['#1, 0 ahead', '#2, 1 ahead', '#3, 2 ahead']);
+      const timings = collectMessages(helper.getNode('tap-eta-timing'), 3, 15000);
+      sim.faults.resumeWorker();
+      for (const { payload } of await timings) {
+        assert.deepEqual(Object.keys(payload).sort(), ['queued_ms', 'running_ms', 'total_ms']);
+        assert.ok(payload.queued_ms + payload.running_ms <= payload.total_ms, JSON.stringify(payload));
+      }
+      assert.deepEqual(loggedErrors(), []);
+    });
+
     it('text-to-image.json produces an image', async function () {
       await deploy('text-to-image.json', { taps: ['t2i-images'] });
       const got = collectMessages(helper.getNode('tap-t2i-images'), 1, 15000);

@@ -6,7 +6,8 @@
  * restarts that lose queue and history, 500s on /history, slow /view.
  *
  *   npm run soak -- --prompts 1000 --concurrency 8 --fault-every 250 --fault-every-prompts 5
- *   npm run soak -- --pool      (a pool of three simulators at the client level: test/soak-pool.js)
+ *   npm run soak -- --pool      (a pool of three simulators: at the client level, test/soak-pool.js, then through a
+ *                                real Node-RED process restarted while prompts run, test/soak-pool-red.js)
  *
  * Every prompt must end exactly once, as a delivered result or a clear error. The last line is
  *   submitted N, delivered D, failed-with-error E, lost L, duplicated U, hung H
@@ -30,6 +31,10 @@ const { values: args } = parseArgs({
     pool: { type: 'boolean', default: false },
     /** --pool only: how often a prompt lost while running is submitted again. */
     retries: { type: 'string', default: '1' },
+    /** --pool only, the Node-RED part: how often (ms) the Node-RED process is stopped and started again. */
+    'red-restart-every': { type: 'string', default: '3000' },
+    /** --pool only: how many prompts go through the Node-RED process (the client-level part takes --prompts). */
+    'red-prompts': { type: 'string', default: '150' },
   },
 });
 const total = Number(args.prompts);
@@ -62,7 +67,12 @@ function workflow(i) {
 let sim;
 
 async function main() {
-  if (args.pool) process.exit((await require('./soak-pool').run(args, random)) ? 0 : 1);
+  if (args.pool) {
+    // The pool at the client level, then through a real Node-RED process that is restarted while prompts run.
+    const client = await require('./soak-pool').run(args, random);
+    const red = await require('./soak-pool-red').run({ ...args, prompts: args['red-prompts'] }, random);
+    process.exit(client && red ? 0 : 1);
+  }
   sim = await startSimulator({ testControls: true, stepMs: 1, nodeMs: 2 });
   helper.init(require.resolve('node-red'));
   await helper.startServer();

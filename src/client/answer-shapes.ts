@@ -6,6 +6,7 @@
  */
 import { readExecutionCached, readExecutionError, readExecutionInterrupted, readNodeOutput } from './event-shapes';
 import { fileNameProblem, subfolderProblem } from './file-names';
+import { workflowFingerprint } from './workflow-fingerprint';
 import { isRecord, finite, flag, json, list, map, nodeIdList, own, record, ShapeError, text, textList } from './shape';
 import type {
   HistoryEntry,
@@ -72,6 +73,9 @@ function readQueuedPrompt(value: unknown, field: string): QueuedPrompt {
   const item: QueuedPrompt = { number: finite(value[0], `${field}[0]`), prompt_id: text(value[1], `${field}[1]`) };
   const extra: unknown = value[3];
   if (isRecord(extra) && typeof extra.client_id === 'string') item.client_id = extra.client_id;
+  // Read leniently: a prompt the fingerprint cannot use costs an ETA, never the queue answer.
+  const fingerprint = workflowFingerprint(value[2]);
+  if (fingerprint !== undefined) item.fingerprint = fingerprint;
   return item;
 }
 

@@ -20,6 +20,10 @@ import { ComfySocket, defaultSocketOptions, RefusedError } from './socket';
 import type { SocketOptions, SocketState } from './socket';
 import { summarizeEntry } from './outputs';
 import { runningPart } from './prompt-graph';
+import { queueOrder } from './queue-positions';
+import type { QueuePosition } from './queue-positions';
+import { defaultQueueWatchOptions, QueueWatch } from './queue-watch';
+import type { QueueWatchOptions } from './queue-watch';
 import { isPromptId, PROMPT_ID_RULE } from './prompt-id';
 import type { PromptSummary } from './outputs';
 import { clip, own } from './shape';
@@ -49,6 +53,8 @@ export interface ClientOptions extends EndpointOptions {
   clientId?: string;
   socket?: Partial<SocketOptions>;
   tracker?: Partial<TrackerOptions>;
+  /** How often the queue is read for the positions of waiting prompts, and how many run times are kept for ETAs. */
+  queueWatch?: Partial<QueueWatchOptions>;
   /** A comfy.org API key for ComfyUI's paid API nodes; sent with each prompt, never shown. */
   comfyOrgApiKey?: string;
 }
@@ -131,6 +137,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   readonly clientId: string;
   private readonly socket: ComfySocket;
   private readonly tracker: JobTracker;
+  private readonly queueWatch: QueueWatch;
   private readonly feed: EventFeed;
   private readonly submitted = new Map<string, ApiPrompt>();
   private readonly timeoutMs: number;
@@ -157,6 +164,11 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.tracker = new JobTracker(
       { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
       { ...defaultTrackerOptions, maxTextLength: this.maxTextLength, ...(options.tracker ?? {}) },
+    );
+    this.queueWatch = new QueueWatch(
+      () => this.http.queue(),
+      (position, listener) => this.onPosition(position, listener),
+      { ...defaultQueueWatchOptions, ...(options.queueWatch ?? {}) },
     );
     this.socket = new ComfySocket(this.endpoint, this.clientId, {
       ...defaultSocketOptions,
@@ -189,6 +201,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       return;
     }
     this.safely('the job tracker', () => this.tracker.handle(frame));
+    this.safely('the queue watch', () => this.queueWatch.handle(frame));
     this.safely('a frame listener', () => this.emit('frame', frame));
     if (this.listenerCount('event') > 0) {
       this.safely('an event listener', () => {
@@ -196,6 +209,15 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
         if (event) this.emit('event', event);
       });
     }
+  }
+
+  /** A waiting prompt moved in the queue: its submitter's callback, then flows (as a `queue_position` event). */
+  private onPosition(position: QueuePosition, listener: ((position: QueuePosition) => void) | undefined): void {
+    if (listener) this.safely('a queue position listener', () => listener(position));
+    if (this.listenerCount('event') === 0) return;
+    this.safely('an event listener', () =>
+      this.emit('event', { type: 'queue_position', data: { ...position }, promptId: position.prompt_id, own: true }),
+    );
   }
 
   /** Runs work from a socket callback: a throw is reported as a problem and never reaches the process. */
@@ -242,6 +264,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   /** For good: pending waits end with CLOSED, the socket and the HTTP agent are released. */
   async close(): Promise<void> {
     this.closed = true;
+    this.queueWatch.close();
     this.tracker.failAll(new ComfyError('CLOSED', 'The ComfyUI connection was closed before the prompt finished'));
     await Promise.all([this.socket.close(), this.http.close()]);
   }
@@ -273,6 +296,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
             : undefined,
         })
       : undefined;
+    // Before POST /prompt: the prompt's first events may overtake the answer.
+    this.queueWatch.remember(promptId, prompt);
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
     const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
@@ -281,6 +306,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     try {
       const accepted = await this.http.postPrompt(request);
       this.tracker.accepted(promptId);
+      // Callbacks are for prompts being waited for, like the tracker's: a prompt only queued has nobody to tell but flows.
+      this.watchPosition(promptId, options.wait ? options.callbacks : undefined);
       const droppedNodes = nodeProblems(accepted.node_errors, prompt);
       const submission: Submission = {
         promptId,
@@ -303,6 +330,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
    * server while this one was unreachable): its wait ends at once with `reason`.
    */
   forget(promptId: string, reason: ComfyError): void {
+    this.queueWatch.unwatch(promptId);
     this.tracker.fail(promptId, reason);
   }
 
@@ -319,7 +347,16 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     await this.socket.whenConnected(Math.min(this.timeoutMs, SOCKET_WAIT_MS)).catch(() => undefined);
     if (this.closed) throw new ComfyError('CLOSED', 'The ComfyUI connection is closed');
     this.remember(promptId, prompt);
-    return this.tracker.follow(promptId, prompt, options.callbacks, { totalMs: options.totalTimeoutMs }, options.submittedAt);
+    const result = this.tracker.follow(promptId, prompt, options.callbacks, { totalMs: options.totalTimeoutMs }, options.submittedAt);
+    this.queueWatch.remember(promptId, prompt);
+    this.watchPosition(promptId, options.callbacks);
+    return result;
+  }
+
+  /** Our prompt is in ComfyUI's queue: while someone wants to know (its submitter, or a flow listening to events), its position is reported until it runs. */
+  private watchPosition(promptId: string, callbacks: JobCallbacks | undefined): void {
+    const listener = callbacks?.onQueuePosition ? (position: QueuePosition) => callbacks.onQueuePosition?.(position) : undefined;
+    if (listener || this.listenerCount('event') > 0) this.queueWatch.watch(promptId, listener);
   }
 
   async queueSummary(): Promise<QueueSummary> {
@@ -353,11 +390,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       number: item.number,
       own: item.client_id === this.clientId || this.submitted.has(item.prompt_id),
     });
-    // ComfyUI sends the pending heap unsorted; ties run in prompt_id order.
-    const byNumber = (a: QueueEntry, b: QueueEntry): number =>
-      a.number - b.number || (a.prompt_id < b.prompt_id ? -1 : a.prompt_id > b.prompt_id ? 1 : 0);
     const running = state.queue_running.map(entry);
-    const pending = state.queue_pending.map(entry).sort(byNumber);
+    // ComfyUI sends the pending heap unsorted.
+    const pending = state.queue_pending.map(entry).sort(queueOrder);
     return { running, pending, queue_remaining: running.length + pending.length };
   }
 

@@ -9,7 +9,7 @@ import { nodeOf, titleOf } from './outputs';
 import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './types';
 
 export interface ComfyEvent {
-  /** The ComfyUI event type; `preview` for binary previews, `text` for binary text frames. */
+  /** The ComfyUI event type; `preview` for binary previews, `text` for binary text frames; `queue_position` from the queue watch (queue-watch.ts). */
   type: string;
   /** The event's data (typed by the boundary); the image Buffer for `preview`, the text for `text`. */
   data: unknown;

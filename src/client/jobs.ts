@@ -15,6 +15,7 @@ import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent } from './frames';
 import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
 import type { ImageRef } from './outputs';
+import type { QueuePosition } from './queue-positions';
 import { clip, formatMs } from './shape';
 import type { ApiPrompt, ExecutingData, HistoryEntry, NodeId, NodeUiOutput, ProgressData, QueueState } from './types';
 
@@ -37,14 +38,29 @@ export interface JobResult {
   /** True when ComfyUI executed nothing: every node came from its cache. */
   cached: boolean;
   cachedNodes: NodeId[];
-  /** Milliseconds from registration (just before POST /prompt) to completion. */
+  /** Milliseconds from registration (just before POST /prompt) to completion; the same as timing.total_ms. */
   duration: number;
+  timing: JobTiming;
   status: 'success';
+}
+
+/**
+ * Where a prompt's time went, as this client saw it: waiting in the queue (from just before POST
+ * /prompt to its start), running (start to ComfyUI's `executing null`), and in all (to the result,
+ * history read included). A part is null when its start or end was not seen live (a socket gap,
+ * a prompt followed after a restart): a guess from a later look at the queue would mislead.
+ */
+export interface JobTiming {
+  queued_ms: number | null;
+  running_ms: number | null;
+  total_ms: number;
 }
 
 export interface JobCallbacks {
   onRunning?(): void;
   onProgress?(progress: JobProgress): void;
+  /** The prompt moved in ComfyUI's queue (the client's queue watch calls it, not the tracker). */
+  onQueuePosition?(position: QueuePosition): void;
 }
 
 export interface JobLimits {
@@ -92,6 +108,9 @@ interface Job {
   /** ComfyUI answered POST /prompt: from now on it must be in the queue or in history. */
   accepted: boolean;
   started: boolean;
+  /** When the start and the end were seen live (epoch ms), for the timing. */
+  startedAt: number | undefined;
+  endedAt: number | undefined;
   cachedNodes: NodeId[];
   executedNodes: Set<NodeId>;
   /** `executed` outputs seen on the socket: the fallback if history never shows the entry. */
@@ -138,6 +157,8 @@ export class JobTracker {
       registeredAt: Date.now(),
       accepted: false,
       started: false,
+      startedAt: undefined,
+      endedAt: undefined,
       cachedNodes: [],
       executedNodes: new Set(),
       seenOutputs: {},
@@ -213,7 +234,7 @@ export class JobTracker {
     this.touch(job);
     switch (message.type) {
       case 'execution_start':
-        this.markStarted(job);
+        this.markStarted(job, true);
         break;
       case 'execution_cached':
         job.cachedNodes = message.data.nodes;
@@ -293,9 +314,11 @@ export class JobTracker {
     job.limits.onTimeout?.(job.promptId);
   }
 
-  private markStarted(job: Job): void {
+  /** `seen`: from the prompt's own events, so the moment is known; a look at the queue only says it started by now. */
+  private markStarted(job: Job, seen = false): void {
     if (job.started) return;
     job.started = true;
+    if (seen) job.startedAt = Date.now();
     this.disarm(job, 'queue');
     job.callbacks.onRunning?.();
   }
@@ -308,10 +331,11 @@ export class JobTracker {
 
   private onExecuting(job: Job, data: ExecutingData): void {
     if (data.node === null) {
+      job.endedAt = Date.now();
       this.guard(job, this.finish(job));
       return;
     }
-    this.markStarted(job);
+    this.markStarted(job, true);
     const node = data.display_node ?? data.node;
     job.runningNode = node;
     job.executedNodes.add(node);
@@ -389,13 +413,20 @@ export class JobTracker {
   }
 
   private result(job: Job, outputs: Record<NodeId, NodeUiOutput>, cachedNodes: NodeId[], cached: boolean): JobResult {
+    const total = Date.now() - job.registeredAt;
+    const { startedAt, endedAt } = job;
     return {
       prompt_id: job.promptId,
       outputs,
       images: collectFileRefs(outputs),
       cached,
       cachedNodes,
-      duration: Date.now() - job.registeredAt,
+      duration: total,
+      timing: {
+        queued_ms: startedAt === undefined ? null : startedAt - job.registeredAt,
+        running_ms: startedAt === undefined || endedAt === undefined ? null : endedAt - startedAt,
+        total_ms: total,
+      },
       status: 'success',
     };
   }

@@ -16,12 +16,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ComfyClient, CancelOutcome, QueueEntry, Submission, SubmitOptions } from './client';
+import type { ComfyClient, CancelOutcome, FollowOptions, QueueEntry, Submission, SubmitOptions } from './client';
 import { ComfyError, isComfyError, reasonOf } from './errors';
 import type { ComfyEvent } from './events';
 import type { Download, ViewOptions } from './http';
 import type { JobCallbacks, JobResult } from './jobs';
 import type { NodeDefinition } from './node-definitions';
+import type { PromptSummary } from './outputs';
+import { mergeDefinitions } from './pool-definitions';
 import { PoolMember } from './pool-member';
 import type { MemberOptions } from './pool-member';
 import { missingOn, needsOf } from './pool-needs';
@@ -116,6 +118,8 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
   private readonly detachers: Array<() => void> = [];
   private readonly options: MemberOptions;
   private turn = 0;
+  /** The last merged definitions and the member maps they were made of (pool-definitions.ts). */
+  private merged: { from: Map<string, Map<string, NodeDefinition>>; definitions: Map<string, NodeDefinition> } | undefined;
   private forwarding: Array<() => void> | undefined;
   private closed = false;
 
@@ -174,6 +178,133 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
       const unavailable = member.unavailable();
       return { server: member.name, load: member.load, ...(unavailable === undefined ? {} : { unavailable }) };
     });
+  }
+
+  /** The longest text every member lets into an error message or a status. */
+  get textLimit(): number {
+    return Math.min(...[...this.members.values()].map((member) => member.client.textLimit));
+  }
+
+  /**
+   * What any member in routing has, for converting and checking a prompt before it is routed
+   * (pool-definitions.ts); when none is in routing, every member is asked. `stale` (the map a
+   * caller found out of date) asks each member again. Throws the first member's error when no
+   * member answers.
+   */
+  async definitions(stale?: Map<string, NodeDefinition>): Promise<Map<string, NodeDefinition>> {
+    const inRouting = [...this.members.values()].filter((member) => member.unavailable() === undefined);
+    const asked = inRouting.length > 0 ? inRouting : [...this.members.values()];
+    const previous = stale !== undefined && stale === this.merged?.definitions ? this.merged.from : undefined;
+    const answers = await Promise.allSettled(asked.map((member) => member.client.definitions(previous?.get(member.name))));
+    const from = new Map<string, Map<string, NodeDefinition>>();
+    answers.forEach((answer, index) => {
+      if (answer.status === 'fulfilled') from.set(asked[index].name, answer.value);
+    });
+    if (from.size === 0) throw (answers[0] as PromiseRejectedResult).reason;
+    const known = this.merged;
+    if (known && known.from.size === from.size && [...from].every(([name, map]) => known.from.get(name) === map)) return known.definitions;
+    this.merged = { from, definitions: mergeDefinitions([...from.values()]) };
+    return this.merged.definitions;
+  }
+
+  /**
+   * Follows to its end a prompt submitted to `server` before this pool existed (a Node-RED
+   * restart): on that member only, without failover (it is not known whether it started).
+   */
+  async follow(promptId: string, prompt: ApiPrompt, server: string, options: FollowOptions = {}): Promise<PoolResult> {
+    const member = this.members.get(server);
+    if (!member) {
+      throw new ComfyError('LOST', `Prompt ${promptId} was submitted to ${server}, which is no longer a server of the pool`, { promptId });
+    }
+    this.remember(promptId, server);
+    const result = await member.client.follow(promptId, prompt, options);
+    return { ...result, server };
+  }
+
+  /**
+   * Removes pending prompts from the members that hold them (a prompt the pool does not know is
+   * looked for on every member; 'all' clears every queue). Like ComfyClient.removePending, never a
+   * running one. Members that could not be asked are listed in the queue's `unreachable`.
+   */
+  async removePending(ids: string[] | 'all'): Promise<{ deleted: string[]; ignored: string[]; queue: PoolQueueSummary }> {
+    const work = new Map<string, string[] | 'all'>();
+    for (const server of this.servers) {
+      if (ids === 'all') work.set(server, 'all');
+      else {
+        const mine = ids.filter((id) => (this.serverOf(id) ?? server) === server);
+        if (mine.length > 0) work.set(server, mine);
+      }
+    }
+    const servers = [...work.keys()];
+    const answers = await Promise.allSettled(servers.map((server) => this.members.get(server)!.client.removePending(work.get(server)!)));
+    const deleted = new Set<string>();
+    const failed: Array<{ server: string; error: string }> = [];
+    let ignoredOfAll: string[] = [];
+    answers.forEach((answer, index) => {
+      if (answer.status === 'rejected') return void failed.push({ server: servers[index], error: reasonOf(answer.reason) });
+      for (const id of answer.value.deleted) deleted.add(id);
+      if (ids === 'all') ignoredOfAll = [...ignoredOfAll, ...answer.value.ignored];
+    });
+    if (failed.length > 0 && failed.length === servers.length) throw (answers[0] as PromiseRejectedResult).reason;
+    const queue = await this.queueSummary();
+    for (const entry of failed) if (!queue.unreachable.some((known) => known.server === entry.server)) queue.unreachable.push(entry);
+    const ignored = ids === 'all' ? ignoredOfAll : [...new Set(ids)].filter((id) => !deleted.has(id));
+    return { deleted: [...deleted], ignored, queue };
+  }
+
+  /** Every member's history (in the submit result's shape, each entry with its member); members that did not answer are listed apart. */
+  async history(query: { max_items?: number; offset?: number } = {}): Promise<{
+    entries: Array<PromptSummary & { server: string }>;
+    unreachable: Array<{ server: string; error: string }>;
+  }> {
+    const servers = this.servers;
+    const answers = await Promise.allSettled(servers.map((server) => this.members.get(server)!.client.history(query)));
+    const entries: Array<PromptSummary & { server: string }> = [];
+    const unreachable: Array<{ server: string; error: string }> = [];
+    answers.forEach((answer, index) => {
+      const server = servers[index];
+      if (answer.status === 'rejected') unreachable.push({ server, error: reasonOf(answer.reason) });
+      else entries.push(...answer.value.map((entry) => ({ ...entry, server })));
+    });
+    if (unreachable.length === servers.length) throw (answers[0] as PromiseRejectedResult).reason;
+    return { entries, unreachable };
+  }
+
+  /**
+   * Runs `work` on each named member (default: every member) at once. All must succeed: one error
+   * names every member that failed and why, with the first failure's code, after the others ran.
+   */
+  async each<T>(
+    work: (client: ComfyClient, server: string) => Promise<T>,
+    servers: readonly string[] = this.servers,
+  ): Promise<Array<{ server: string; value: T }>> {
+    const answers = await Promise.allSettled(
+      servers.map((server) => {
+        const member = this.members.get(server);
+        return member
+          ? work(member.client, server)
+          : Promise.reject(new ComfyError('NO_SERVER', `The pool has no server named "${server}"`));
+      }),
+    );
+    const failures = answers.flatMap((answer, index) =>
+      answer.status === 'rejected' ? [{ server: servers[index], reason: answer.reason as unknown }] : [],
+    );
+    if (failures.length > 0) {
+      const first = failures[0].reason;
+      const code = isComfyError(first) ? first.code : 'INTERNAL';
+      const text = failures.map(({ server, reason }) => `${server}: ${reasonOf(reason)}`).join('; ');
+      const done = servers.length - failures.length;
+      throw new ComfyError(
+        code,
+        clip(`${done > 0 ? `Done on ${done} of ${servers.length} servers; failed on ` : ''}${text}`, MESSAGE_LIMIT),
+      );
+    }
+    return answers.map((answer, index) => ({ server: servers[index], value: (answer as PromiseFulfilledResult<T>).value }));
+  }
+
+  /** The members that can take prompts now, in pool order. */
+  get available(): string[] {
+    return [...this.members.values()].filter((member) => member.unavailable() === undefined).map((member) => member.name);
   }
 
   async submit(prompt: ApiPrompt, options: PoolSubmitOptions): Promise<PoolSubmission> {
@@ -405,6 +536,9 @@ export class ComfyPool extends EventEmitter<PoolEvents> {
       },
       onProgress: (progress) => {
         if (current()) given?.onProgress?.(progress);
+      },
+      onQueuePosition: (position) => {
+        if (current()) given?.onQueuePosition?.(position);
       },
     };
   }

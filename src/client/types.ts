@@ -82,6 +82,8 @@ export interface QueuedPrompt {
   prompt_id: string;
   /** extra_data.client_id: the socket that submitted it. */
   client_id?: string;
+  /** The workflow's fingerprint (workflow-fingerprint.ts), for ETAs; undefined when the item holds no prompt. */
+  fingerprint?: string;
 }
 
 export interface QueueState {

@@ -4,8 +4,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, memberOf, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { flagOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { FreePayload } from './messages';
@@ -21,7 +21,7 @@ export = function (RED: NodeAPI): void {
   function ComfyFreeNode(this: Node, config: FreeConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
       unloadModels: settingOf(config, 'unloadModels', { label: 'Unload models', fixed: 'payload.unload_models' }),
       freeMemory: settingOf(config, 'freeMemory', { label: 'Free memory', fixed: 'payload.free_memory' }),
@@ -36,9 +36,11 @@ export = function (RED: NodeAPI): void {
         checkSettable(msg, ['payload']);
         return flags;
       });
-      const client = clientOf(server);
+      const target = targetOf(server);
+      const member = await readInput(() => memberOf(target, msg));
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-free.status.working' });
-      await client.http.free(request);
+      // A pool frees every member unless msg.server names one.
+      await target.onMembers(member, 'all', (client) => client.http.free(request));
       msg.payload = request;
       node.status({ fill: 'green', shape: 'dot', text: request.unload_models || request.free_memory ? 'comfyui-free.status.done' : 'comfyui-free.status.nothing' });
       send(msg);

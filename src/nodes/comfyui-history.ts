@@ -4,12 +4,10 @@
  * takes them as they are.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { ComfyClient } from '../client/client';
 import { summarizeEntry } from '../client/outputs';
-import type { PromptSummary } from '../client/outputs';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { choiceOf, countOf, promptIdOf, promptIdsOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
@@ -34,7 +32,7 @@ export = function (RED: NodeAPI): void {
   function ComfyHistoryNode(this: Node, config: HistoryConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
       action: settingOf(config, 'action', { label: 'Action', fixed: 'action' }),
       maxItems: settingOf(config, 'maxItems', { label: 'Max items', fixed: 'max_items' }),
@@ -59,26 +57,30 @@ export = function (RED: NodeAPI): void {
               : {},
         };
       });
-      const client = clientOf(server);
+      const target = targetOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-history.status.working' });
       let payload: HistoryPayload;
+      // A pool clears and deletes on every member (deleting an id a member does not have is harmless).
       if (action === 'clear') {
-        await client.http.clearHistory();
+        await target.onMembers(undefined, 'all', (client) => client.http.clearHistory());
         payload = { cleared: true };
         node.status({ fill: 'green', shape: 'dot', text: 'comfyui-history.status.cleared' });
       } else if (action === 'delete') {
-        await client.http.deleteHistory(ids);
+        await target.onMembers(undefined, 'all', (client) => client.http.deleteHistory(ids));
         payload = { deleted: ids };
         node.status({ fill: 'green', shape: 'dot', text: 'comfyui-history.status.deleted' });
       } else if (promptId !== undefined) {
-        payload = await entryOf(client, promptId);
+        const found = await target.historyEntry(promptId);
+        payload = found ? summarizeEntry(promptId, found.entry) : null;
+        if (found?.server !== undefined) (msg as { server?: string }).server = found.server;
         node.status(
           payload
             ? { fill: 'green', shape: 'dot', text: 'comfyui-history.status.found' }
             : { fill: 'grey', shape: 'ring', text: 'comfyui-history.status.not-found' },
         );
       } else {
-        const entries = await client.history(query);
+        const { entries, unreachable } = await target.history(query);
+        for (const { server: member, error } of unreachable) node.warn(`History of ${member} could not be read: ${error}`);
         payload = entries;
         // A number is not translated: how many entries were sent.
         node.status({ fill: 'green', shape: 'dot', text: String(entries.length) });
@@ -98,12 +100,6 @@ export = function (RED: NodeAPI): void {
       if (server) server.deregister(node, removed, done);
       else done();
     });
-  }
-
-  /** One prompt's summary; null while ComfyUI has no entry (unknown, still queued or running, or deleted). */
-  async function entryOf(client: ComfyClient, promptId: string): Promise<PromptSummary | null> {
-    const entry = await client.historyEntry(promptId);
-    return entry ? summarizeEntry(promptId, entry) : null;
   }
 
   RED.nodes.registerType('comfyui-history', ComfyHistoryNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

@@ -16,8 +16,9 @@ import type { ResultItem } from '../client/types';
 import { asComfyError, failInput, finishInput, readInput } from './failure';
 import { checkFileRef, isUnset, promptIdOf } from './msg-input';
 import type { ImageParts, ImageRefWithUrl } from './messages';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, memberOf, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
+import type { ComfyTarget } from './comfy-target';
 
 interface ImagesConfig extends NodeDef {
   server: string;
@@ -47,21 +48,25 @@ export = function (RED: NodeAPI): void {
   function ComfyImagesNode(this: Node, config: ImagesConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const bytes = config.output !== 'refs';
     const thumbnail = bytes && config.thumbnail === true;
     // Closing the node stops its downloads (CLOSED) instead of leaving them to trickle on.
     const closing = new AbortController();
 
     async function handle(msg: ImagesMsg, send: (msg: ImagesMsg) => void): Promise<void> {
-      const client = clientOf(server);
-      const { request, incomingParts, partsId } = await readInput(() => ({
+      const comfy = targetOf(server);
+      const { request, incomingParts, partsId, member } = await readInput(() => ({
         request: requestOf(msg),
+        member: memberOf(comfy, msg),
         incomingParts: msg.parts,
         // The runtime sets _msgid only where a msg has none: a flow's own may be anything.
         partsId: `${String(msg._msgid)}-images`,
       }));
-      const refs = 'refs' in request ? request.refs : await refsOfPrompt(client, request.promptId);
+      const { refs, server: ran }: { refs: ImageRef[]; server?: string } = 'refs' in request ? request : await refsOfPrompt(comfy, request.promptId);
+      // In a pool, the files are on the member that ran the prompt: msg.server (set by submit), else found by prompt id.
+      const { server: holder, client } = comfy.filesOf(typeof msg.prompt_id === 'string' ? msg.prompt_id : undefined, ran ?? member);
+      if (holder !== undefined) (msg as { server?: string }).server = holder;
       if (refs.length === 0) {
         // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
@@ -149,12 +154,12 @@ export = function (RED: NodeAPI): void {
   }
 
   /** The files a prompt produced, from its history entry. */
-  async function refsOfPrompt(client: ComfyClient, promptId: string): Promise<ImageRef[]> {
-    const entry = await client.historyEntry(promptId);
-    if (!entry) {
+  async function refsOfPrompt(comfy: ComfyTarget, promptId: string): Promise<{ refs: ImageRef[]; server?: string }> {
+    const found = await comfy.historyEntry(promptId);
+    if (!found) {
       throw new ComfyError('BAD_INPUT', `ComfyUI has no history for prompt ${promptId}: it is unknown, still queued or running, or was cleared`);
     }
-    return collectFileRefs(entry.outputs ?? {});
+    return { refs: collectFileRefs(found.entry.outputs ?? {}), ...(found.server === undefined ? {} : { server: found.server }) };
   }
 
   RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

@@ -5,8 +5,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, memberOf, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { choiceOf, pathSegmentOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
@@ -30,7 +30,7 @@ export = function (RED: NodeAPI): void {
   function ComfyInfoNode(this: Node, config: InfoConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
       info: settingOf(config, 'info', { label: 'Ask for', fixed: 'info' }),
       nodeClass: settingOf(config, 'nodeClass', { label: 'Node class', fixed: 'class', emptyOverrides: true }),
@@ -38,20 +38,24 @@ export = function (RED: NodeAPI): void {
     };
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
-      const client = clientOf(server);
+      const target = targetOf(server);
       const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
-      const { kind, nodeClass, folder } = await readInput(async () => {
+      const { member, kind, nodeClass, folder } = await readInput(async () => {
         const asked = choiceOf(await read(settings.info), INFO_KINDS, 'system_stats');
         checkSettable(msg, ['topic', 'payload']);
         // The class and the folder only matter (and are only read) for the kind that uses them.
         return {
+          member: memberOf(target, msg),
           kind: asked,
           nodeClass: asked === 'object_info' ? pathSegmentOf(await read(settings.nodeClass)) : '',
           folder: asked === 'models' ? pathSegmentOf(await read(settings.folder)) : '',
         };
       });
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-info.status.requesting' });
-      const { topic, payload } = await ask(client, kind, nodeClass, folder);
+      // A pool answers from the member msg.server names, else from its first member in routing.
+      const [answer] = await target.onMembers(member, 'first', (client) => ask(client, kind, nodeClass, folder));
+      const { topic, payload } = answer.value;
+      if (answer.server !== undefined) (msg as { server?: string }).server = answer.server;
       msg.topic = topic;
       msg.payload = payload;
       node.status({ fill: 'green', shape: 'dot', text: 'comfyui-info.status.done' });

@@ -4,8 +4,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, memberOf, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { promptIdOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { InterruptPayload } from './messages';
@@ -20,21 +20,22 @@ export = function (RED: NodeAPI): void {
   function ComfyInterruptNode(this: Node, config: InterruptConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     // Flows saved before the setting existed read msg.prompt_id, as the node always did.
     const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } });
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
-      const promptId = await readInput(async () => {
+      const target = targetOf(server);
+      const { promptId, member } = await readInput(async () => {
         const id = promptIdOf(await readSetting(RED, node, promptIdSetting, msg));
         checkSettable(msg, ['payload']);
-        return id;
+        return { promptId: id, member: memberOf(target, msg) };
       });
-      const client = clientOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-interrupt.status.working' });
-      const result = await client.cancel(promptId);
+      const result = await target.cancel(promptId, member);
       const payload: InterruptPayload = { outcome: result.outcome, prompt_id: result.prompt_id ?? null };
       msg.payload = payload;
+      if (result.server !== undefined) (msg as { server?: string }).server = result.server;
       const stopped = result.outcome === 'interrupted' || result.outcome === 'deleted';
       node.status({ fill: stopped ? 'green' : 'grey', shape: stopped ? 'dot' : 'ring', text: `comfyui-interrupt.status.${result.outcome}` });
       send(msg);

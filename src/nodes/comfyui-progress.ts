@@ -5,21 +5,27 @@
  * shows the running node in its status.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { ComfyClient } from '../client/client';
 import { ComfyError } from '../client/errors';
 import type { ComfyEvent } from '../client/events';
 import { failInput, finishInput, readInput } from './failure';
 import { promptIdOf, promptIdsOf } from './msg-input';
-import { attachServer } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, usableTarget } from './server-api';
+import type { TargetNode } from './server-api';
+import type { ComfyTarget } from './comfy-target';
 import { statusLabel, Throttle } from './status';
 import { PROGRESS_EVENT_TYPES } from './messages';
 import type { ProgressEventType, ProgressMsg } from './messages';
 
 
 
-/** What a new node sends: everything about a prompt's progress, but not the chatty snapshots and images. */
-const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter((t) => t !== 'progress_state' && t !== 'preview');
+/**
+ * What a node without an event list sends (a flow from before the list existed): everything about a
+ * prompt's progress, but not the chatty snapshots and images, nor queue_position, which came later:
+ * an old flow must not start getting msgs it never asked for. New nodes get it from the editor.
+ */
+const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter(
+  (t) => t !== 'progress_state' && t !== 'preview' && t !== 'queue_position',
+);
 
 type Scope = 'own' | 'ids' | 'all';
 
@@ -53,15 +59,16 @@ export = function (RED: NodeAPI): void {
     const wanted = new Set<string>(eventsOf(config.events));
     const rate = Number(config.previewRate);
     const ids = new Set<string>();
-    const recent: Array<{ at: number; event: ComfyEvent }> = [];
+    const recent: Array<{ at: number; event: ComfyEvent; server?: string }> = [];
     let running = false;
 
     // Holds the latest event; the status object is built only when shown (at most 4 a second).
-    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, client?.textLimit ?? Infinity)));
+    const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, comfy?.textLimit ?? Infinity)));
     const previewThrottle = Number.isFinite(rate) && rate > 0 ? new Throttle<ProgressMsg>(1000 / rate, (msg) => node.send(msg)) : undefined;
 
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
-    const client: ComfyClient | undefined = server?.client;
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
+    // A pool's events come from every member, each msg naming its member in msg.server.
+    const comfy: ComfyTarget | undefined = usableTarget(server);
 
     function inScope(event: ComfyEvent): boolean {
       if (scope === 'all') return true;
@@ -70,10 +77,10 @@ export = function (RED: NodeAPI): void {
       return event.promptId === undefined ? event.type === 'status' : event.own;
     }
 
-    function deliver(event: ComfyEvent): void {
+    function deliver(event: ComfyEvent, member: string | undefined): void {
       showStatus(event);
       if (!wanted.has(event.type)) return;
-      const msg = toMsg(event);
+      const msg = toMsg(event, member);
       if (event.type === 'preview' && previewThrottle) previewThrottle.push(msg);
       else node.send(msg);
     }
@@ -109,12 +116,12 @@ export = function (RED: NodeAPI): void {
       node.status(status);
     }
 
-    function onEvent(event: ComfyEvent): void {
+    function onEvent(event: ComfyEvent, member?: string): void {
       try {
         // The queue ran empty without a finishing event we could see (a prompt without client_id).
         if (event.type === 'status' && running && event.queueRemaining === 0) finish({ fill: 'green', shape: 'dot', text: 'comfyui-progress.status.idle' });
-        if (inScope(event)) deliver(event);
-        else if (scope === 'ids' && event.promptId !== undefined) remember(event);
+        if (inScope(event)) deliver(event, member);
+        else if (scope === 'ids' && event.promptId !== undefined) remember(event, member);
         if (scope === 'ids' && event.promptId !== undefined && event.finished) ids.delete(event.promptId);
       } catch (err) {
         // An event source has no done(): report, never throw into the client's emitter.
@@ -122,9 +129,9 @@ export = function (RED: NodeAPI): void {
       }
     }
 
-    function remember(event: ComfyEvent): void {
+    function remember(event: ComfyEvent, member: string | undefined): void {
       const now = Date.now();
-      recent.push({ at: now, event });
+      recent.push({ at: now, event, ...(member === undefined ? {} : { server: member }) });
       while (recent.length > REPLAY_MAX || (recent.length > 0 && now - recent[0].at > REPLAY_MS)) recent.shift();
     }
 
@@ -137,14 +144,14 @@ export = function (RED: NodeAPI): void {
       if (replay.length === 0) return;
       for (let i = recent.length - 1; i >= 0; i--) if (recent[i].event.promptId === promptId) recent.splice(i, 1);
       let ended = false;
-      for (const { event } of replay) {
-        deliver(event);
+      for (const { event, server: member } of replay) {
+        deliver(event, member);
         ended ||= event.finished === true;
       }
       if (ended) ids.delete(promptId);
     }
 
-    if (client) client.on('event', onEvent);
+    const unsubscribe = comfy?.onEvent(onEvent);
 
     node.on('input', (msg: InputMsg, _send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       if (scope !== 'ids') return finishInput(node, done);
@@ -162,7 +169,7 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
-      if (client) client.off('event', onEvent);
+      unsubscribe?.();
       statusThrottle.cancel();
       previewThrottle?.cancel();
       ids.clear();
@@ -176,9 +183,10 @@ export = function (RED: NodeAPI): void {
 };
 
 /** Each node gets its own copy of the event data: a flow that edits its msg must not change another's. */
-function toMsg(event: ComfyEvent): ProgressMsg {
+function toMsg(event: ComfyEvent, server: string | undefined): ProgressMsg {
   const payload = Buffer.isBuffer(event.data) ? event.data : copyJson(event.data);
   const msg: ProgressMsg = { topic: event.type as ProgressEventType, payload };
+  if (server !== undefined) msg.server = server;
   if (event.promptId !== undefined) msg.prompt_id = event.promptId;
   if (event.node !== undefined) msg.node = event.node;
   if (event.title !== undefined) msg.title = event.title;

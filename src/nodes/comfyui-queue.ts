@@ -4,8 +4,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { choiceOf, promptIdsOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { QueuePayload } from './messages';
@@ -26,7 +26,7 @@ export = function (RED: NodeAPI): void {
   function ComfyQueueNode(this: Node, config: QueueConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const actionSetting = settingOf(config, 'action', { label: 'Action', fixed: 'action' });
 
     async function handle(msg: QueueMsg, send: (msg: QueueMsg) => void): Promise<void> {
@@ -35,7 +35,7 @@ export = function (RED: NodeAPI): void {
         checkSettable(msg, ['payload']);
         return { action: chosen, ids: chosen === 'delete' ? promptIdsOf(msg.payload, 'To delete from the queue') : [] };
       });
-      const client = clientOf(server);
+      const client = targetOf(server);
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-queue.status.working' });
       let payload: QueuePayload;
       if (action === 'get') {

@@ -9,6 +9,8 @@ import { ComfyClient } from '../client/client';
 import { withoutUserinfo } from '../client/endpoint';
 import { ComfyError } from '../client/errors';
 import { registerAdminRoutes } from './admin';
+import { serverTarget } from './comfy-target';
+import type { ComfyTarget } from './comfy-target';
 import type { ServerNode } from './server-api';
 import { clientOptionsFrom, SERVER_CREDENTIALS } from './server-options';
 import type { ServerSettings } from './server-options';
@@ -60,6 +62,12 @@ export = function (RED: NodeAPI): void {
     };
 
     const client = node.client;
+    let target: ComfyTarget | undefined;
+    node.target = (): ComfyTarget => {
+      if (!client) throw node.configError ?? new ComfyError('INVALID_URL', 'The ComfyUI server configuration is invalid');
+      target ??= serverTarget(client);
+      return target;
+    };
     let reported: string | undefined;
     client?.on('state', (state) => {
       setStatusAll(connectionStatus(state, client.refusal));

@@ -7,7 +7,6 @@ import { ComfyError } from '../client/errors';
 import type { JobProgress, JobResult } from '../client/jobs';
 import { runningPart } from '../client/prompt-graph';
 import type { ApiPrompt } from '../client/types';
-import type { ComfyClient } from '../client/client';
 import { convertUiWorkflow } from '../client/ui-convert';
 import { applyOverrides, looksLikeWorkflow, randomizeSeeds, readWorkflow } from '../client/workflow';
 import type { WorkflowSource } from '../client/workflow';
@@ -15,16 +14,18 @@ import type { SubmitDryRunPayload, SubmitQueuedPayload, SubmitResultPayload } fr
 import { asComfyError, checkSettable, failInput, finishInput, readInput } from './failure';
 import { KeptJobs, keptJobsRegistry } from './kept-jobs';
 import { evaluateOverrides, mergeTouched, overrideRows } from './overrides';
-import { attachServer, clientOf, liveInstance } from './server-api';
-import type { ServerNode } from './server-api';
+import type { ComfyTarget, TargetResult } from './comfy-target';
+import { attachTarget, liveInstance, targetOf, usableTarget } from './server-api';
+import type { TargetConfig, TargetNode } from './server-api';
+import { queuePositionStatus } from './queue-position-status';
 import { statusLabel, Throttle } from './status';
 import { submitCheck } from './submit-check';
-import { choiceOf } from './msg-input';
+import { choiceOf, describeValue, isUnset } from './msg-input';
+import type { Given } from './msg-input';
 import { applyScope, readScope, scopeSettingsOf } from './submit-scope';
 import { readSetting, settingOf } from './typed-setting';
 
-interface SubmitConfig extends NodeDef {
-  server: string;
+interface SubmitConfig extends NodeDef, TargetConfig {
   workflow: string;
   mode: 'wait' | 'queued';
   randomizeSeeds: boolean;
@@ -48,11 +49,15 @@ interface SubmitConfig extends NodeDef {
   mute?: string;
   /** When the node is removed while its prompts run: leave them running on ComfyUI (default) or cancel them. */
   onStop?: 'leave' | 'cancel';
+  /** With a pool: prompts with the same key go to the same member (TypedInput affinityType; empty: none). */
+  affinity?: string;
+  /** With a pool: how many times a prompt lost while running is submitted again on another member. */
+  retries?: string | number;
 }
 
 const PREVIEW_METHODS = ['none', 'auto', 'latent2rgb', 'taesd'] as const;
 
-type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown; recovered?: boolean };
+type SubmitMsg = NodeMessageInFlow & { inputs?: unknown; prompt_id?: string; dryRun?: unknown; recovered?: boolean; server?: string };
 
 export = function (RED: NodeAPI): void {
   // One per runtime: during a redeploy the old instance of a node still follows its prompts while the new one reads the store.
@@ -61,16 +66,18 @@ export = function (RED: NodeAPI): void {
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const ownWorkflow = typeof config.workflow === 'string' ? config.workflow.trim() : '';
     const wait = config.mode !== 'queued';
     const rows = overrideRows(config.overrides);
     const previewsSetting = settingOf(config, 'previews', { label: 'Previews', fixed: 'previews' });
+    const affinitySetting = settingOf(config, 'affinity', { label: 'Affinity' });
+    const retries = Math.min(Math.max(Math.trunc(Number(config.retries)) || 0, 0), MAX_RETRIES);
     const check = submitCheck(node);
     const scopeSettings = scopeSettingsOf(config);
     const progressStatus = new Throttle<JobProgress>(250, (p) => {
       const steps = p.max ? ` ${p.value ?? 0}/${p.max}` : '';
-      const label = statusLabel(p.title ?? p.node, server?.client?.textLimit ?? Infinity);
+      const label = statusLabel(p.title ?? p.node, usableTarget(server)?.textLimit ?? Infinity);
       liveInstance(RED, node).status({ fill: 'blue', shape: 'dot', text: `${p.nodeIndex}/${p.nodeCount} ${label}${steps}` });
     });
     const kept = new KeptJobs(RED, node, server, registry, {
@@ -82,12 +89,14 @@ export = function (RED: NodeAPI): void {
           overrides: record.overrides as SubmitResultPayload['overrides'],
         }),
       onProgress: (p) => progressStatus.push(p),
+      onQueuePosition: (p) => liveInstance(RED, node).status(queuePositionStatus(p)),
     });
 
     /** The result msg, from the node deployed under this id now (it may have been redeployed while the prompt ran). */
-    function deliver(msg: SubmitMsg, result: JobResult, payload: Omit<SubmitResultPayload, keyof JobResult>, send?: (msg: SubmitMsg) => void): void {
+    function deliver(msg: SubmitMsg, result: TargetResult, payload: Omit<SubmitResultPayload, keyof JobResult>, send?: (msg: SubmitMsg) => void): void {
       const full: SubmitResultPayload = { ...result, ...payload };
       msg.payload = full;
+      if (result.server !== undefined) msg.server = result.server;
       progressStatus.cancel();
       const target = liveInstance(RED, node);
       target.status({ fill: 'green', shape: 'dot', text: result.cached ? 'comfyui-submit.status.cached' : 'comfyui-submit.status.done' });
@@ -96,8 +105,8 @@ export = function (RED: NodeAPI): void {
     }
 
     async function handle(msg: SubmitMsg, send: (msg: SubmitMsg) => void, job: { promptId?: string; kept: boolean }): Promise<void> {
-      const client = clientOf(server);
-      const { prompt, previews, targets, overrides, dryRun } = await readInput(async () => {
+      const client = targetOf(server);
+      const { prompt, previews, targets, overrides, dryRun, affinity } = await readInput(async () => {
         let workflow = await promptOf(chooseWorkflow(msg.payload, ownWorkflow), client);
         if (config.randomizeSeeds) workflow = randomizeSeeds(workflow);
         // The node's override rows first, then msg.inputs, which wins where both set an input.
@@ -107,7 +116,8 @@ export = function (RED: NodeAPI): void {
         checkSettable(msg, ['prompt_id', 'payload']);
         const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
         const dryRun = config.dryRun === true || msg.dryRun === true;
-        return { ...scoped, previews, overrides: mergeTouched(fromRows.touched, fromMsg.touched), dryRun };
+        const affinity = client.pool ? affinityOf(await readSetting(RED, node, affinitySetting, msg)) : undefined;
+        return { ...scoped, previews, overrides: mergeTouched(fromRows.touched, fromMsg.touched), dryRun, affinity };
       });
 
       if (dryRun) {
@@ -130,12 +140,17 @@ export = function (RED: NodeAPI): void {
         cancelOnTimeout: config.cancelOnTimeout === true,
         targets,
         ...(previews === 'none' ? {} : { extraData: { preview_method: previews } }),
+        ...(affinity === undefined ? {} : { affinity }),
+        retries,
         callbacks: {
           onRunning: () => {
             started = true;
             node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-submit.status.running' });
           },
           onProgress: (p) => progressStatus.push(p),
+          onQueuePosition: (p) => {
+            if (!started) liveInstance(RED, node).status(queuePositionStatus(p));
+          },
         },
       });
       // client.submit resolves once ComfyUI accepted the prompt (its answer to POST /prompt).
@@ -147,6 +162,7 @@ export = function (RED: NodeAPI): void {
         );
       }
       msg.prompt_id = submission.promptId;
+      if (submission.server !== undefined) msg.server = submission.server;
       if (!submission.result) {
         const payload: SubmitQueuedPayload = {
           prompt_id: submission.promptId,
@@ -164,7 +180,8 @@ export = function (RED: NodeAPI): void {
         {
           promptId: submission.promptId,
           node: node.id,
-          server: config.server,
+          server: server!.id,
+          ...(submission.server === undefined ? {} : { member: submission.server }),
           prompt: runningPart(prompt, targets),
           number: submission.number,
           nodeErrors: submission.nodeErrors,
@@ -218,12 +235,28 @@ export = function (RED: NodeAPI): void {
   }
 
   /** The API prompt to queue: a UI-format workflow is converted with the server's node definitions (asked once per connection). */
-  async function promptOf(source: WorkflowSource, client: ComfyClient): Promise<ApiPrompt> {
+  async function promptOf(source: WorkflowSource, client: ComfyTarget): Promise<ApiPrompt> {
     return source.format === 'api' ? source.prompt : convertUiWorkflow(source.workflow, await client.definitions());
   }
 
   RED.nodes.registerType('comfyui-submit', ComfySubmitNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+/** At most this many resubmissions of a prompt lost while running (the editor offers 0 to 10). */
+const MAX_RETRIES = 10;
+/** Longest affinity key: keys are remembered (up to a bound) by the pool. */
+const MAX_AFFINITY_CHARS = 200;
+
+/** The affinity key for this msg: text or a number; unset or empty means none. */
+function affinityOf(given: Given): string | undefined {
+  if (isUnset(given.value)) return undefined;
+  const value = given.value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') throw new ComfyError('BAD_INPUT', `${given.from} must be text or a number (the affinity key); got ${describeValue(value)}`);
+  const key = value.trim();
+  if (key.length > MAX_AFFINITY_CHARS) throw new ComfyError('BAD_INPUT', `${given.from} is longer than ${MAX_AFFINITY_CHARS} characters`);
+  return key === '' ? undefined : key;
+}
 
 function secondsToMs(value: string | number | undefined): number | undefined {
   const seconds = Number(value);

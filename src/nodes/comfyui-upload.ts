@@ -10,8 +10,8 @@ import type { UploadRequest } from '../client/http';
 import { loadImageValue } from '../client/outputs';
 import { isPlainObject, isReservedName } from '../client/plain-json';
 import type { ResultItem, ResultType } from '../client/types';
-import { attachServer, clientOf } from './server-api';
-import type { ServerNode } from './server-api';
+import { attachTarget, memberOf, targetOf } from './server-api';
+import type { TargetNode } from './server-api';
 import { checkSettable, failInput, finishInput, readInput } from './failure';
 import { checkFileRef, choiceOf, describeValue, fileNameOf, flagOf, subfolderOf } from './msg-input';
 import type { Given } from './msg-input';
@@ -57,7 +57,7 @@ export = function (RED: NodeAPI): void {
   function ComfyUploadNode(this: Node, config: UploadConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server: ServerNode | undefined = attachServer(RED, node, config.server);
+    const server: TargetNode | undefined = attachTarget(RED, node, config);
     const kind: UploadKind = config.kind === 'mask' ? 'mask' : 'image';
     const target = typeof config.target === 'string' ? config.target.trim() : 'Load Image';
     const targetInput = (typeof config.targetInput === 'string' && config.targetInput.trim()) || 'image';
@@ -70,9 +70,9 @@ export = function (RED: NodeAPI): void {
     };
 
     async function handle(msg: UploadMsg, send: (msg: UploadMsg) => void): Promise<void> {
-      const client = clientOf(server);
+      const comfy = targetOf(server);
       // Everything is checked before anything is sent.
-      const { upload, inputs } = await readInput(async () => {
+      const { upload, inputs, member } = await readInput(async () => {
         const { bytes, extension } = bytesOf(msg.payload);
         const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
         const filename = fileNameOf(await read(settings.filename)) || `node-red-${Date.now()}.${extension}`;
@@ -84,11 +84,22 @@ export = function (RED: NodeAPI): void {
         const reserved = target ? [target, targetInput].find(isReservedName) : undefined;
         if (reserved !== undefined) throw new ComfyError('BAD_INPUT', `The Load Image setting names "${reserved}", which is not allowed as a node or input name`);
         checkSettable(msg, target ? ['payload', 'inputs'] : ['payload']);
-        return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined };
+        return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined, member: memberOf(comfy, msg) };
       });
 
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-upload.status.uploading' });
-      const result = await client.upload(kind, upload);
+      const [first] = await comfy.onMembers(member, 'first', (client) => client.upload(kind, upload));
+      const result = first.value;
+      if (comfy.pool) {
+        // Whichever member runs the prompt needs the file: unless msg.server names one, it goes to every member in
+        // routing, under the name the first one gave it (a member could otherwise rename it differently).
+        const same: UploadRequest = { ...upload, filename: result.name, subfolder: result.subfolder, overwrite: true };
+        const all =
+          member === undefined
+            ? await comfy.onMembers(undefined, 'routing', (client, name) => (name === first.server ? Promise.resolve(result) : client.upload(kind, same)))
+            : [first];
+        (msg as { servers?: string[] }).servers = all.map((one) => one.server!);
+      }
       const payload: UploadPayload = { name: result.name, subfolder: result.subfolder, type: result.type };
       msg.payload = payload;
       if (inputs) {

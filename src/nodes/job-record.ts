@@ -12,8 +12,10 @@ export interface JobRecord {
   promptId: string;
   /** The submit node that reports the result. */
   node: string;
-  /** The config node (server id) the prompt was submitted to: a pool can route the recovery later. */
+  /** The config node (a server's or a pool's id) the prompt was submitted to. */
   server: string;
+  /** With a pool: the member server that holds it (updated when the pool moves it). */
+  member?: string;
   /** The part of the prompt that runs (titles, progress and the cached flag are computed from it). */
   prompt: ApiPrompt;
   /** The msg as it arrived, without payload and without what could not be stored. */
@@ -85,6 +87,7 @@ export function readRecord(value: unknown): JobRecord | undefined {
     promptId,
     node,
     server,
+    ...(typeof value.member === 'string' ? { member: value.member } : {}),
     prompt: prompt as ApiPrompt,
     msg,
     number,

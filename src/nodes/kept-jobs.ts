@@ -8,12 +8,13 @@
 import type { Node, NodeAPI } from 'node-red';
 import { ComfyError, isComfyError } from '../client/errors';
 import type { JobProgress, JobResult } from '../client/jobs';
+import type { QueuePosition } from '../client/queue-positions';
 import { asComfyError } from './failure';
 import { MAX_RECORD_CHARS, storableMsg } from './job-record';
 import type { JobRecord } from './job-record';
 import { JobStore } from './job-store';
-import { clientOf, liveInstance } from './server-api';
-import type { ServerNode } from './server-api';
+import { liveInstance, targetOf, usableTarget } from './server-api';
+import type { TargetNode } from './server-api';
 
 /** Prompt ids recently followed or delivered in this process: never twice, bounded like the client's memory of prompts. */
 class RecentIds {
@@ -47,24 +48,30 @@ export interface KeptJobsHooks {
   /** A recovered prompt finished: send `msg` (the stored one, with prompt_id and recovered set). */
   onResult(msg: Record<string, unknown>, result: JobResult, record: JobRecord): void;
   onProgress(progress: JobProgress): void;
+  /** A recovered prompt that still waits moved in the queue. */
+  onQueuePosition?(position: QueuePosition): void;
 }
 
 export class KeptJobs {
   private readonly store: JobStore | undefined;
   private readonly following: Set<string>;
   private readonly warned = new Set<string>();
+  /** Records of the prompts this instance keeps, to write again when a pool moves one to another member. */
+  private readonly records = new Map<string, JobRecord>();
+  private readonly stopMoves: () => void;
   private closing = false;
 
   constructor(
     private readonly RED: NodeAPI,
     private readonly node: Node,
-    private readonly server: ServerNode | undefined,
+    private readonly server: TargetNode | undefined,
     private readonly registry: KeptJobsRegistry,
     private readonly hooks: KeptJobsHooks,
   ) {
     this.store = server ? new JobStore(node, server.settings.jobStore) : undefined;
     this.following = registry.followedBy.get(node.id) ?? new Set<string>();
     registry.followedBy.set(node.id, this.following);
+    this.stopMoves = usableTarget(server)?.onMoved((promptId, member) => this.moved(promptId, member)) ?? (() => undefined);
   }
 
   /** A prompt this instance submitted and waits for: no other instance picks it up from the store. */
@@ -85,6 +92,7 @@ export class KeptJobs {
     }
     try {
       await this.store.save(full);
+      this.records.set(full.promptId, full);
       return true;
     } catch (err) {
       this.warnOnce('save', `The job store could not keep prompt ${record.promptId}: ${asComfyError(err, 'INTERNAL').message} (said once)`);
@@ -95,6 +103,7 @@ export class KeptJobs {
   /** The prompt's outcome was reported: its record goes. */
   forget(promptId: string): void {
     this.following.delete(promptId);
+    this.records.delete(promptId);
     this.store
       ?.remove(promptId)
       .catch((err: unknown) => this.warnOnce('remove', `The job store could not drop prompt ${promptId}: ${asComfyError(err, 'INTERNAL').message}`));
@@ -129,29 +138,30 @@ export class KeptJobs {
    */
   async close(removed: boolean, cancel: boolean): Promise<void> {
     this.closing = true;
+    this.stopMoves();
     if (!removed) return;
     this.registry.followedBy.delete(this.node.id);
     const ids = [...this.following];
-    const client = cancel ? this.server?.client : undefined;
-    const cancels = client ? ids.map((id) => client.cancel(id)) : [];
+    const target = cancel ? usableTarget(this.server) : undefined;
+    const cancels = target ? ids.map((id) => target.cancel(id)) : [];
     await Promise.allSettled([...cancels, ...ids.map((id) => this.store?.remove(id))]);
   }
 
   private async follow(record: JobRecord): Promise<void> {
     const msg: Record<string, unknown> = { ...record.msg, prompt_id: record.promptId, recovered: true };
     try {
-      // Each record names the config node it was submitted to; a pool may route this later.
-      const owner = record.server === this.server?.id ? this.server : ((this.RED.nodes.getNode(record.server) as ServerNode | null) ?? undefined);
+      // Each record names the config node (server or pool) it was submitted to, and a pool's member.
+      const owner = record.server === this.server?.id ? this.server : ((this.RED.nodes.getNode(record.server) as TargetNode | null) ?? undefined);
       if (!owner) {
         throw new ComfyError('LOST', `Prompt ${record.promptId} was submitted to a ComfyUI server configuration that no longer exists`, {
           promptId: record.promptId,
         });
       }
       const { timeoutMs } = this.hooks;
-      const result = await clientOf(owner).follow(record.promptId, record.prompt, {
+      const result = await targetOf(owner).follow(record.promptId, record.prompt, record.member, {
         submittedAt: record.submittedAt,
         totalTimeoutMs: timeoutMs === undefined ? undefined : Math.max(1, record.submittedAt + timeoutMs - Date.now()),
-        callbacks: { onProgress: (p) => this.hooks.onProgress(p) },
+        callbacks: { onProgress: (p) => this.hooks.onProgress(p), onQueuePosition: (p) => this.hooks.onQueuePosition?.(p) },
       });
       // Sent first, then forgotten: a crash between the two sends it again after the next start (msg.recovered says so), never not at all.
       this.hooks.onResult(msg, result, record);
@@ -163,6 +173,15 @@ export class KeptJobs {
       target.error(asComfyError(err, 'INTERNAL'), msg);
       this.forget(record.promptId);
     }
+  }
+
+  /** A pool moved a kept prompt: its record names the new member, so a restart follows it there. */
+  private moved(promptId: string, member: string): void {
+    const record = this.records.get(promptId);
+    if (!record || !this.store) return;
+    const next = { ...record, member };
+    this.records.set(promptId, next);
+    this.store.save(next).catch((err: unknown) => this.warnOnce('save', `The job store could not keep prompt ${promptId}: ${asComfyError(err, 'INTERNAL').message} (said once)`));
   }
 
   private warnOnce(kind: string, text: string): void {

@@ -5,6 +5,7 @@ import type { NodeMessage } from 'node-red';
 import type { CancelOutcome, QueueSummary } from '../client/client';
 import type { JobResult } from '../client/jobs';
 import type { ImageRef, PromptSummary } from '../client/outputs';
+import type { QueuePosition } from '../client/queue-positions';
 import type { ApiPrompt, UploadResult } from '../client/types';
 import type { NodeProblem } from '../client/validation';
 
@@ -107,16 +108,25 @@ export const PROGRESS_EVENT_TYPES = [
   'execution_interrupted',
   'status',
   'preview',
+  'queue_position',
 ] as const;
 export type ProgressEventType = (typeof PROGRESS_EVENT_TYPES)[number];
+
+/**
+ * `queue_position`: msg.payload, made by this package (ComfyUI has no such event) from its queue
+ * each time a waiting prompt of this server configuration moves; position 1 is the next to run.
+ */
+export type QueuePositionPayload = QueuePosition;
 
 /** The msg `comfyui-progress` sends (documented in its help). */
 export interface ProgressMsg extends NodeMessage {
   /** The ComfyUI event type, e.g. `progress`; `preview` for binary preview images. */
   topic: ProgressEventType;
-  /** The event's data as ComfyUI sent it; the image bytes for `preview`. */
+  /** The event's data as ComfyUI sent it; the image bytes for `preview`; a QueuePositionPayload for `queue_position`. */
   payload: unknown;
   prompt_id?: string;
+  /** With a pool: the member server the event came from. */
+  server?: string;
   /** The node as ComfyUI's editor shows it (display node id). */
   node?: string;
   /** `_meta.title` of that node, else its class_type (prompts submitted through this server config). */

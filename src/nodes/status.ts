@@ -10,6 +10,9 @@ import type { SocketState } from '../client/socket';
 /** The config node's catalog, addressed so that any of our nodes can use its keys. */
 export const SERVER_CATALOG = '@comfy-red/node-red-comfyui/comfyui-server:comfyui-server';
 const SERVER_NS = `${SERVER_CATALOG}.status`;
+/** The pool config node's catalog, likewise. */
+export const POOL_CATALOG = '@comfy-red/node-red-comfyui/comfyui-pool:comfyui-pool';
+const POOL_NS = `${POOL_CATALOG}.status`;
 
 export const Status = {
   connected: { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' },
@@ -19,6 +22,10 @@ export const Status = {
   refusedAuth: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.refused-auth` },
   refusedEndpoint: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.refused-endpoint` },
   missingServer: { fill: 'red', shape: 'ring', text: `${SERVER_NS}.missing-server` },
+  missingPool: { fill: 'red', shape: 'ring', text: `${POOL_NS}.missing-pool` },
+  poolReady: { fill: 'green', shape: 'dot', text: `${POOL_NS}.ready` },
+  poolPartial: { fill: 'yellow', shape: 'dot', text: `${POOL_NS}.partial` },
+  poolDown: { fill: 'red', shape: 'ring', text: `${POOL_NS}.down` },
   clear: {},
 } satisfies Record<string, NodeStatus>;
 

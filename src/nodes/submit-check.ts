@@ -5,17 +5,17 @@
  * without them and fails.
  */
 import type { Node } from 'node-red';
-import type { ComfyClient } from '../client/client';
 import { reasonOf } from '../client/errors';
 import { checkOnServer, localValidationError } from '../client/live-check';
+import type { DefinitionSource } from '../client/live-check';
 import type { ApiPrompt } from '../client/types';
 import type { NodeProblem } from '../client/validation';
 
 export interface SubmitCheck {
   /** The problems ComfyUI would refuse the prompt for; a dry run's answer. Throws when the definitions cannot be had. */
-  problems(client: ComfyClient, prompt: ApiPrompt, targets?: string[]): Promise<NodeProblem[]>;
+  problems(client: DefinitionSource, prompt: ApiPrompt, targets?: string[]): Promise<NodeProblem[]>;
   /** Throws VALIDATION when the server would refuse the prompt; passes unchecked when the definitions cannot be had. */
-  beforeSubmit(client: ComfyClient, prompt: ApiPrompt, targets?: string[]): Promise<void>;
+  beforeSubmit(client: DefinitionSource, prompt: ApiPrompt, targets?: string[]): Promise<void>;
 }
 
 export function submitCheck(node: Node): SubmitCheck {
