@@ -7,6 +7,7 @@ const { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 const net = require('node:net');
+const http = require('node:http');
 const {
   helper,
   startSimulator,
@@ -14,6 +15,7 @@ const {
   packageJson,
   collectMessages,
   nextMessage,
+  nextError,
   isPng,
   pngSize,
   makePng,
@@ -411,6 +413,58 @@ describe('package consistency', function () {
       assert.deepEqual(msg.inputs, { 'Load Image': { image: 'pixel.png' } });
     });
 
+    it('upload-from-file.json uploads the file named in Files from, and the same bytes once', async function () {
+      writeFileSync(join(scratch, 'photo.png'), makePng(6, 5));
+      await deploy('upload-from-file.json', {
+        taps: ['upfile-upload'],
+        patch: (n) => {
+          if (n.id === 'upfile-upload') n.filesFrom = scratch;
+        },
+      });
+      const tap = helper.getNode('tap-upfile-upload');
+      for (let i = 0; i < 2; i += 1) {
+        const got = nextMessage(tap);
+        helper.getNode('upfile-inject').receive({});
+        const msg = await got;
+        assert.deepEqual(msg.payload, { name: 'photo.png', subfolder: '', type: 'input' });
+        assert.deepEqual(msg.inputs, { 'Load Image': { image: 'photo.png' } });
+      }
+      assert.equal(sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/upload/image').length, 1);
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('upload-from-url.json fetches its URL (here a local one, with private addresses allowed) and refuses loopback as shipped', async function () {
+      const png = makePng(7, 3);
+      const files = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
+      await new Promise((resolve) => files.listen(0, '127.0.0.1', resolve));
+      try {
+        const local = `http://127.0.0.1:${files.address().port}/example.png`;
+        const nodes = await deploy('upload-from-url.json', { taps: ['upurl-upload'] });
+        const shipped = nodes.find((n) => n.id === 'upurl-upload');
+        assert.equal(shipped.fetchUrls, true);
+        assert.equal(shipped.privateAddresses, false);
+        const refused = nextError(helper.getNode('upurl-upload'));
+        helper.getNode('upurl-upload').receive({ payload: local });
+        assert.equal((await refused).code, 'NOT_ALLOWED');
+        await helper.unload();
+        await deploy('upload-from-url.json', {
+          taps: ['upurl-upload'],
+          patch: (n) => {
+            if (n.id === 'upurl-upload') n.privateAddresses = true;
+            if (n.id === 'upurl-inject') n.payload = local;
+          },
+        });
+        const got = nextMessage(helper.getNode('tap-upurl-upload'));
+        helper.getNode('upurl-inject').receive({});
+        const msg = await got;
+        assert.deepEqual(msg.payload, { name: 'example.png', subfolder: '', type: 'input' });
+        assert.deepEqual(msg.inputs, { 'Load Image': { image: 'example.png' } });
+      } finally {
+        files.closeAllConnections();
+        await new Promise((resolve) => files.close(resolve));
+      }
+    });
+
     it('img2img.json reads a PNG, uploads it and repaints it at 512×512', async function () {
       const source = join(scratch, 'input.png');
       writeFileSync(source, makePng(40, 30));
@@ -509,6 +563,25 @@ describe('package consistency', function () {
         assert.ok(payload.queued_ms + payload.running_ms <= payload.total_ms, JSON.stringify(payload));
       }
       assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('output-kinds.json delivers WebSocket images from memory, an animated WebP, audio and a text, each to its kind', async function () {
+      await deploy('output-kinds.json', { taps: ['kinds-images'] });
+      const got = collectMessages(helper.getNode('tap-kinds-images'), 7, 15000);
+      helper.getNode('kinds-inject').receive({});
+      const msgs = await got;
+      const kinds = msgs.map((m) => `${m.kind} ${m.contentType}`).sort();
+      assert.deepEqual(kinds, [
+        'animated image/webp',
+        'audio audio/flac',
+        'image image/png',
+        'image image/png',
+        'image image/png',
+        'image image/png',
+        'text text/plain; charset=utf-8',
+      ]);
+      assert.equal(msgs.find((m) => m.kind === 'text').payload, 'made in Node-RED');
+      assert.ok(msgs.filter((m) => m.kind === 'image').every((m) => m.image.source === 'websocket' && isPng(m.payload)));
     });
 
     it('text-to-image.json produces an image', async function () {

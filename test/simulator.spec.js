@@ -345,6 +345,26 @@ describe('simulator', function () {
         13: { class_type: 'EmptyImage', inputs: { width: 3, height: 2, batch_size: 1, color: 0xffffff } },
         14: { class_type: 'SaveImage', inputs: { images: ['15', 0], filename_prefix: 'all' } },
         15: { class_type: 'VAEDecode', inputs: { samples: ['12', 0], vae: ['5', 2] } },
+        // Every other kind of output (output-kinds.spec.js checks each one's files and UI output).
+        16: {
+          class_type: 'SaveAnimatedWEBP',
+          inputs: { images: ['13', 0], filename_prefix: 'all', fps: 6, lossless: true, quality: 80, method: 'default' },
+        },
+        17: { class_type: 'SaveAnimatedPNG', inputs: { images: ['13', 0], filename_prefix: 'all', fps: 6, compress_level: 4 } },
+        18: { class_type: 'SaveWEBM', inputs: { images: ['13', 0], filename_prefix: 'all', codec: 'vp9', fps: 24, crf: 32 } },
+        19: { class_type: 'CreateVideo', inputs: { images: ['13', 0], fps: 30 } },
+        20: { class_type: 'SaveVideo', inputs: { video: ['19', 0], filename_prefix: 'video/all', format: 'auto', codec: 'auto' } },
+        21: { class_type: 'EmptyAudio', inputs: { duration: 0.1, sample_rate: 44100, channels: 1 } },
+        22: { class_type: 'SaveAudio', inputs: { audio: ['21', 0], filename_prefix: 'audio/all' } },
+        23: { class_type: 'SaveAudioMP3', inputs: { audio: ['21', 0], filename_prefix: 'audio/all', quality: 'V0' } },
+        24: { class_type: 'SaveAudioOpus', inputs: { audio: ['21', 0], filename_prefix: 'audio/all', quality: '128k' } },
+        25: { class_type: 'PrimitiveString', inputs: { value: 'words' } },
+        26: { class_type: 'PreviewAny', inputs: { source: ['25', 0] } },
+        27: { class_type: 'SaveLatent', inputs: { samples: ['12', 0], filename_prefix: 'latents/all' } },
+        28: { class_type: 'EmptyLatentHunyuan3Dv2', inputs: { resolution: 3072, batch_size: 1 } },
+        29: { class_type: 'VAEDecodeHunyuan3D', inputs: { samples: ['28', 0], vae: ['5', 2], num_chunks: 8000, octree_resolution: 256 } },
+        30: { class_type: 'VoxelToMeshBasic', inputs: { voxel: ['29', 0], threshold: 0.6 } },
+        31: { class_type: 'SaveGLB', inputs: { mesh: ['30', 0], filename_prefix: 'mesh/all' } },
       };
       const used = [...new Set(Object.values(prompt).map((n) => n.class_type))].sort();
       assert.deepEqual(used, classes, 'the workflow uses every listed class');
@@ -367,6 +387,11 @@ describe('simulator', function () {
       const empty = readPng((await call(sim, 'GET', `/view?filename=${h.outputs['14'].images[0].filename}`)).body);
       assert.deepEqual([empty.width, empty.height], [16, 16], 'an empty 16×16 latent decodes to 16×16 pixels');
       assert.equal(c.frames.filter((f) => f.type === 'executed' && f.data.node === '11').length, 0, 'no executed for SaveImageWebsocket');
+      assert.deepEqual(h.outputs['26'], { text: ['words'] });
+      assert.deepEqual(Object.keys(h.outputs['18']), ['images', 'animated'], 'a video under images, animated: [true]');
+      assert.deepEqual(h.outputs['16'].animated, undefined, 'a one-frame animated WebP is not marked animated');
+      assert.equal(h.outputs['31']['3d'][0].subfolder, 'mesh');
+      assert.equal(h.outputs['27'].latents[0].subfolder, 'latents');
       await c.close();
     });
 

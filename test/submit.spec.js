@@ -63,7 +63,8 @@ describe('comfyui-submit', function () {
     assert.equal(typeof p.number, 'number');
     assert.deepEqual(Object.keys(p.outputs), ['2']);
     assert.equal(p.images.length, 1);
-    assert.deepEqual(Object.keys(p.images[0]).sort(), ['filename', 'kind', 'node', 'subfolder', 'type']);
+    assert.deepEqual(Object.keys(p.images[0]).sort(), ['contentType', 'filename', 'key', 'kind', 'node', 'subfolder', 'type']);
+    assert.deepEqual([p.images[0].kind, p.images[0].key, p.images[0].contentType], ['image', 'images', 'image/png']);
     assert.match(p.images[0].filename, /^ok_\d{5}_\.png$/);
     assert.equal(p.images[0].type, 'output');
     assert.equal(p.images[0].node, '2');

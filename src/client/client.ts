@@ -42,6 +42,8 @@ import type {
 import { readNodeDefinitions } from './node-definitions';
 import type { NodeDefinition } from './node-definitions';
 import { nodeProblems, validationError } from './validation';
+import { UploadCache } from './upload-cache';
+import type { CachedUpload } from './upload-cache';
 import type { NodeProblem } from './validation';
 
 export interface ClientOptions extends EndpointOptions {
@@ -142,6 +144,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
   private readonly submitted = new Map<string, ApiPrompt>();
   private readonly timeoutMs: number;
   private featureFlags: Promise<FeatureFlags> | undefined;
+  /** What this client uploaded, by content (upload-cache.ts), so the same bytes are sent once. */
+  private readonly uploads = new UploadCache();
   private nodeDefinitions: Promise<Map<string, NodeDefinition>> | undefined;
   /** What nodeDefinitions resolved to; undefined while it is being asked. */
   private latestDefinitions: Map<string, NodeDefinition> | undefined;
@@ -163,7 +167,13 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.http = new ComfyHttp(this.endpoint, { ...(options.limits ?? {}), timeoutMs: this.timeoutMs });
     this.tracker = new JobTracker(
       { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
-      { ...defaultTrackerOptions, maxTextLength: this.maxTextLength, ...(options.tracker ?? {}) },
+      {
+        ...defaultTrackerOptions,
+        maxTextLength: this.maxTextLength,
+        // Images sent over the WebSocket are held in memory like a download: the same bound.
+        maxWebsocketBytes: options.limits?.maxFileBytes ?? defaultHttpLimits.maxFileBytes,
+        ...(options.tracker ?? {}),
+      },
     );
     this.queueWatch = new QueueWatch(
       () => this.http.queue(),
@@ -184,6 +194,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.socket.on('open', ({ reconnect }) => {
       if (!reconnect) return;
       this.nodeDefinitions = undefined;
+      // The server may have restarted: with another --max-upload-size, without the files uploaded before.
+      this.featureFlags = undefined;
+      this.uploads.forget();
       this.tracker.resync().catch((err: unknown) => this.problem(`re-checking prompts after a reconnect failed: ${describe(err)}`));
     });
   }
@@ -492,16 +505,31 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     }
   }
 
-  /** Uploads after checking the size against the server's advertised max_upload_size. */
-  async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
-    const limit = (await this.features().catch((): FeatureFlags => ({}))).max_upload_size;
-    if (typeof limit === 'number' && upload.bytes.length > limit) {
+  /**
+   * Uploads after checking the size against the server's advertised max_upload_size. Images whose
+   * bytes this client already uploaded to the same folder are not sent again: the earlier answer
+   * comes back with `reused` (upload-cache.ts, forgotten on every reconnect).
+   */
+  async upload(kind: 'image' | 'mask', upload: UploadRequest): Promise<CachedUpload> {
+    if (kind === 'mask') return { ...(await this.send(kind, upload)), reused: false };
+    return this.uploads.upload(upload, () => this.send(kind, upload));
+  }
+
+  private async send(kind: 'image' | 'mask', upload: UploadRequest): Promise<UploadResult> {
+    const limit = await this.uploadLimit();
+    if (limit !== undefined && upload.bytes.length > limit) {
       throw new ComfyError(
         'TOO_LARGE',
         `${upload.filename} is ${upload.bytes.length} bytes; this ComfyUI accepts at most ${limit} bytes (--max-upload-size)`,
       );
     }
     return this.http.upload(kind, upload);
+  }
+
+  /** The largest request body the server accepts (bytes, from /features), or undefined when it does not say. */
+  async uploadLimit(): Promise<number | undefined> {
+    const limit = (await this.features().catch((): FeatureFlags => ({}))).max_upload_size;
+    return typeof limit === 'number' && limit >= 0 ? Math.floor(limit) : undefined;
   }
 
   /** The history entry of a prompt, or undefined while ComfyUI does not have one. */

@@ -12,6 +12,7 @@ export type ComfyErrorCode =
   | 'BAD_INPUT' // a msg the node cannot use (no image refs, …)
   | 'NOT_FOUND' // ComfyUI has no such node class, model folder, …
   | 'TOO_LARGE' // above the server's max_upload_size
+  | 'NOT_ALLOWED' // a file path or URL the node's settings do not allow (outside "Files from", URLs off, a private address)
   | 'INVALID_URL' // the server URL in the config node is unusable
   | 'INVALID_CONFIG' // another unusable setting of the config node (custom headers, …)
   | 'HTTP' // a non-2xx answer

@@ -91,6 +91,8 @@ export interface UploadRequest {
   overwrite?: boolean;
   /** /upload/mask only: the image whose alpha channel the mask replaces. */
   originalRef?: ResultItem;
+  /** The name was made up by the caller, not asked for: an earlier upload of the same bytes under any made-up name will do (upload-cache.ts). */
+  anyName?: boolean;
 }
 
 /** Bytes of an error answer kept for the message; the rest is not read. */

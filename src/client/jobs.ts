@@ -12,10 +12,11 @@
  * waiting; in neither (the server restarted) → LOST after a grace period.
  */
 import { ComfyError, isComfyError } from './errors';
-import type { FrameEvent } from './frames';
-import { cachedNodesOf, collectFileRefs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
-import type { ImageRef } from './outputs';
+import type { FrameEvent, PreviewEvent } from './frames';
+import { cachedNodesOf, collectOutputs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
+import type { OutputItem } from './outputs';
 import type { QueuePosition } from './queue-positions';
+import { WEBSOCKET_OUTPUT_CLASSES, WebsocketCapture } from './websocket-outputs';
 import { clip, formatMs } from './shape';
 import type { ApiPrompt, ExecutingData, HistoryEntry, NodeId, NodeUiOutput, ProgressData, QueueState } from './types';
 
@@ -34,7 +35,8 @@ export interface JobProgress {
 export interface JobResult {
   prompt_id: string;
   outputs: Record<NodeId, NodeUiOutput>;
-  images: ImageRef[];
+  /** Every output with its kind: files from history, texts, and images sent over the WebSocket (with their bytes). */
+  images: OutputItem[];
   /** True when ComfyUI executed nothing: every node came from its cache. */
   cached: boolean;
   cachedNodes: NodeId[];
@@ -82,6 +84,8 @@ export interface TrackerOptions {
   lostGraceMs: number;
   /** Longest error message a job ends with (a server's exception text can run to megabytes). */
   maxTextLength: number;
+  /** Bytes of WebSocket-delivered images kept per prompt (the server's "Largest file"); above it the prompt fails with TOO_LARGE. */
+  maxWebsocketBytes: number;
 }
 
 export const defaultTrackerOptions: TrackerOptions = {
@@ -90,6 +94,7 @@ export const defaultTrackerOptions: TrackerOptions = {
   watchdogMs: 60_000,
   lostGraceMs: 3_000,
   maxTextLength: 1000,
+  maxWebsocketBytes: 256 * 1024 * 1024,
 };
 
 /** What the tracker asks the server; answers arrive typed (answer-shapes.ts), or as BAD_RESPONSE. */
@@ -116,6 +121,8 @@ interface Job {
   /** `executed` outputs seen on the socket: the fallback if history never shows the entry. */
   seenOutputs: Record<NodeId, NodeUiOutput>;
   runningNode: NodeId | undefined;
+  /** Images its WebSocket output nodes sent (SaveImageWebsocket): part of the result. */
+  websocket: WebsocketCapture;
   finishing: boolean;
   checking: boolean;
   timers: Map<'watchdog' | 'total' | 'queue', NodeJS.Timeout>;
@@ -125,6 +132,8 @@ interface Job {
 
 export class JobTracker {
   private readonly jobs = new Map<string, Job>();
+  /** The node (real id) named by the last `executing` of one of our prompts: a type-1 preview frame belongs to it. */
+  private current: { promptId: string; node: NodeId } | undefined;
 
   constructor(
     private readonly server: ServerView,
@@ -163,6 +172,7 @@ export class JobTracker {
       executedNodes: new Set(),
       seenOutputs: {},
       runningNode: undefined,
+      websocket: new WebsocketCapture(this.options.maxWebsocketBytes),
       finishing: false,
       checking: false,
       timers: new Map(),
@@ -224,6 +234,7 @@ export class JobTracker {
   }
 
   handle(event: FrameEvent): void {
+    if (event.kind === 'preview') return this.onPreview(event);
     if (event.kind !== 'message') return;
     const message = event.message;
     if (message.type === 'status' || message.type === 'feature_flags') return;
@@ -332,14 +343,42 @@ export class JobTracker {
   private onExecuting(job: Job, data: ExecutingData): void {
     if (data.node === null) {
       job.endedAt = Date.now();
+      if (this.current?.promptId === job.promptId) this.current = undefined;
       this.guard(job, this.finish(job));
       return;
     }
+    this.current = { promptId: job.promptId, node: data.node };
     this.markStarted(job, true);
     const node = data.display_node ?? data.node;
     job.runningNode = node;
     job.executedNodes.add(node);
     job.callbacks.onProgress?.(this.progressOf(job, node));
+  }
+
+  /**
+   * A binary image: kept when it comes from a WebSocket output node of a prompt we follow. A type-4
+   * frame names its prompt and node; a type-1 frame belongs to the node that `executing` named last.
+   */
+  private onPreview(event: PreviewEvent): void {
+    const meta = event.metadata;
+    const promptId = meta ? meta.prompt_id : this.current?.promptId;
+    const node = meta ? (meta.real_node_id ?? meta.node_id) : this.current?.node;
+    if (promptId === undefined || node === undefined) return;
+    const job = this.jobs.get(promptId);
+    if (!job || job.finishing) return;
+    const classType = nodeOf(job.prompt, node)?.class_type;
+    if (classType === undefined || !WEBSOCKET_OUTPUT_CLASSES.has(classType)) return;
+    this.touch(job);
+    if (job.websocket.add(node, event.image, event.contentType)) return;
+    const mb = Math.round((this.options.maxWebsocketBytes / 1048576) * 10) / 10;
+    this.settle(
+      job,
+      new ComfyError(
+        'TOO_LARGE',
+        `Node ${node} (${classType}) sent more than ${mb} MB of images over the WebSocket, more than the limit of ${mb} MB (the "Largest file" setting of the server configuration)`,
+        { promptId },
+      ),
+    );
   }
 
   private onProgress(job: Job, data: ProgressData): void {
@@ -418,7 +457,7 @@ export class JobTracker {
     return {
       prompt_id: job.promptId,
       outputs,
-      images: collectFileRefs(outputs),
+      images: [...collectOutputs(outputs), ...job.websocket.list()],
       cached,
       cachedNodes,
       duration: total,

@@ -37,7 +37,10 @@ const OTHER_EXTENSIONS: Record<string, string> = {
   mp3: 'audio/mpeg',
   flac: 'audio/flac',
   ogg: 'audio/ogg',
-  opus: 'audio/opus',
+  // ComfyUI writes Opus in an Ogg container; its /view (Python's mimetypes) serves it as audio/ogg.
+  opus: 'audio/ogg',
+  m4a: 'audio/mp4',
+  gltf: 'model/gltf+json',
   json: 'application/json',
   txt: 'text/plain',
   svg: 'image/svg+xml',

@@ -4,6 +4,9 @@
  */
 import { ComfyError } from './errors';
 import { fileNameProblem, subfolderProblem } from './file-names';
+import { contentTypeOf, isAnimatedOutput, kindOfFile, textsOf } from './output-kinds';
+import type { FileKind, TextOutput } from './output-kinds';
+import type { WebsocketImage } from './websocket-outputs';
 import { clip } from './shape';
 import type {
   ApiPrompt,
@@ -16,12 +19,21 @@ import type {
   ResultItem,
 } from './types';
 
-/** A file reference with the node and output kind it came from. */
+/** A file a node saved, with the node and the kind of media it is; fetched from /view. */
 export interface ImageRef extends ResultItem {
   node: NodeId;
-  /** The key of the node's UI output it was listed under: usually "images". */
-  kind: string;
+  /** The key of the node's UI output it was listed under: images, audio, gifs, 3d, latents, … */
+  key: string;
+  kind: FileKind;
+  /** The media type /view serves it with (from its extension). */
+  contentType: string;
+  /** VideoHelperSuite (`gifs`): the format it wrote, e.g. "video/h264-mp4", and its frames per second. */
+  format?: string;
+  frame_rate?: number;
 }
+
+/** Everything a prompt delivered, in node order: files (any kind), images sent over the WebSocket, and texts. */
+export type OutputItem = ImageRef | WebsocketImage | TextOutput;
 
 /**
  * Every list item that names a file, under any output key: ComfyUI's set of keys is open
@@ -32,19 +44,43 @@ export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | un
   const refs: ImageRef[] = [];
   for (const [node, output] of Object.entries(outputs)) {
     if (!output) continue;
-    for (const [kind, items] of Object.entries(output)) {
+    const animated = isAnimatedOutput(output);
+    for (const [key, items] of Object.entries(output)) {
       if (!Array.isArray(items)) continue;
-      for (const item of items) {
-        if (isFileRef(item) && isSafeRef(item))
-          refs.push({ filename: item.filename, subfolder: item.subfolder ?? '', type: item.type, node, kind });
-      }
+      for (const item of items) if (isFileRef(item) && isSafeRef(item)) refs.push(fileRefOf(node, key, item, animated));
     }
   }
   return refs;
 }
 
+/** Files and texts of every node, node by node (texts after the node's files). */
+export function collectOutputs(outputs: Record<NodeId, NodeUiOutput | null | undefined>): OutputItem[] {
+  const items: OutputItem[] = [];
+  for (const [node, output] of Object.entries(outputs)) {
+    if (!output) continue;
+    items.push(...collectFileRefs({ [node]: output }), ...textsOf(node, output));
+  }
+  return items;
+}
+
+function fileRefOf(node: NodeId, key: string, item: ResultItem & Record<string, unknown>, animated: boolean): ImageRef {
+  const ref: ImageRef = {
+    filename: item.filename,
+    subfolder: item.subfolder ?? '',
+    type: item.type,
+    node,
+    key,
+    kind: kindOfFile(key, item.filename, animated),
+    contentType: contentTypeOf(item),
+  };
+  // VideoHelperSuite's extras; its `fullpath` (a path on the server's disk) and `workflow` stay behind.
+  if (typeof item.format === 'string' && /^[a-z]+\/[a-z0-9.+-]{1,60}$/i.test(item.format)) ref.format = item.format;
+  if (typeof item.frame_rate === 'number' && Number.isFinite(item.frame_rate)) ref.frame_rate = item.frame_rate;
+  return ref;
+}
+
 /** The shape of a `{filename, subfolder, type}` (file-names.ts says whether its names are usable). */
-export function isFileRef(value: unknown): value is ResultItem {
+export function isFileRef(value: unknown): value is ResultItem & Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const item = value as Record<string, unknown>;
   return (
@@ -142,7 +178,8 @@ export interface PromptSummary {
   prompt_id: string;
   number: number;
   outputs: Record<NodeId, NodeUiOutput>;
-  images: ImageRef[];
+  /** Every output, each with its kind (files of any kind and texts; WebSocket images only in a submit result). */
+  images: OutputItem[];
   cached: boolean;
   cachedNodes: NodeId[];
   status: 'success' | 'error';
@@ -156,7 +193,7 @@ export function summarizeEntry(promptId: string, entry: HistoryEntry): PromptSum
     prompt_id: promptId,
     number: entry.number,
     outputs: entry.outputs,
-    images: collectFileRefs(entry.outputs),
+    images: collectOutputs(entry.outputs),
     cached: wasFullyCached(entry),
     cachedNodes: cachedNodesOf(entry),
     status: failure ? 'error' : 'success',

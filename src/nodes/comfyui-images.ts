@@ -8,14 +8,14 @@ import type { ComfyClient } from '../client/client';
 import type { Download } from '../client/http';
 import type { ViewPreview } from '../client/types';
 import { ComfyError, isComfyError } from '../client/errors';
-import { mediaTypeOfName } from '../client/media';
 import { clip } from '../client/shape';
-import { collectFileRefs, describeRef, isFileRef } from '../client/outputs';
-import type { ImageRef } from '../client/outputs';
-import type { ResultItem } from '../client/types';
+import { collectOutputs, describeRef } from '../client/outputs';
+import type { ImageRef, OutputItem } from '../client/outputs';
+import type { OutputKind } from '../client/output-kinds';
 import { asComfyError, failInput, finishInput, readInput } from './failure';
-import { checkFileRef, isUnset, promptIdOf } from './msg-input';
-import type { ImageParts, ImageRefWithUrl } from './messages';
+import { deliverableItems, inMemoryDelivery, isInMemory } from './images-items';
+import { isUnset, promptIdOf } from './msg-input';
+import type { ImageParts, ImageRefWithUrl, OutputDescription } from './messages';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import type { ComfyTarget } from './comfy-target';
@@ -41,7 +41,9 @@ type ImagesMsg = NodeMessageInFlow & {
   prompt_id?: string;
   filename?: string;
   contentType?: string;
-  image?: ImageRefWithUrl;
+  /** The kind of media: image, animated, video, audio, text, 3d, latent or file. */
+  kind?: OutputKind;
+  image?: ImageRefWithUrl | OutputDescription;
 };
 
 export = function (RED: NodeAPI): void {
@@ -63,22 +65,38 @@ export = function (RED: NodeAPI): void {
         // The runtime sets _msgid only where a msg has none: a flow's own may be anything.
         partsId: `${String(msg._msgid)}-images`,
       }));
-      const { refs, server: ran }: { refs: ImageRef[]; server?: string } = 'refs' in request ? request : await refsOfPrompt(comfy, request.promptId);
+      const { refs, server: ran }: { refs: OutputItem[]; server?: string } = 'refs' in request ? request : await refsOfPrompt(comfy, request.promptId);
       // In a pool, the files are on the member that ran the prompt: msg.server (set by submit), else found by prompt id.
       const { server: holder, client } = comfy.filesOf(typeof msg.prompt_id === 'string' ? msg.prompt_id : undefined, ran ?? member);
       if (holder !== undefined) (msg as { server?: string }).server = holder;
       if (refs.length === 0) {
-        // A prompt that saved nothing (only SaveImageWebsocket, say) is not an error.
+        // A prompt that delivered nothing (only a SaveImageWebsocket asked by msg.prompt_id, say) is not an error.
         node.status({ fill: 'grey', shape: 'ring', text: 'comfyui-images.status.none' });
         return;
       }
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-images.status.downloading' });
       const missing: Array<{ ref: ImageRef; error: unknown }> = [];
       let last: (Download & { ref: ImageRef }) | undefined;
-      for (const [index, ref] of refs.entries()) {
+      for (const [index, item] of refs.entries()) {
         if (closing.signal.aborted) break;
-        const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
         const out = copyOf(msg);
+        out.kind = item.kind;
+        const parts: ImageParts = { id: partsId, index, count: refs.length, type: 'array' };
+        // Nest an incoming sequence (from a Split, say) the way core nodes do.
+        if (incomingParts) parts.parts = incomingParts;
+        if (isInMemory(item)) {
+          // A text or an image sent over the WebSocket: its content is in the msg already, there is no /view.
+          const delivery = inMemoryDelivery(item);
+          out.payload = delivery.payload;
+          out.contentType = delivery.contentType;
+          out.filename = delivery.filename;
+          out.image = delivery.description;
+          (out as { parts?: ImageParts }).parts = parts;
+          send(out);
+          continue;
+        }
+        const ref = item;
+        const image: ImageRefWithUrl = { ...ref, url: client.viewUrl(ref) };
         if (bytes) {
           try {
             const file = await client.view(ref, { signal: closing.signal });
@@ -92,13 +110,10 @@ export = function (RED: NodeAPI): void {
           }
         } else {
           out.payload = image;
-          out.contentType = mediaTypeOfName(ref.filename);
+          out.contentType = ref.contentType;
         }
         out.filename = ref.filename;
         out.image = image;
-        const parts: ImageParts = { id: partsId, index, count: refs.length, type: 'array' };
-        // Nest an incoming sequence (from a Split, say) the way core nodes do.
-        if (incomingParts) parts.parts = incomingParts;
         (out as { parts?: ImageParts }).parts = parts;
         send(out);
       }
@@ -154,12 +169,12 @@ export = function (RED: NodeAPI): void {
   }
 
   /** The files a prompt produced, from its history entry. */
-  async function refsOfPrompt(comfy: ComfyTarget, promptId: string): Promise<{ refs: ImageRef[]; server?: string }> {
+  async function refsOfPrompt(comfy: ComfyTarget, promptId: string): Promise<{ refs: OutputItem[]; server?: string }> {
     const found = await comfy.historyEntry(promptId);
     if (!found) {
       throw new ComfyError('BAD_INPUT', `ComfyUI has no history for prompt ${promptId}: it is unknown, still queued or running, or was cleared`);
     }
-    return { refs: collectFileRefs(found.entry.outputs ?? {}), ...(found.server === undefined ? {} : { server: found.server }) };
+    return { refs: collectOutputs(found.entry.outputs ?? {}), ...(found.server === undefined ? {} : { server: found.server }) };
   }
 
   RED.nodes.registerType('comfyui-images', ComfyImagesNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
@@ -170,15 +185,11 @@ export = function (RED: NodeAPI): void {
  * bare list), each with a file name and subfolder that stay inside ComfyUI's folder, else the
  * prompt named by msg.prompt_id (or msg.payload.prompt_id) whose history lists them.
  */
-function requestOf(msg: ImagesMsg): { refs: ImageRef[] } | { promptId: string } {
+function requestOf(msg: ImagesMsg): { refs: OutputItem[] } | { promptId: string } {
   const payload = msg.payload;
-  const list = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
+  const list: unknown[] | undefined = Array.isArray(payload) ? payload : isRecord(payload) && Array.isArray(payload.images) ? payload.images : undefined;
   if (list) {
-    const refs: ImageRef[] = [];
-    const where = Array.isArray(payload) ? 'msg.payload' : 'msg.payload.images';
-    for (const [index, item] of list.entries()) {
-      if (isFileRef(item)) refs.push(refOf(item, `${where}[${index}]`));
-    }
+    const refs = deliverableItems(list, Array.isArray(payload) ? 'msg.payload' : 'msg.payload.images');
     if (refs.length > 0 || list.length === 0) return { refs };
     if (isUnset(msg.prompt_id)) {
       throw new ComfyError('BAD_INPUT', 'msg.payload.images holds no usable file refs: each needs filename, subfolder and type (output, temp or input)');
@@ -194,13 +205,6 @@ function requestOf(msg: ImagesMsg): { refs: ImageRef[] } | { promptId: string } 
     );
   }
   return { promptId };
-}
-
-/** A ref a msg gave, copied field by field; its name and subfolder may not leave ComfyUI's folder. */
-function refOf(item: ResultItem & { node?: unknown; kind?: unknown }, where: string): ImageRef {
-  const ref = { filename: item.filename, subfolder: item.subfolder ?? '' };
-  checkFileRef(ref, where);
-  return { node: typeof item.node === 'string' ? item.node : '', kind: typeof item.kind === 'string' ? item.kind : 'images', ...ref, type: item.type };
 }
 
 /** The media type of a file a browser can draw as an image, else undefined. */

@@ -1,11 +1,11 @@
 /**
- * `comfyui-upload`: uploads image bytes (Buffer, base64 or data URL) to ComfyUI's input, temp or
- * output folder, as an image or as a mask, and prepares msg.inputs so that a following submit
- * node loads the file in its LoadImage node.
+ * `comfyui-upload`: uploads an image (Buffer, base64, data URL, a file path inside "Files from" or
+ * an http(s) URL: comfyui-upload-source.ts) to ComfyUI's input, temp or output folder, as an image
+ * or as a mask, and prepares msg.inputs so that a following submit node loads the file in its
+ * LoadImage node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ComfyError } from '../client/errors';
-import { describeBytes, IMAGE_FORMAT_NAMES, imageFormatOf } from '../client/image-bytes';
 import type { UploadRequest } from '../client/http';
 import { loadImageValue } from '../client/outputs';
 import { isPlainObject, isReservedName } from '../client/plain-json';
@@ -18,11 +18,13 @@ import type { Given } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
 import type { UploadPayload } from './messages';
+import { sizeLimitOf, sourceSettingsOf, uploadSourceOf } from './comfyui-upload-source';
+import type { SourceConfig } from './comfyui-upload-source';
 
 type UploadKind = 'image' | 'mask';
 
 /** filename … original are literals or msg/flow/global/env/JSONata sources named by `<setting>Type`. */
-interface UploadConfig extends NodeDef {
+interface UploadConfig extends NodeDef, SourceConfig {
   server: string;
   kind: UploadKind;
   filename: string;
@@ -37,21 +39,9 @@ interface UploadConfig extends NodeDef {
   targetInput: string;
 }
 
-
 type UploadMsg = NodeMessageInFlow & { inputs?: unknown };
 
 const FOLDERS: readonly ResultType[] = ['input', 'temp', 'output'];
-
-/** File extensions for the media types of data URLs; without one, a generated name gets the extension of the bytes' format. */
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/jpg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/bmp': 'bmp',
-  'image/tiff': 'tiff',
-};
 
 export = function (RED: NodeAPI): void {
   function ComfyUploadNode(this: Node, config: UploadConfig): void {
@@ -68,23 +58,34 @@ export = function (RED: NodeAPI): void {
       overwrite: settingOf(config, 'overwrite', { label: 'Overwrite', fixed: 'overwrite' }),
       original: settingOf(config, 'original', { label: 'Original', fixed: 'original_ref' }),
     };
+    const sources = sourceSettingsOf(config, userDirOf(RED));
+    /** Stops a URL being fetched when the node closes. */
+    const closing = new AbortController();
 
     async function handle(msg: UploadMsg, send: (msg: UploadMsg) => void): Promise<void> {
       const comfy = targetOf(server);
       // Everything is checked before anything is sent.
       const { upload, inputs, member } = await readInput(async () => {
-        const { bytes, extension } = bytesOf(msg.payload);
+        const member = memberOf(comfy, msg);
         const read = (setting: TypedSetting) => readSetting(RED, node, setting, msg);
-        const filename = fileNameOf(await read(settings.filename)) || `node-red-${Date.now()}.${extension}`;
+        const givenName = fileNameOf(await read(settings.filename));
         const subfolder = subfolderOf(await read(settings.subfolder));
         const type = choiceOf(await read(settings.folder), FOLDERS, 'input');
         const overwrite = flagOf(await read(settings.overwrite), false);
         const originalRef = kind === 'mask' ? originalOf(await read(settings.original)) : undefined;
-        const request: UploadRequest = { bytes, filename, subfolder, type, overwrite, ...(originalRef ? { originalRef } : {}) };
+        const { bytes, extension, name } = await uploadSourceOf(msg.payload, sources, {
+          // A pool: the limit of the member asked first (members of one pool are alike).
+          limit: async () => sizeLimitOf((await comfy.onMembers(member, 'first', (client) => client.uploadLimit()))[0].value),
+          signal: closing.signal,
+          onFetch: () => node.status({ fill: 'blue', shape: 'ring', text: 'comfyui-upload.status.fetching' }),
+        });
+        const filename = givenName || name || `node-red-${Date.now()}.${extension}`;
+        const anyName = filename !== givenName && filename !== name;
+        const request: UploadRequest = { bytes, filename, subfolder, type, overwrite, anyName, ...(originalRef ? { originalRef } : {}) };
         const reserved = target ? [target, targetInput].find(isReservedName) : undefined;
         if (reserved !== undefined) throw new ComfyError('BAD_INPUT', `The Load Image setting names "${reserved}", which is not allowed as a node or input name`);
         checkSettable(msg, target ? ['payload', 'inputs'] : ['payload']);
-        return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined, member: memberOf(comfy, msg) };
+        return { upload: request, inputs: target ? inputsOf(msg.inputs, target) : undefined, member };
       });
 
       node.status({ fill: 'blue', shape: 'dot', text: 'comfyui-upload.status.uploading' });
@@ -93,7 +94,7 @@ export = function (RED: NodeAPI): void {
       if (comfy.pool) {
         // Whichever member runs the prompt needs the file: unless msg.server names one, it goes to every member in
         // routing, under the name the first one gave it (a member could otherwise rename it differently).
-        const same: UploadRequest = { ...upload, filename: result.name, subfolder: result.subfolder, overwrite: true };
+        const same: UploadRequest = { ...upload, filename: result.name, subfolder: result.subfolder, overwrite: true, anyName: false };
         const all =
           member === undefined
             ? await comfy.onMembers(undefined, 'routing', (client, name) => (name === first.server ? Promise.resolve(result) : client.upload(kind, same)))
@@ -108,7 +109,7 @@ export = function (RED: NodeAPI): void {
         (inputs[target] as Record<string, unknown>)[targetInput] = loadImageValue(payload);
         msg.inputs = inputs;
       }
-      node.status({ fill: 'green', shape: 'dot', text: 'comfyui-upload.status.done' });
+      node.status({ fill: 'green', shape: 'dot', text: result.reused ? 'comfyui-upload.status.reused' : 'comfyui-upload.status.done' });
       send(msg);
     }
 
@@ -120,6 +121,7 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
+      closing.abort();
       if (server) server.deregister(node, removed, done);
       else done();
     });
@@ -127,54 +129,6 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-upload', ComfyUploadNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
-
-const EXPECTED = `msg.payload must be image bytes: a Buffer, a base64 string or a data URL (data:image/png;base64,…) of a ${IMAGE_FORMAT_NAMES} image`;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*),([\s\S]*)$/;
-
-/** The image bytes of msg.payload, and the extension a generated name gets (a data URL's media type, else the bytes' format). */
-function bytesOf(payload: unknown): { bytes: Buffer; extension: string } {
-  const { bytes, what, mediaType } = rawBytesOf(payload);
-  const format = imageFormatOf(bytes);
-  // Checked here, not by ComfyUI: it stores any bytes, and LoadImage fails only when a prompt runs.
-  if (!format) throw badInput(`${what} that is not an image ComfyUI reads (it ${describeBytes(bytes)})`);
-  return { bytes, extension: EXTENSIONS[mediaType ?? ''] ?? (format === 'jpeg' ? 'jpg' : format) };
-}
-
-/** The bytes of msg.payload, what they came as (for errors), and the media type a data URL named. */
-function rawBytesOf(payload: unknown): { bytes: Buffer; what: string; mediaType?: string } {
-  if (Buffer.isBuffer(payload)) {
-    if (payload.length === 0) throw badInput('an empty Buffer');
-    return { bytes: payload, what: `a Buffer of ${payload.length} bytes` };
-  }
-  if (payload instanceof Uint8Array) {
-    if (payload.length === 0) throw badInput('an empty byte array');
-    return { bytes: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), what: `a byte array of ${payload.length} bytes` };
-  }
-  if (typeof payload !== 'string') throw badInput(describeValue(payload));
-  const text = payload.trim();
-  if (text === '') throw badInput('an empty string');
-  const dataUrl = DATA_URL.exec(text);
-  if (dataUrl) {
-    const mediaType = (dataUrl[1] ?? '').trim().toLowerCase();
-    const params = (dataUrl[2] ?? '').toLowerCase().split(';').map((p) => p.trim());
-    if (!params.includes('base64')) throw badInput(`a data URL that is not base64-encoded (${preview(text)})`);
-    const bytes = decodeBase64(dataUrl[3] ?? '');
-    if (!bytes) throw badInput(`a data URL whose data is not valid base64 (${preview(text)})`);
-    return { bytes, what: `a data URL of ${bytes.length} bytes`, mediaType };
-  }
-  const bytes = decodeBase64(text);
-  if (!bytes) throw badInput(`a string that is neither base64 nor a data URL (${preview(text)})`);
-  return { bytes, what: `base64 text of ${bytes.length} bytes` };
-}
-
-/** Standard base64 (line breaks allowed), or undefined when the text is not that. */
-function decodeBase64(text: string): Buffer | undefined {
-  const compact = text.replace(/[\r\n]/g, '');
-  if (compact.length === 0 || compact.length % 4 !== 0 || !BASE64.test(compact)) return undefined;
-  const bytes = Buffer.from(compact, 'base64');
-  return bytes.length > 0 ? bytes : undefined;
-}
 
 /**
  * A mask's original image: `{filename (or name), subfolder, type}`, or `name.png` / `sub/name.png`
@@ -223,10 +177,8 @@ function inputsOf(value: unknown, target: string): Record<string, unknown> {
   return inputs;
 }
 
-function badInput(got: string): ComfyError {
-  return new ComfyError('BAD_INPUT', `${EXPECTED}; got ${got}. Nothing was uploaded.`);
-}
-
-function preview(text: string): string {
-  return JSON.stringify(text.length > 32 ? `${text.slice(0, 32)}…` : text);
+/** Node-RED's user directory: a relative "Files from" is inside it. */
+function userDirOf(RED: NodeAPI): string {
+  const userDir = (RED.settings as { userDir?: unknown }).userDir;
+  return typeof userDir === 'string' && userDir !== '' ? userDir : process.cwd();
 }

@@ -6,6 +6,7 @@ import type { CancelOutcome, QueueSummary } from '../client/client';
 import type { JobResult } from '../client/jobs';
 import type { ImageRef, PromptSummary } from '../client/outputs';
 import type { QueuePosition } from '../client/queue-positions';
+import type { OutputKind } from '../client/output-kinds';
 import type { ApiPrompt, UploadResult } from '../client/types';
 import type { NodeProblem } from '../client/validation';
 
@@ -41,6 +42,18 @@ export interface SubmitDryRunPayload {
 /** `comfyui-images`: one file reference with the URL it is served at. */
 export interface ImageRefWithUrl extends ImageRef {
   url: string;
+}
+
+/** `comfyui-images`: msg.image for an output whose content travels in the msg (a text, an image sent over the WebSocket). */
+export interface OutputDescription {
+  node: string;
+  /** The node's UI output key (`text`), or `websocket`. */
+  key: string;
+  kind: OutputKind;
+  index: number;
+  filename: string;
+  source?: 'websocket';
+  contentType?: string;
 }
 
 /** `comfyui-images`: msg.parts, so a Join node in automatic mode rebuilds the set. */

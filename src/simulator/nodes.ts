@@ -12,6 +12,8 @@ import { Mask, RgbImage, blurImage, colorFromInt, invertImage, mixImages, scaleI
 import { decodePng, encodePng, isPng } from './png';
 import { PyDict, PyValue, dumpPyJson, isDict } from './pyjson';
 import { PyError, pyStr, toNumber } from './python';
+import { MEDIA_NODES } from './media-nodes';
+import type { MediaValue } from './media-nodes';
 
 export interface ImageBatch {
   kind: 'IMAGE';
@@ -37,7 +39,7 @@ export interface ConditioningValue {
   text: string;
   ckpt: string;
 }
-export type NodeValue = ImageBatch | MaskBatch | LatentValue | ModelValue | ConditioningValue;
+export type NodeValue = ImageBatch | MaskBatch | LatentValue | ModelValue | ConditioningValue | MediaValue;
 
 /** A preview as the ProgressBar hook receives it: ("JPEG"|"PNG", image, max size or None). */
 export interface Preview {
@@ -399,6 +401,8 @@ export const NODES: Record<string, NodeImpl> = {
       return { outputs: [{ kind: 'IMAGE', images: (inputs.samples as LatentValue).images }] };
     },
   },
+
+  ...MEDIA_NODES,
 };
 
 /** Values for execution_error.current_inputs: primitives as-is, objects as their Python str(). */
