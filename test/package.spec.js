@@ -19,6 +19,8 @@ const {
   isPng,
   pngSize,
   makePng,
+  waitFor,
+  lastStatus,
 } = require('./support');
 
 const root = join(__dirname, '..');
@@ -208,6 +210,14 @@ describe('package consistency', function () {
           used.add(`comfyui-server.status.${rest}`);
           problems.push(...checkKey(`comfyui-server.status.${rest}`, `src/nodes/${file}`));
         }
+        for (const [, rest] of code.matchAll(/\$\{POOL_NS\}\.([a-zA-Z_.-]+)/g)) {
+          used.add(`comfyui-pool.status.${rest}`);
+          problems.push(...checkKey(`comfyui-pool.status.${rest}`, `src/nodes/${file}`));
+        }
+        for (const [, rest] of code.matchAll(/\$\{POOL_CATALOG\}\.([a-zA-Z_.-]+)/g)) {
+          used.add(`comfyui-pool.${rest}`);
+          problems.push(...checkKey(`comfyui-pool.${rest}`, `src/nodes/${file}`, { prefixOnly: !rest.includes('.') }));
+        }
         for (const [, rest] of code.matchAll(/\$\{SERVER_CATALOG\}\.([a-zA-Z_.-]+)/g)) {
           used.add(`comfyui-server.${rest}`);
           // `${SERVER_CATALOG}.status` alone is a prefix (SERVER_NS), not a text.
@@ -224,6 +234,7 @@ describe('package consistency', function () {
 
   describe('examples', function () {
     let sim;
+    let sim2; // the second server of the pool example, started when an example has one
     let scratch;
 
     before(() => helper.startServer());
@@ -235,6 +246,8 @@ describe('package consistency', function () {
     afterEach(async () => {
       await helper.unload();
       await sim.close();
+      await sim2?.close();
+      sim2 = undefined;
       rmSync(scratch, { recursive: true, force: true });
     });
 
@@ -267,8 +280,15 @@ describe('package consistency', function () {
             for (const target of port)
               if (!nodes.some((m) => m.id === target)) problems.push(`${file}: ${n.id} is wired to missing ${target}`);
           }
-          if (typeof n.server === 'string' && !nodes.some((m) => m.id === n.server && m.type === 'comfyui-server')) {
+          if (typeof n.server === 'string' && n.server !== '' && !nodes.some((m) => m.id === n.server && m.type === 'comfyui-server')) {
             problems.push(`${file}: ${n.id} uses server ${n.server}, which is not in the example`);
+          }
+          if (typeof n.pool === 'string' && n.pool !== '' && !nodes.some((m) => m.id === n.pool && m.type === 'comfyui-pool')) {
+            problems.push(`${file}: ${n.id} uses pool ${n.pool}, which is not in the example`);
+          }
+          for (const [key, id] of Object.entries(n.type === 'comfyui-pool' ? n : {})) {
+            if (/^server\d$/.test(key) && id !== '' && !nodes.some((m) => m.id === id && m.type === 'comfyui-server'))
+              problems.push(`${file}: pool ${n.id} has ${key} ${id}, which is not in the example`);
           }
         }
       }
@@ -277,15 +297,37 @@ describe('package consistency', function () {
 
     // Node-RED's import reuses a configuration node whose id exists ("Import copy" in its conflict
     // notification), so one id across the examples means one server configuration, whichever are
-    // imported, and `npm start` deploys that node pointed at its ComfyUI.
+    // imported, and `npm start` deploys that node pointed at its ComfyUI. A pool example adds its
+    // further members, each its own.
     it('every example holds the same one server configuration (same id, same properties, 127.0.0.1:8188), the one npm start deploys', function () {
-      const servers = exampleFiles.map((file) => [file, loadExample(file).filter((n) => n.type === 'comfyui-server')]);
-      for (const [file, found] of servers) assert.equal(found.length, 1, `${file} holds one comfyui-server node`);
-      const [first] = servers[0][1];
-      assert.deepEqual(first, { id: first.id, type: 'comfyui-server', name: 'ComfyUI', url: 'http://127.0.0.1:8188', timeout: 30 });
-      for (const [file, [server]] of servers) assert.deepEqual(server, first, `${file}'s server configuration`);
+      const shared = loadExample('text-to-image.json').find((n) => n.type === 'comfyui-server');
+      assert.deepEqual(shared, { id: shared.id, type: 'comfyui-server', name: 'ComfyUI', url: 'http://127.0.0.1:8188', timeout: 30 });
+      for (const file of exampleFiles) {
+        const nodes = loadExample(file);
+        const servers = nodes.filter((n) => n.type === 'comfyui-server');
+        assert.deepEqual(
+          servers.filter((n) => n.id === shared.id),
+          [shared],
+          `${file} holds the shared server configuration once`,
+        );
+        const members = new Set(
+          nodes
+            .filter((n) => n.type === 'comfyui-pool')
+            .flatMap((n) =>
+              Object.keys(n)
+                .filter((k) => /^server\d$/.test(k))
+                .map((k) => n[k]),
+            ),
+        );
+        const prefix = nodes[0].id.split('-')[0];
+        for (const other of servers.filter((n) => n.id !== shared.id)) {
+          assert.ok(members.has(other.id), `${file}: ${other.id} is a member of a pool of the example`);
+          assert.ok(other.id.startsWith(`${prefix}-`), `${file}: ${other.id} has the example's prefix`);
+          assert.match(other.url, /^http:\/\/127\.0\.0\.1:\d+$/, `${file}: ${other.id} is on 127.0.0.1`);
+        }
+      }
       const { exampleServer, exampleFlow } = require('../dist/start/app');
-      assert.deepEqual(exampleServer(), { ...first, url: '${COMFYUI_URL}' });
+      assert.deepEqual(exampleServer(), { ...shared, url: '${COMFYUI_URL}' });
       assert.deepEqual(
         exampleFlow().filter((n) => n.type === 'comfyui-server'),
         [exampleServer()],
@@ -293,7 +335,8 @@ describe('package consistency', function () {
     });
 
     /**
-     * Loads an example as a deployed flow: inside a tab, servers pointed at the simulator, MQTT
+     * Loads an example as a deployed flow: inside a tab, the shared server pointed at the simulator
+     * and any other server (a pool's second member) at a second one, MQTT
      * brokers at a closed local port without connecting. `taps` wires a helper node `tap-<id>`
      * to the outputs of node <id>; `patch` edits nodes before loading.
      */
@@ -306,8 +349,10 @@ describe('package consistency', function () {
       const port = await closedPort();
       const tab = `tab-${file}`;
       const isConfig = (n) => !('wires' in n) && !('x' in n);
+      const shared = loadExample('text-to-image.json').find((n) => n.type === 'comfyui-server').id;
+      if (nodes.some((n) => n.type === 'comfyui-server' && n.id !== shared)) sim2 = await startSimulator({ testControls: true, stepMs: 1 });
       for (const n of nodes) {
-        if (n.type === 'comfyui-server') Object.assign(n, { url: sim.url, timeout: 5 });
+        if (n.type === 'comfyui-server') Object.assign(n, { url: n.id === shared ? sim.url : sim2.url, timeout: 5 });
         if (n.type === 'mqtt-broker') Object.assign(n, { broker: '127.0.0.1', port: String(port), autoConnect: false });
         if (taps.includes(n.id)) n.wires = n.wires.map((port, i) => (i === 0 ? [...port, `tap-${n.id}`] : port));
         patch(n);
@@ -500,6 +545,29 @@ describe('package consistency', function () {
       const prompts = sim.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt').map((r) => JSON.parse(r.body).prompt);
       assert.equal(prompts.length, 2);
       assert.deepEqual(prompts[1], prompts[0], 'the re-run sends the prompt the file carries');
+      assert.deepEqual(loggedErrors(), []);
+    });
+
+    it('pool.json runs prompts on the servers of its pool (msg.server names the one that ran it) and shows one queue of both', async function () {
+      await deploy('pool.json', { taps: ['pool-images', 'pool-queue'] });
+      const submit = helper.getNode('pool-submit');
+      // Both servers connected: two prompts at once go one to each (the least loaded, ties in turn).
+      await waitFor(() => /\.status\.ready$/.test(lastStatus(submit).text ?? ''), 'the pool status "all servers ready"');
+      const images = collectMessages(helper.getNode('tap-pool-images'), 2, 15000);
+      helper.getNode('pool-inject').receive({});
+      helper.getNode('pool-inject').receive({});
+      const made = await images;
+      const ranOn = (s) => s.requestLog.filter((r) => r.method === 'POST' && r.url === '/prompt').map((r) => JSON.parse(r.body).prompt_id);
+      const byName = { ComfyUI: ranOn(sim), 'ComfyUI 2': ranOn(sim2) };
+      assert.deepEqual([byName.ComfyUI.length, byName['ComfyUI 2'].length], [1, 1], 'one prompt on each server');
+      for (const msg of made) {
+        assert.ok(isPng(msg.payload));
+        assert.deepEqual(byName[msg.server], [msg.prompt_id], `msg.server "${msg.server}" is the server that ran ${msg.prompt_id}`);
+      }
+      const queue = nextMessage(helper.getNode('tap-pool-queue'));
+      helper.getNode('pool-queue-inject').receive({});
+      const { payload } = await queue;
+      assert.deepEqual([payload.running, payload.pending, payload.unreachable], [[], [], []]);
       assert.deepEqual(loggedErrors(), []);
     });
 

@@ -48,7 +48,10 @@ export = function (RED: NodeAPI): void {
     let configError: ComfyError | undefined;
     let status: NodeStatus = Status.poolDown;
     let out = new Map<string, string>();
+    /** Members that have been in routing since the pool was built. */
+    const wasIn = new Set<string>();
     let healthTimer: NodeJS.Timeout | undefined;
+    let closing = false;
 
     const named = servers.filter((server) => server.client);
     if (named.length === 0) {
@@ -79,11 +82,21 @@ export = function (RED: NodeAPI): void {
 
     /** Members in and out of routing: the status of every user, and a log line for each change. */
     function checkHealth(): void {
-      if (!pool) return;
+      // Closing: members go down because we stop, which is no news either.
+      if (!pool || closing) return;
       const health = pool.health();
       const now = new Map(health.flatMap(({ server, unavailable }) => (unavailable === undefined ? [] : [[server, unavailable] as const])));
-      for (const [server, why] of now) if (!out.has(server)) node.warn(`${server} is out of the pool's routing: it ${why}`);
-      for (const server of out.keys()) if (!now.has(server)) node.log(`${server} is back in the pool's routing`);
+      for (const [server, why] of now) {
+        // A member still connecting at the start is no news; one that was in routing, or refuses us, is.
+        const state = pool.client(server)?.state;
+        const stopping = state === 'closing' || state === 'closed';
+        if (!out.has(server) && !stopping && (wasIn.has(server) || why.startsWith('refuses'))) node.warn(`${server} is out of the pool's routing: it ${why}`);
+      }
+      for (const { server } of health) {
+        if (now.has(server)) continue;
+        if (wasIn.has(server) && out.has(server)) node.log(`${server} is back in the pool's routing`);
+        wasIn.add(server);
+      }
       out = now;
       const next = now.size === 0 ? Status.poolReady : now.size < health.length ? Status.poolPartial : Status.poolDown;
       if (next === status) return;
@@ -126,6 +139,7 @@ export = function (RED: NodeAPI): void {
     }
 
     node.on('close', (removed: boolean, done: () => void) => {
+      closing = true;
       node.users = {};
       stop(removed).then(
         () => done(),

@@ -70,7 +70,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   let page;
   let editorUrl;
   let simulatorUrl;
-  const paletteTypes = Object.keys(packageJson['node-red'].nodes).filter((type) => type !== 'comfyui-server');
+  const CONFIG_TYPES = ['comfyui-server', 'comfyui-pool'];
+  const paletteTypes = Object.keys(packageJson['node-red'].nodes).filter((type) => !CONFIG_TYPES.includes(type));
 
   before(async function () {
     const why = missing();
@@ -209,7 +210,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
 
   async function openEditor(id) {
     await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-    await page.waitForSelector('.red-ui-tray #node-input-server', { state: 'visible' });
+    await page.waitForSelector('.red-ui-tray #comfyui-run-on', { state: 'visible' });
     await traysSettled();
   }
 
@@ -294,7 +295,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       Object.keys(packageJson['node-red'].nodes),
     );
     for (const [type, cat] of registered)
-      assert.equal(cat, type === 'comfyui-server' ? 'config' : 'ComfyUI', `${type} is registered in the editor`);
+      assert.equal(cat, CONFIG_TYPES.includes(type) ? 'config' : 'ComfyUI', `${type} is registered in the editor`);
     await category.scrollIntoViewIfNeeded();
     await category.screenshot({ path: join(shotDir, 'palette.png') });
   });
@@ -516,6 +517,9 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       const id = await dragFromPalette(type, x, 420);
       x += 40;
       await openEditor(id);
+      // Run on: one server (a new node), the pool picker hidden.
+      assert.equal(await page.locator('#comfyui-run-on').inputValue(), 'server', `${type} runs on a server by default`);
+      assert.equal(await page.locator('#node-input-pool').isVisible(), false, `${type} hides the pool picker`);
       const offered = await page.locator('#node-input-server option').evaluateAll((els) => els.map((e) => e.value));
       assert.deepEqual(offered, [SERVER, '_ADD_'], `${type} offers the server configuration`);
       // No server yet: marked invalid on Done.
@@ -555,6 +559,106 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       await page.keyboard.press('Delete');
       assert.deepEqual(await idsOf(type), type === 'comfyui-submit' ? ['t2i-submit'] : type === 'comfyui-images' ? ['t2i-images'] : []);
     }
+  });
+
+  /** The 1-based server slots the open pool dialog shows. */
+  const visibleSlots = () => inPage(() => [1, 2, 3, 4, 5, 6, 7, 8].filter((n) => $(`#comfyui-pool-slot-${n}`).is(':visible')));
+
+  /** Waits until a field of the open dialog is marked invalid (`yes`) or not. */
+  const marked = (selector, yes) => page.waitForFunction(([s, want]) => $(s).hasClass('input-error') === want, [selector, yes]);
+
+  it('a submit node set to run on a pool: Run on shows the pool picker, Affinity and Retries; a new pool is made from its dialog (each server once, grace 1–3600 s)', async function () {
+    const id = await dragFromPalette('comfyui-submit', 560, 300);
+    await openEditor(id);
+    await page.selectOption('#comfyui-run-on', 'pool');
+    const shown = () =>
+      inPage(() => ['server', 'pool', 'affinity', 'retries'].map((f) => [f, $(`#node-input-${f}`).closest('.form-row').is(':visible')]));
+    assert.deepEqual(await shown(), [
+      ['server', false],
+      ['pool', true],
+      ['affinity', true],
+      ['retries', true],
+    ]);
+    assert.equal(await inPage(() => $('#node-input-affinity').typedInput('type')), 'str');
+    // No pool yet: Node-RED offers to add one, and its add button opens the pool dialog.
+    assert.deepEqual(await page.locator('#node-input-pool option').evaluateAll((els) => els.map((e) => e.value)), ['_ADD_']);
+    await page.click('#node-input-btn-pool-add');
+    await page.locator('#node-config-input-server1').waitFor();
+    await traysSettled();
+    assert.deepEqual(await visibleSlots(), [1], 'a new pool shows one empty server slot');
+    assert.equal((await page.locator('label[for="node-config-input-server1"]').innerText()).trim(), 'Server 1');
+    const offered = await page.locator('#node-config-input-server1 option').evaluateAll((els) => els.map((e) => e.value));
+    assert.deepEqual(offered, [SERVER, '_ADD_']);
+    await page.selectOption('#node-config-input-server1', SERVER);
+    await page.waitForFunction(() => $('#comfyui-pool-slot-2').is(':visible'));
+    assert.deepEqual(await visibleSlots(), [1, 2], 'the chosen server and one empty slot');
+    // The same server twice is marked, and unmarked when the slot is emptied again.
+    await page.selectOption('#node-config-input-server2', SERVER);
+    await marked('#node-config-input-server2', true);
+    await page.selectOption('#node-config-input-server2', '_ADD_');
+    await marked('#node-config-input-server2', false);
+
+    const grace = page.locator('#node-config-input-grace');
+    assert.equal(await grace.inputValue(), '10', 'grace starts at 10 s');
+    for (const [value, valid] of [
+      ['0', false],
+      ['3601', false],
+      ['soon', false],
+      ['30', true],
+    ]) {
+      await grace.fill(value);
+      await grace.blur();
+      await marked('#node-config-input-grace', !valid);
+    }
+    assert.equal(await page.locator('select#node-config-input-jobStore').count(), 1, 'the job store is chosen from the context stores');
+    await page
+      .locator('.red-ui-tray')
+      .last()
+      .screenshot({ path: join(shotDir, 'pool-dialog.png') });
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
+    await traysSettled();
+
+    const poolId = await page.locator('#node-input-pool').inputValue();
+    assert.notEqual(poolId, '_ADD_', 'the new pool is chosen');
+    assert.deepEqual(
+      await inPage((p) => {
+        const pool = RED.nodes.node(p);
+        return [pool.type, pool.server1, pool.server2, String(pool.grace), RED.utils.getNodeLabel(pool)];
+      }, poolId),
+      ['comfyui-pool', SERVER, '', '30', 'pool of 1'],
+    );
+    const retries = page.locator('#node-input-retries');
+    await retries.fill('11');
+    await retries.blur();
+    await marked('#node-input-retries', true);
+    await retries.fill('2');
+    await retries.blur();
+    await marked('#node-input-retries', false);
+    await page.locator('#node-input-name').fill('on the pool');
+    await page
+      .locator('.red-ui-tray')
+      .last()
+      .screenshot({ path: join(shotDir, 'submit-pool-dialog.png') });
+    await done();
+    assert.deepEqual(await validity([id, poolId]), { [id]: 'valid', [poolId]: 'valid' });
+    assert.deepEqual(
+      await inPage((n) => ['server', 'pool', 'affinity', 'affinityType', 'retries'].map((f) => String(RED.nodes.node(n)[f])), id),
+      ['', poolId, '', 'str', '2'],
+    );
+
+    // Reopened it shows the pool; switched to a server and left without one, it is invalid and says why.
+    await openEditor(id);
+    assert.equal(await page.locator('#comfyui-run-on').inputValue(), 'pool');
+    assert.equal(await page.locator('#node-input-server').isVisible(), false);
+    await page.selectOption('#comfyui-run-on', 'server');
+    await done();
+    assert.deepEqual(await validity([id]), { [id]: 'invalid: Choose a ComfyUI server or a pool to run on' });
+    assert.equal(await inPage((n) => RED.nodes.node(n).pool, id), '', 'the hidden pool picker was cleared');
+    // Undo brings the pool back; the node stays for the deployed part of the story.
+    await page.click('#red-ui-workspace-chart', { position: { x: 40, y: 600 } });
+    await page.keyboard.press('Control+Z');
+    await page.waitForFunction(([n, p]) => RED.nodes.node(n).pool === p && RED.nodes.node(n).valid, [id, poolId]);
   });
 
   it('deploys; override rows get node, input and model / sampler suggestions from the deployed server', async function () {
@@ -633,6 +737,27 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     assert.deepEqual(await validity(['t2i-submit']), { 't2i-submit': 'valid' });
   });
 
+  it("with the pool deployed, a submit on it converts a pasted UI workflow with the definitions of the pool's first server", async function () {
+    const [id] = await inPage(() =>
+      RED.nodes
+        .filterNodes({ type: 'comfyui-submit' })
+        .filter((n) => n.pool)
+        .map((n) => n.id),
+    );
+    await openEditor(id);
+    assert.equal(await page.locator('#comfyui-run-on').inputValue(), 'pool');
+    await paste('#node-input-workflow-editor', JSON.stringify(uiSaveImageWorkflow({ prefix: 'pooled' })));
+    await page.waitForFunction(() => $('#node-input-workflow-nodes .comfyui-submit-workflow-node').length === 2);
+    const converted = JSON.parse(await inPage((n) => RED.nodes.node(n).editor.getValue(), id));
+    assert.deepEqual(converted['2'].inputs, { filename_prefix: 'pooled', images: ['1', 0] });
+    await page.click('#node-dialog-cancel');
+    await traysSettled();
+    // The rest of the story (and its picture of the flow) is the example's: the node goes again.
+    await page.click(`[id="${id}"] .red-ui-flow-node`);
+    await page.keyboard.press('Delete');
+    assert.deepEqual(await idsOf('comfyui-submit'), ['t2i-submit']);
+  });
+
   it('with the server deployed, a pasted UI workflow is converted with its definitions, and validation problems show on their nodes', async function () {
     await openEditor('t2i-submit');
     const original = await inPage(() => RED.nodes.node('t2i-submit').workflow);
@@ -680,7 +805,8 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     // The debug sidebar (its tab button differs between Node-RED 4 and 5; the action is the same).
     await inPage(() => RED.sidebar.show('debug'));
     await page.click('[id="t2i-inject"] .red-ui-flow-node-button');
-    const message = page.locator('.red-ui-debug-msg').first();
+    // The debug node's message (the sidebar also lists warnings of config nodes, e.g. a pool's).
+    const message = page.locator('.red-ui-debug-msg.red-ui-debug-msg-node-t2i-debug').first();
     await message.waitFor({ state: 'visible', timeout: 20000 });
     const shown = await message.innerText();
     assert.match(shown, /msg\.payload : buffer\[\d+\]/, shown);
