@@ -377,10 +377,10 @@ describe('editor features, runtime side', function () {
   describe('editor files', function () {
     const read = (...parts) => readFileSync(join(root, ...parts), 'utf8');
 
-    it('the submit node stores overrides as a list of {node, input, value, valueType}, valid when missing (older flows)', function () {
+    it('the submit node stores overrides as a list of {node, input, value, valueType}, an empty list for a flow from before them', function () {
       const html = read('nodes', 'comfyui-submit.html');
       assert.match(html, /overrides: \{\s*value: \[\],\s*validate:/);
-      assert.match(html, /if \(v === undefined \|\| v === null\) \{\s*return true;/);
+      assert.deepEqual(require('../resources/comfyui-editor.js').migrate({ type: 'comfyui-submit' }).overrides, []);
       for (const field of ['node', 'input', 'value', 'valueType']) assert.ok(html.includes(`${field}: `), `a row has ${field}`);
       assert.match(
         html,

@@ -12,6 +12,7 @@ const root = join(__dirname, '..');
 const PACKAGE = require('../package.json').name;
 const PALETTE = ['submit', 'progress', 'images', 'queue', 'interrupt', 'free', 'history', 'info', 'upload'].map((n) => `comfyui-${n}`);
 const catalog = (type) => JSON.parse(readFileSync(join(root, 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
+const sharedEditorScript = readFileSync(join(root, 'resources', 'comfyui-editor.js'), 'utf8');
 const editorScript = (type) =>
   /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(readFileSync(join(root, 'nodes', `${type}.html`), 'utf8'))[1];
 
@@ -65,7 +66,7 @@ function loadEditor(type, configNodes) {
       settings: {},
     },
   };
-  vm.runInNewContext(editorScript(type), context);
+  vm.runInNewContext(`${sharedEditorScript}\n${editorScript(type)}`, context);
   assert.ok(definition, `${type} registered itself`);
   return { definition, context };
 }
@@ -152,18 +153,23 @@ describe('pools in the editor (nodes/*.html, evaluated with a stand-in RED)', fu
         });
 
         it('prepares Run on first thing in oneditprepare and clears the hidden picker first thing in oneditsave', function () {
-          assert.match(String(definition.oneditprepare), /^function \(\) \{\s*RUN_ON\.prepare\(this\);/);
-          assert.match(String(definition.oneditsave), /^function \(\) \{\s*RUN_ON\.save\(\);/);
+          assert.match(String(definition.oneditprepare), /^function \(\) \{\s*SHARED\.runOn\.prepare\(this\);/);
+          assert.match(String(definition.oneditsave), /^function \(\) \{\s*SHARED\.runOn\.save\(\);/);
         });
       });
     }
 
-    const block = (type) => /\n {4}\/\/ ---- Run on one server or a pool[\s\S]*?\n {4}\};\n/.exec(editorScript(type))?.[0];
-
-    it('the Run on block is the same in all nine editor files (one rule, nine copies)', function () {
-      const first = block(PALETTE[0]);
-      assert.ok(first, `${PALETTE[0]} has the block`);
-      for (const type of PALETTE) assert.equal(block(type), first, `${type}'s Run on block`);
+    it('the Run on rule is written once, in resources/comfyui-editor.js, and every palette file uses it', function () {
+      assert.ok(/\n {4}var runOn = \{/.test(sharedEditorScript), 'the shared script has the Run on block');
+      for (const type of PALETTE) {
+        const script = editorScript(type);
+        assert.ok(!/var RUN_ON|\.attr\("data-node-id"/.test(script), `${type} has no Run on code of its own`);
+        for (const use of ['SHARED.runOn.validator("server")', 'SHARED.runOn.validator("pool")', `SHARED.addCommonRows('${type}')`])
+          assert.ok(script.includes(use), `${type} uses ${use}`);
+        const template = readFileSync(join(root, 'nodes', `${type}.html`), 'utf8').split('data-template-name')[1];
+        assert.ok(template.includes('<div data-comfyui-rows></div>'), `${type}'s template has the common rows' place`);
+        assert.ok(!template.includes('id="comfyui-run-on"'), `${type}'s template has no Run on rows of its own`);
+      }
     });
 
     it('saving sets the picker Run on hides to none, whichever it is', function () {
@@ -172,7 +178,10 @@ describe('pools in the editor (nodes/*.html, evaluated with a stand-in RED)', fu
         'node-input-server': { value: 'srv' },
         'node-input-pool': { value: 'pl' },
       };
-      const runOn = vm.runInNewContext(`${block(PALETTE[0])}; RUN_ON`, { $: fakeJQuery(dialog), RED: {} });
+      const runOn = vm.runInNewContext(`${sharedEditorScript}; ComfyUIEditor.runOn`, {
+        $: fakeJQuery(dialog),
+        RED: { events: { on: () => undefined } },
+      });
       runOn.save();
       assert.deepEqual([dialog['node-input-server'].value, dialog['node-input-pool'].value], ['_ADD_', 'pl']);
       Object.assign(dialog, { 'comfyui-run-on': { value: 'server' }, 'node-input-server': { value: 'srv' } });

@@ -13,6 +13,7 @@ const { defaultSocketOptions } = require('../dist/client/socket');
 
 const MB = 1024 * 1024;
 const root = join(__dirname, '..');
+const sharedEditorScript = readFileSync(join(root, 'resources', 'comfyui-editor.js'), 'utf8');
 
 /** The documented defaults (README "Limits", the help, the dialog's placeholders). */
 const DEFAULTS = { maxFileBytes: 256 * MB, maxJsonBytes: 64 * MB, downloadTimeoutMs: 300_000, maxTextLength: 1000 };
@@ -128,7 +129,10 @@ describe('comfyui-server limits as the editor saves them', function () {
         };
         let definition;
         const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)[1];
-        vm.runInNewContext(script, { RED: { nodes: { registerType: (type, def) => (definition = def) }, _: translate }, URL });
+        vm.runInNewContext(`${sharedEditorScript}\n${script}`, {
+          RED: { nodes: { registerType: (type, def) => (definition = def) }, events: { on: () => undefined }, _: translate },
+          URL,
+        });
         const verdicts = (field, values) => values.map((value) => definition.defaults[field].validate.call({}, value, {}));
         const limits = ['maxFileMB', 'maxAnswerMB', 'maxFrameMB', 'downloadTimeout'];
         for (const field of limits) {

@@ -14,6 +14,7 @@ const { parseServerUrl, withoutUserinfo, Endpoint } = require('../dist/client/en
 
 const PASSWORD = 'Url-Pa55word-4d1e';
 const root = join(__dirname, '..');
+const sharedEditorScript = readFileSync(join(root, 'resources', 'comfyui-editor.js'), 'utf8');
 
 /** Everything a flow could show: calls of status/log/warn/error on the nodes, msgs, the runtime log. */
 function shown(nodeIds, messages = []) {
@@ -163,7 +164,10 @@ describe('URLs with user:password@', function () {
     let definition;
     before(function () {
       const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)[1];
-      vm.runInNewContext(script, { RED: { nodes: { registerType: (type, def) => (definition = def) }, _: translate }, URL });
+      vm.runInNewContext(`${sharedEditorScript}\n${script}`, {
+        RED: { nodes: { registerType: (type, def) => (definition = def) }, events: { on: () => undefined }, _: translate },
+        URL,
+      });
     });
     const validate = (value) => definition.defaults.url.validate.call({}, value, {});
 

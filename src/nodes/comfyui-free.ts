@@ -3,14 +3,15 @@
  * node cache, so the next run executes everything again).
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import { flagOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { FreePayload } from './messages';
+import { upgradeConfig } from './config-version';
 
-/** Each flag is true/false (a boolean in flows saved before the flags had types) or a msg/flow/global/env/JSONata source. */
+/** Each flag is true/false (a typed-in bool) or a msg/flow/global/env/JSONata source. */
 interface FreeConfig extends NodeDef {
   server: string;
   unloadModels: boolean | string;
@@ -20,6 +21,7 @@ interface FreeConfig extends NodeDef {
 export = function (RED: NodeAPI): void {
   function ComfyFreeNode(this: Node, config: FreeConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
@@ -46,12 +48,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-free.status.error'),
-      );
-    });
+    onInput<NodeMessageInFlow>(node, 'comfyui-free.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (server) server.deregister(node, removed, done);

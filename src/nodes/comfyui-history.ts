@@ -5,13 +5,14 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { summarizeEntry } from '../client/outputs';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { attachTarget, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import { choiceOf, countOf, promptIdOf, promptIdsOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
 import type { HistoryPayload } from './messages';
+import { upgradeConfig } from './config-version';
 
 type HistoryAction = 'get' | 'delete' | 'clear';
 const ACTIONS: readonly HistoryAction[] = ['get', 'delete', 'clear'];
@@ -24,20 +25,21 @@ interface HistoryConfig extends NodeDef {
   maxItems: string | number;
   /** Empty: from the oldest. */
   offset: string | number;
-  /** Get one: where the prompt id is read (msg.prompt_id in flows saved before this setting). */
+  /** Get one: where the prompt id is read (msg.prompt_id by default). */
   promptId?: string;
 }
 
 export = function (RED: NodeAPI): void {
   function ComfyHistoryNode(this: Node, config: HistoryConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
       action: settingOf(config, 'action', { label: 'Action', fixed: 'action' }),
       maxItems: settingOf(config, 'maxItems', { label: 'Max items', fixed: 'max_items' }),
       offset: settingOf(config, 'offset', { label: 'Offset', fixed: 'offset' }),
-      promptId: settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } }),
+      promptId: settingOf(config, 'promptId', { label: 'Prompt id' }),
     };
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
@@ -89,12 +91,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-history.status.error'),
-      );
-    });
+    onInput<NodeMessageInFlow>(node, 'comfyui-history.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (server) server.deregister(node, removed, done);

@@ -12,7 +12,7 @@ import { clip } from '../client/shape';
 import { collectOutputs, describeRef } from '../client/outputs';
 import type { ImageRef, OutputItem } from '../client/outputs';
 import type { OutputKind } from '../client/output-kinds';
-import { asComfyError, failInput, finishInput, readInput } from './failure';
+import {asComfyError, onInput, readInput } from './failure';
 import { deliverableItems, inMemoryDelivery, isInMemory } from './images-items';
 import { FileSettings, writeInMemory } from './images-to-files';
 import type { FilesConfig } from './images-to-files';
@@ -21,6 +21,7 @@ import type { ImageParts, ImageRefWithUrl, OutputDescription } from './messages'
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import type { ComfyTarget } from './comfy-target';
+import { upgradeConfig } from './config-version';
 
 interface ImagesConfig extends NodeDef, FilesConfig {
   server: string;
@@ -53,6 +54,7 @@ type ImagesMsg = NodeMessageInFlow & {
 export = function (RED: NodeAPI): void {
   function ComfyImagesNode(this: Node, config: ImagesConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     // "to files": each file streams to a directory; msg.payload is its path.
@@ -155,12 +157,7 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'green', shape: 'dot', text: 'comfyui-images.status.done' });
     }
 
-    node.on('input', (msg: ImagesMsg, send: (msg: ImagesMsg) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-images.status.error'),
-      );
-    });
+    onInput<ImagesMsg>(node, 'comfyui-images.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing.abort();

@@ -4,12 +4,13 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ComfyClient } from '../client/client';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import { choiceOf, pathSegmentOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
+import { upgradeConfig } from './config-version';
 
 /** What the node can ask; the setting, or msg.info. */
 const INFO_KINDS = ['system_stats', 'object_info', 'models', 'embeddings', 'features', 'extensions'] as const;
@@ -29,6 +30,7 @@ interface InfoConfig extends NodeDef {
 export = function (RED: NodeAPI): void {
   function ComfyInfoNode(this: Node, config: InfoConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const settings = {
@@ -62,12 +64,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-info.status.error'),
-      );
-    });
+    onInput<NodeMessageInFlow>(node, 'comfyui-info.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (server) server.deregister(node, removed, done);

@@ -3,12 +3,13 @@
  * state: a running prompt is interrupted, a pending one deleted from the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import { promptIdOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { InterruptPayload } from './messages';
+import { upgradeConfig } from './config-version';
 
 interface InterruptConfig extends NodeDef {
   server: string;
@@ -19,10 +20,10 @@ interface InterruptConfig extends NodeDef {
 export = function (RED: NodeAPI): void {
   function ComfyInterruptNode(this: Node, config: InterruptConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
-    // Flows saved before the setting existed read msg.prompt_id, as the node always did.
-    const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id', missing: { value: 'prompt_id', type: 'msg' } });
+    const promptIdSetting = settingOf(config, 'promptId', { label: 'Prompt id' });
 
     async function handle(msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void): Promise<void> {
       const target = targetOf(server);
@@ -41,12 +42,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-interrupt.status.error'),
-      );
-    });
+    onInput<NodeMessageInFlow>(node, 'comfyui-interrupt.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (server) server.deregister(node, removed, done);

@@ -14,6 +14,7 @@ import { poolTarget } from './comfy-target';
 import type { ComfyTarget } from './comfy-target';
 import type { ServerNode, TargetNode } from './server-api';
 import { POOL_CATALOG, Status } from './status';
+import { upgradeConfig } from './config-version';
 
 const MAX_MEMBERS = 8;
 /** How often members' health is looked at besides their state changes (a failing member's cooldown ends without an event). */
@@ -34,6 +35,7 @@ interface PoolNode extends TargetNode {
 export = function (RED: NodeAPI): void {
   function ComfyPoolNode(this: PoolNode, config: PoolConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     node.users = {};
     node.members = [];

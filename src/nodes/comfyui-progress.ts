@@ -15,17 +15,10 @@ import type { ComfyTarget } from './comfy-target';
 import { statusLabel, Throttle } from './status';
 import { PROGRESS_EVENT_TYPES } from './messages';
 import type { ProgressEventType, ProgressMsg } from './messages';
+import { upgradeConfig } from './config-version';
 
 
 
-/**
- * What a node without an event list sends (a flow from before the list existed): everything about a
- * prompt's progress, but not the chatty snapshots and images, nor queue_position, which came later:
- * an old flow must not start getting msgs it never asked for. New nodes get it from the editor.
- */
-const DEFAULT_PROGRESS_EVENTS: ProgressEventType[] = PROGRESS_EVENT_TYPES.filter(
-  (t) => t !== 'progress_state' && t !== 'preview' && t !== 'queue_position',
-);
 
 type Scope = 'own' | 'ids' | 'all';
 
@@ -54,6 +47,7 @@ const REPLAY_MAX = 500;
 export = function (RED: NodeAPI): void {
   function ComfyProgressNode(this: Node, config: ProgressConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const scope: Scope = config.scope === 'ids' || config.scope === 'all' ? config.scope : 'own';
     const wanted = new Set<string>(eventsOf(config.events));
@@ -221,9 +215,9 @@ function runningStatus(event: ComfyEvent, maxText: number): NodeStatus {
   return { fill: 'blue', shape: 'dot', text: `${label} ${event.value ?? 0}/${event.max ?? 0}`.trim() };
 }
 
-/** The event types a config asks for; a missing setting (an older flow) means the defaults. */
+/** The event types a config asks for (a flow from before the list gets the first release's: config-version.ts). */
 function eventsOf(events: string[] | string | undefined): string[] {
-  if (events === undefined || events === null) return DEFAULT_PROGRESS_EVENTS;
+  if (events === undefined || events === null) return [];
   const list = Array.isArray(events) ? events : String(events).split(',');
   return list.map((e) => String(e).trim()).filter((e) => (PROGRESS_EVENT_TYPES as readonly string[]).includes(e));
 }

@@ -3,12 +3,13 @@
  * Every action answers with the queue as it is afterwards.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { attachTarget, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
 import { choiceOf, promptIdsOf } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
 import type { QueuePayload } from './messages';
+import { upgradeConfig } from './config-version';
 
 type QueueAction = 'get' | 'clear' | 'delete';
 const ACTIONS: readonly QueueAction[] = ['get', 'clear', 'delete'];
@@ -25,6 +26,7 @@ type QueueMsg = NodeMessageInFlow & { action?: unknown };
 export = function (RED: NodeAPI): void {
   function ComfyQueueNode(this: Node, config: QueueConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const actionSetting = settingOf(config, 'action', { label: 'Action', fixed: 'action' });
@@ -50,12 +52,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: QueueMsg, send: (msg: QueueMsg) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-queue.status.error'),
-      );
-    });
+    onInput<QueueMsg>(node, 'comfyui-queue.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       if (server) server.deregister(node, removed, done);

@@ -15,12 +15,14 @@ import type { ServerNode } from './server-api';
 import { clientOptionsFrom, SERVER_CREDENTIALS } from './server-options';
 import type { ServerSettings } from './server-options';
 import { connectionStatus, SERVER_CATALOG, Status } from './status';
+import { upgradeConfig } from './config-version';
 
 type ServerConfig = NodeDef & ServerSettings;
 
 export = function (RED: NodeAPI): void {
   function ComfyServerNode(this: ServerNode, config: ServerConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     node.users = {};
     node.settings = {

@@ -24,6 +24,7 @@ import { choiceOf, describeValue, isUnset } from './msg-input';
 import type { Given } from './msg-input';
 import { applyScope, readScope, scopeSettingsOf } from './submit-scope';
 import { readSetting, settingOf } from './typed-setting';
+import { upgradeConfig } from './config-version';
 
 interface SubmitConfig extends NodeDef, TargetConfig {
   workflow: string;
@@ -39,7 +40,7 @@ interface SubmitConfig extends NodeDef, TargetConfig {
   cancelOnTimeout?: boolean;
   /** The editor's "Overrides" rows `{node, input, value, valueType}`, evaluated for each msg. */
   overrides?: unknown;
-  /** Check the prompt against the server's node definitions before POST /prompt; a flow saved before this setting has none: on. */
+  /** Check the prompt against the server's node definitions before POST /prompt; on unless unticked. */
   validate?: boolean;
   /** Queue nothing: send the final prompt and its problems on (msg.dryRun === true does the same for one msg). */
   dryRun?: boolean;
@@ -65,6 +66,7 @@ export = function (RED: NodeAPI): void {
 
   function ComfySubmitNode(this: Node, config: SubmitConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const ownWorkflow = typeof config.workflow === 'string' ? config.workflow.trim() : '';

@@ -12,7 +12,7 @@ import { isPlainObject, isReservedName } from '../client/plain-json';
 import type { ResultItem, ResultType } from '../client/types';
 import { attachTarget, memberOf, targetOf } from './server-api';
 import type { TargetNode } from './server-api';
-import { checkSettable, failInput, finishInput, readInput } from './failure';
+import {checkSettable, onInput, readInput } from './failure';
 import { checkFileRef, choiceOf, describeValue, fileNameOf, flagOf, subfolderOf } from './msg-input';
 import type { Given } from './msg-input';
 import { readSetting, settingOf } from './typed-setting';
@@ -20,6 +20,7 @@ import type { TypedSetting } from './typed-setting';
 import type { UploadPayload } from './messages';
 import { sizeLimitOf, sourceSettingsOf, uploadSourceOf } from './comfyui-upload-source';
 import type { SourceConfig } from './comfyui-upload-source';
+import { upgradeConfig } from './config-version';
 
 type UploadKind = 'image' | 'mask';
 
@@ -46,6 +47,7 @@ const FOLDERS: readonly ResultType[] = ['input', 'temp', 'output'];
 export = function (RED: NodeAPI): void {
   function ComfyUploadNode(this: Node, config: UploadConfig): void {
     RED.nodes.createNode(this, config);
+    config = upgradeConfig(config);
     const node = this;
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     const kind: UploadKind = config.kind === 'mask' ? 'mask' : 'image';
@@ -113,12 +115,7 @@ export = function (RED: NodeAPI): void {
       send(msg);
     }
 
-    node.on('input', (msg: UploadMsg, send: (msg: UploadMsg) => void, done: (err?: Error) => void) => {
-      handle(msg, send).then(
-        () => finishInput(node, done),
-        (err: unknown) => failInput(node, err, done, 'comfyui-upload.status.error'),
-      );
-    });
+    onInput<UploadMsg>(node, 'comfyui-upload.status.error', handle);
 
     node.on('close', (removed: boolean, done: () => void) => {
       closing.abort();

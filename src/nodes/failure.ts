@@ -3,7 +3,7 @@
  * red ring with the node's catalog key and done(err) with a ComfyError, so a Catch node always
  * finds msg.error.code. Whatever a flow put into its msg, nothing thrown here reaches the runtime.
  */
-import type { Node, NodeMessage } from 'node-red';
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { ComfyError, reasonOf } from '../client/errors';
 import type { ComfyErrorCode } from '../client/errors';
 
@@ -57,8 +57,8 @@ export function checkSettable(msg: object, keys: readonly string[]): void {
  */
 export function failInput(node: Node, err: unknown, done: (err?: Error) => void, statusKey: string, target: Node = node, msg?: NodeMessage): void {
   const error = asComfyError(err, 'INTERNAL');
-  target.status({ fill: 'red', shape: 'ring', text: statusKey });
   if (target === node) {
+    node.status({ fill: 'red', shape: 'ring', text: statusKey });
     // done(err) hands a copy of the msg to Catch nodes; a msg that cannot be copied (a getter
     // that throws) makes the runtime throw there, so the error is then logged without the msg.
     attempt(
@@ -67,14 +67,42 @@ export function failInput(node: Node, err: unknown, done: (err?: Error) => void,
     );
     return;
   }
-  attempt(
-    () => target.error(error, msg),
-    () => target.error(error),
-  );
+  reportFailure(target, error, statusKey, msg);
   attempt(
     () => done(),
     () => undefined,
   );
+}
+
+/**
+ * A failure with no handler's done() to end (a prompt recovered after a restart, say): red ring
+ * `statusKey` on `target` and target.error(err, msg), which reaches the Catch nodes of its flow.
+ */
+export function reportFailure(target: Node, err: unknown, statusKey: string, msg?: NodeMessage): void {
+  const error = asComfyError(err, 'INTERNAL');
+  target.status({ fill: 'red', shape: 'ring', text: statusKey });
+  attempt(
+    () => target.error(error, msg),
+    () => target.error(error),
+  );
+}
+
+/**
+ * The input handler of a palette node: `handle` does the work for one msg, which then ends in
+ * finishInput, or in failInput with the red ring `statusKey`. One way for every adapter.
+ */
+export function onInput<M extends NodeMessageInFlow>(
+  node: Node,
+  statusKey: string,
+  handle: (msg: M, send: (msg: M) => void) => Promise<void>,
+): void {
+  node.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
+    // M is what the node reads of its msg: a description of the same object, not a conversion.
+    handle(msg as M, send as (msg: M) => void).then(
+      () => finishInput(node, done),
+      (err: unknown) => failInput(node, err, done, statusKey),
+    );
+  });
 }
 
 /** done() for a msg that went well; a Complete node copying an uncopyable msg must not throw into the handler's promise. */

@@ -9,7 +9,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { ComfyError, isComfyError } from '../client/errors';
 import type { JobProgress, JobResult } from '../client/jobs';
 import type { QueuePosition } from '../client/queue-positions';
-import { asComfyError } from './failure';
+import { asComfyError, reportFailure } from './failure';
 import { MAX_RECORD_CHARS, storableMsg } from './job-record';
 import type { JobRecord } from './job-record';
 import { JobStore } from './job-store';
@@ -169,8 +169,7 @@ export class KeptJobs {
     } catch (err) {
       if (this.handOver(err, record.promptId, true)) return;
       const target = liveInstance(this.RED, this.node);
-      target.status({ fill: 'red', shape: 'ring', text: 'comfyui-submit.status.error' });
-      target.error(asComfyError(err, 'INTERNAL'), msg);
+      reportFailure(target, err, 'comfyui-submit.status.error', msg);
       this.forget(record.promptId);
     }
   }

@@ -17,9 +17,9 @@ const SOURCES = ['msg', 'flow', 'global', 'env', 'jsonata'] as const;
 type Source = (typeof SOURCES)[number];
 
 /** One setting as a node holds it: where it comes from and how a msg may override it. */
-export interface TypedSetting extends Omit<SettingSpec, 'missing'> {
+export interface TypedSetting extends SettingSpec {
   value: unknown;
-  /** The TypedInput type; undefined in flows saved before the setting had one (a literal then). */
+  /** The TypedInput type; undefined (a literal) when the config has none. */
   type: string | undefined;
 }
 
@@ -30,16 +30,13 @@ export interface SettingSpec {
   fixed?: string;
   /** Whether '' in the fixed property is a value (msg.subfolder = '' picks the top folder); elsewhere it counts as absent. */
   emptyOverrides?: boolean;
-  /** What a flow saved before the setting existed means, e.g. msg.prompt_id. */
-  missing?: { value: string; type: string };
 }
 
 /** The setting `key` of a node's config, with its type from `<key>Type`. */
 export function settingOf(config: object, key: string, spec: SettingSpec): TypedSetting {
   const record = config as Record<string, unknown>;
-  const { label, fixed, missing, emptyOverrides } = spec;
+  const { label, fixed, emptyOverrides } = spec;
   const override = fixed ? { fixed, emptyOverrides: emptyOverrides === true } : {};
-  if (record[key] === undefined && missing) return { label, ...missing, ...override };
   const type = record[`${key}Type`];
   return { label, value: record[key], type: typeof type === 'string' && type !== '' ? type : undefined, ...override };
 }
