@@ -4,34 +4,18 @@
 // running and pending on the simulator, prompts finish while it is down, and it starts again.
 // The flow appends one line per result (or error) to a file; every prompt must be there once.
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
-const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
+const { settingsFile, startNodeRed } = require('./red-process');
 const { startSimulator, waitFor, textToImageWorkflow } = require('./support');
-
-const ROOT = join(__dirname, '..');
-// Resolved, not joined: under .ci/compat.sh the require hook points node-red at the Node-RED being checked.
-const RED_JS = require.resolve('node-red/red.js');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
-}
 
 describe('jobs that outlive Node-RED: a real process stopped and started again', function () {
   this.timeout(120000);
   let sim;
   let dir;
-  let child;
-  let output = '';
+  let red;
 
   beforeEach(async function () {
     sim = await startSimulator({ testControls: true, stepMs: 20 });
@@ -40,8 +24,8 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
   });
 
   afterEach(async function () {
-    if (this.currentTest.state === 'failed') console.log(`Node-RED said:\n${output}\nresults:\n${results().join('\n')}`);
-    await stop('SIGTERM');
+    if (this.currentTest.state === 'failed') console.log(`Node-RED said:\n${red?.output()}\nresults:\n${results().join('\n')}`);
+    await red?.stop('SIGTERM');
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -51,19 +35,7 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
    * asynchronous store (every access by callback) that writes at once.
    */
   function writeSettings(cache) {
-    const store = cache ? { flushInterval: 0.1 } : { cache: false };
-    writeFileSync(
-      join(dir, 'settings.js'),
-      `module.exports = ${JSON.stringify({
-        uiHost: '127.0.0.1',
-        flowFile: 'flows.json',
-        credentialSecret: false,
-        httpAdminRoot: false,
-        nodesDir: [ROOT],
-        contextStorage: { default: { module: 'localfilesystem', config: store } },
-        logging: { console: { level: 'info' } },
-      })};\n`,
-    );
+    writeFileSync(join(dir, 'settings.js'), settingsFile(cache ? { flushInterval: 0.1 } : { cache: false }));
   }
 
   /** POST /go with a workflow → submit (waits for the result) → one line per result or error in results.txt. */
@@ -105,30 +77,11 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
   }
 
   async function start() {
-    const port = await freePort();
-    output = '';
-    child = spawn(process.execPath, [RED_JS, '--userDir', dir, '--settings', join(dir, 'settings.js'), '--port', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    await waitFor(
-      () => {
-        if (child.exitCode !== null) throw new Error(`Node-RED exited:\n${output}`);
-        return /Started flows/.test(output);
-      },
-      'Node-RED started its flows',
-      60000,
-    );
-    return `http://127.0.0.1:${port}`;
+    red = await startNodeRed(dir, { waitFor });
+    return red.base;
   }
 
-  async function stop(signal) {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
-  }
+  const stop = (signal) => red.stop(signal);
 
   async function go(base, prefix, steps) {
     const workflow = textToImageWorkflow({ steps });

@@ -8,24 +8,23 @@
  *
  * A msg posted to Node-RED counts as submitted once a member accepted its prompt (ComfyUI's answer
  * to POST /prompt): a msg still inside Node-RED when the process stops dies with it, as any msg
- * does, so the driver stops Node-RED only when every msg posted so far reached a member (and the
- * store had time to flush). Every submitted prompt must then be answered exactly once, by the flow
+ * does, so the driver stops Node-RED only when every msg posted so far reached a member, no result is
+ * on its way out (the members hold their queues until the running prompts finished) and the
+ * store had time to flush. Every submitted prompt must then be answered exactly once, by the flow
  * that follows it after any number of restarts: a result line or an error with a code.
  *   submitted N, delivered D, failed-with-error E, lost L, duplicated U, hung H
  * "lost": failed although a member's history (still there at the end) shows it succeeded.
  */
-const { spawn } = require('node:child_process');
 const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
-const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const { startSimulator } = require('../dist/simulator');
+const { settingsFile, startNodeRed } = require('./red-process');
+const { memberFaults, sleep } = require('./soak-faults');
+const { waitFor } = require('./support');
 
-const ROOT = join(__dirname, '..');
-const RED_JS = require.resolve('node-red/red.js');
 const MEMBERS = 3;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function workflow(n) {
   return {
@@ -33,16 +32,6 @@ function workflow(n) {
     2: { class_type: 'ImageBlur', inputs: { image: ['1', 0], blur_radius: 1 + (n % 3), sigma: 1 } },
     3: { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: `soakred/${n}` } },
   };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
 }
 
 function flow(sims, results, retries) {
@@ -106,54 +95,16 @@ async function run(args, random) {
   const dir = mkdtempSync(join(tmpdir(), 'comfyui-soak-red-'));
   const resultsFile = join(dir, 'results.txt');
   writeFileSync(join(dir, 'flows.json'), JSON.stringify(flow(sims, resultsFile, Number(args.retries))));
-  writeFileSync(
-    join(dir, 'settings.js'),
-    `module.exports = ${JSON.stringify({
-      uiHost: '127.0.0.1',
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpAdminRoot: false,
-      nodesDir: [ROOT],
-      contextStorage: { default: { module: 'localfilesystem', config: { flushInterval: 0.1 } } },
-      logging: { console: { level: 'warn' } },
-    })};\n`,
-  );
+  writeFileSync(join(dir, 'settings.js'), settingsFile({ flushInterval: 0.1 }));
 
-  let child;
+  let red;
   let base;
-  let output = '';
   const start = async () => {
-    const port = await freePort();
-    child = spawn(process.execPath, [RED_JS, '--userDir', dir, '--settings', join(dir, 'settings.js'), '--port', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const until = Date.now() + 60000;
-    // "Started flows" is logged at info level; the admin-less runtime answers /go once its flows run.
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`Node-RED exited:\n${output}`);
-      if (Date.now() > until) throw new Error(`Node-RED did not start:\n${output}`);
-      try {
-        const answer = await request(`http://127.0.0.1:${port}/go`, {
-          method: 'POST',
-          body: '{}',
-          headers: { 'content-type': 'application/json' },
-        });
-        await answer.body.dump();
-        if (answer.statusCode === 200) break;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    base = `http://127.0.0.1:${port}`;
+    red = await startNodeRed(dir, { waitFor });
+    base = red.base;
   };
   const stop = async (signal) => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
+    await red?.stop(signal);
     base = undefined;
   };
 
@@ -173,32 +124,9 @@ async function run(args, random) {
       sim.requestLog.some((r) => r.method === 'POST' && r.url.startsWith('/prompt') && r.body?.includes(`"soakred/${n}"`)),
     );
 
-  let faults = { drop: 0, restart: 0, kill: 0, red: 0 };
-  let memberDown = false;
-  const memberFault = async () => {
-    if (memberDown) return;
-    memberDown = true;
-    const index = Math.floor(random() * MEMBERS);
-    const roll = random();
-    try {
-      if (roll < 0.4) {
-        faults.drop += 1;
-        sims[index].faults.dropSockets();
-      } else if (roll < 0.7) {
-        faults.restart += 1;
-        await sims[index].faults.restart();
-      } else {
-        faults.kill += 1;
-        const port = sims[index].port;
-        await sims[index].close();
-        await sleep(1500);
-        sims[index] = await startSimulator({ ...simOptions, port });
-        everyRun.push(sims[index]);
-      }
-    } finally {
-      memberDown = false;
-    }
-  };
+  const queueOf = async (sim) => (await request(`${sim.url}/queue`)).body.json();
+  const faults = memberFaults({ sims, everyRun, simOptions, random, downMs: 1500 });
+  let redRestarts = 0;
 
   const started = Date.now();
   await start();
@@ -206,7 +134,7 @@ async function run(args, random) {
   let next = 0;
   let lastRestart = Date.now();
   const memberTimer = setInterval(
-    () => void memberFault().catch((err) => console.log(`fault failed: ${err.message}`)),
+    () => void faults.inject().catch((err) => console.log(`fault failed: ${err.message}`)),
     Number(args['fault-every']) * 4,
   );
   try {
@@ -215,10 +143,20 @@ async function run(args, random) {
         // Every msg posted so far must have reached a member, and its record the store, before the process goes.
         const until = Date.now() + 20000;
         while ([...posted].some((n) => !accepted(n) && !answersOf().has(n)) && Date.now() < until) await sleep(50);
+        // No result on its way out at the stop: the members hold their queues and finish what runs, then the
+        // store has its flush interval. (A result sent within that interval before a kill comes again after
+        // the start, marked msg.recovered: README "Jobs that outlive Node-RED".)
+        faults.hold(true);
+        await faults.settled();
+        for (const sim of sims) sim.faults.pauseWorker();
+        while ((await Promise.all(sims.map(queueOf))).some((q) => q.queue_running.length > 0) && Date.now() < until) await sleep(50);
         await sleep(400);
-        const signal = faults.red % 2 === 0 ? 'SIGTERM' : 'SIGKILL';
-        faults.red += 1;
+        const signal = redRestarts % 2 === 0 ? 'SIGTERM' : 'SIGKILL';
+        redRestarts += 1;
         await stop(signal);
+        // While Node-RED is down, the held prompts run and finish.
+        for (const sim of sims) sim.faults.resumeWorker();
+        faults.hold(false);
         await sleep(300 + Math.floor(random() * 1000));
         await start();
         lastRestart = Date.now();
@@ -238,7 +176,7 @@ async function run(args, random) {
       } else await sleep(20);
     }
     clearInterval(memberTimer);
-    while (memberDown) await sleep(50);
+    await faults.settled();
     const drainUntil = Date.now() + Number(args['drain-seconds']) * 1000;
     while ([...posted].some((n) => !answersOf().has(n)) && Date.now() < drainUntil) await sleep(200);
     await sleep(500); // late duplicates show themselves
@@ -291,11 +229,11 @@ async function run(args, random) {
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `Node-RED restarts: ${faults.red} (SIGTERM and SIGKILL in turn); member faults: ${faults.drop} socket drops, ${faults.restart} restarts, ${faults.kill} kills; ` +
+    `Node-RED restarts: ${redRestarts} (SIGTERM and SIGKILL in turn); member faults: ${faults.counts.drop} socket drops, ${faults.counts.restart} restarts, ${faults.counts.kill} kills; ` +
       `${recovered} results delivered by a restarted Node-RED (msg.recovered); ${neverReached} msgs died inside a stopped Node-RED before reaching a member (not submitted)`,
   );
   console.log(`error codes: ${JSON.stringify(codes)}; ${seconds} s`);
-  if (hung + duplicated + lost > 0 || process.env.SOAK_VERBOSE) console.log(`Node-RED said:\n${output.slice(-20000)}`);
+  if (hung + duplicated + lost > 0 || process.env.SOAK_VERBOSE) console.log(`Node-RED said:\n${red.output().slice(-20000)}`);
   await Promise.all(sims.map((sim) => sim.close()));
   rmSync(dir, { recursive: true, force: true });
   console.log(

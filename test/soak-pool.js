@@ -4,8 +4,8 @@
  * prompts through a pool of three simulators on 127.0.0.1 while members fail at random: socket
  * drops, restarts that lose queue and history (faults.restart), and kills (the server closed, and
  * started again on the same port after longer than the pool's grace period, so its prompts move).
- * At most one member is down at a time. Node-RED restarts are not part of this run (the pool has no
- * Node-RED side yet).
+ * At most one member is down at a time (test/soak-faults.js). Node-RED restarts are in the second part
+ * of `--pool`, test/soak-pool-red.js.
  *
  * Every prompt must end exactly once, as a delivered result or an error with a code. The last line:
  *   submitted N, delivered D, failed-with-error E, lost L, duplicated U, hung H
@@ -16,6 +16,7 @@ const { request } = require('undici');
 const { ComfyClient } = require('../dist/client/client');
 const { ComfyPool } = require('../dist/client/pool');
 const { startSimulator } = require('../dist/simulator');
+const { memberFaults, sleep } = require('./soak-faults');
 
 const MEMBERS = 3;
 const GRACE_MS = 500;
@@ -27,8 +28,6 @@ function workflow(i) {
     3: { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: `soak/${i}` } },
   };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(args, random) {
   const total = Number(args.prompts);
@@ -60,33 +59,8 @@ async function run(args, random) {
   });
   pool.on('problem', (text) => process.env.SOAK_VERBOSE && console.log(`problem: ${text}`));
 
-  const faults = { drop: 0, restart: 0, kill: 0 };
-  let down = false;
-  const injectFault = async () => {
-    if (down) return;
-    down = true;
-    const index = Math.floor(random() * MEMBERS);
-    const roll = random();
-    try {
-      if (roll < 0.4) {
-        faults.drop += 1;
-        sims[index].faults.dropSockets();
-      } else if (roll < 0.7) {
-        faults.restart += 1;
-        await sims[index].faults.restart();
-      } else {
-        faults.kill += 1;
-        const port = sims[index].port;
-        await sims[index].close();
-        await sleep(GRACE_MS * 2);
-        sims[index] = await startSimulator({ ...simOptions, port });
-        everyRun.push(sims[index]);
-      }
-    } finally {
-      down = false;
-    }
-  };
-  const faultTimer = setInterval(() => void injectFault().catch((err) => console.log(`fault failed: ${err.message}`)), faultEvery);
+  const faults = memberFaults({ sims, everyRun, simOptions, random, downMs: GRACE_MS * 2 });
+  const faultTimer = setInterval(() => void faults.inject().catch((err) => console.log(`fault failed: ${err.message}`)), faultEvery);
 
   const outcomes = new Map(); // index → [{kind, code, promptId}]
   const promptIds = new Map();
@@ -123,7 +97,7 @@ async function run(args, random) {
     }
   }
   clearInterval(faultTimer);
-  while (down) await sleep(50);
+  await faults.settled();
   const drainUntil = Date.now() + Number(args['drain-seconds']) * 1000;
   while (settled < total && Date.now() < drainUntil) {
     await new Promise((resolve) => {
@@ -165,8 +139,8 @@ async function run(args, random) {
   for (const id of ranTwice) console.log(`ran twice: ${id}, moves: ${(moves.get(id) ?? ['none']).join('; ')}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `faults injected: ${faults.drop} socket drops, ${faults.restart} member restarts, ${faults.kill} member kills ` +
-      `(${faults.drop + faults.restart + faults.kill} in all); ${moved} prompts moved to another member; ${ranTwice.length} ran on two members (re-runs of prompts lost while running, allowed by --retries ${args.retries})`,
+    `faults injected: ${faults.counts.drop} socket drops, ${faults.counts.restart} member restarts, ${faults.counts.kill} member kills ` +
+      `(${faults.counts.drop + faults.counts.restart + faults.counts.kill} in all); ${moved} prompts moved to another member; ${ranTwice.length} ran on two members (re-runs of prompts lost while running, allowed by --retries ${args.retries})`,
   );
   console.log(`error codes: ${JSON.stringify(codes)}; ${seconds} s; seed ${args.seed}`);
   pool.close();
