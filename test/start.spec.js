@@ -89,6 +89,57 @@ describe('npm start: Node-RED with the example flow against the simulator', func
   });
 });
 
+describe('npm start: COMFYUI_EXAMPLE=dashboard', function () {
+  this.timeout(60000);
+  let child;
+  let userDir;
+  let output = '';
+
+  before(function () {
+    userDir = mkdtempSync(join(tmpdir(), 'comfyui-start-dashboard-'));
+    const env = { ...process.env, PORT: '0', NODE_RED_USER_DIR: userDir, COMFYUI_EXAMPLE: 'dashboard' };
+    delete env.COMFYUI_URL;
+    delete env.HOST;
+    child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+  });
+
+  after(async function () {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('deploys the dashboard example without errors and serves its page at the printed URL', async function () {
+    for (;;) {
+      if (/Open the dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard\/comfyui\n/.test(output) && /Started flows/.test(output)) break;
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const url = /Open the dashboard: (\S+)/.exec(output)[1];
+    const base = /Open the editor: (\S+)/.exec(output)[1];
+    assert.equal(url, `${base}dashboard/comfyui`);
+    const page = await request(url);
+    assert.equal(page.statusCode, 200);
+    assert.match(await page.body.text(), /<div id="app"><\/div>/);
+    const flows = await (await request(`${base}flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).body.json();
+    const ids = flows.flows.map((n) => n.id).sort();
+    assert.deepEqual(
+      ids,
+      exampleFlow('dashboard')
+        .map((n) => n.id)
+        .sort(),
+    );
+    // Node-RED's own start-up warnings (projects off, unencrypted credentials) are not about the flow;
+    // a node's warning reads "[warn] [type:name]".
+    assert.doesNotMatch(output, /\[error\]|\[warn\] \[|missing types/i, output);
+  });
+});
+
 describe('npm start: a failed start', function () {
   this.timeout(60000);
   let scratch;
@@ -128,6 +179,13 @@ describe('npm start: a failed start', function () {
     assert.deepEqual(leftInTmp, [], "the simulator's temporary folder is gone");
   });
 
+  it('with a COMFYUI_EXAMPLE that is no example names the ones there are, before starting anything', async function () {
+    const { code, output, leftInTmp } = await run({ COMFYUI_EXAMPLE: '../package' });
+    assert.equal(code, 1, output);
+    assert.match(output, /Could not start: There is no example "\.\.\/package"; choose one of: .*\bdashboard\b.*\btext-to-image\b/);
+    assert.deepEqual(leftInTmp, []);
+  });
+
   it('with a PORT that is no port number says so before starting anything', async function () {
     const { code, output, leftInTmp } = await run({ PORT: 'http' });
     assert.equal(code, 1, output);
@@ -163,6 +221,37 @@ describe('npm start: the flows it prepares', function () {
     assert.deepEqual(flows(), [...own, exampleServer()]);
     prepareFlows({ port: 0, userDir });
     assert.deepEqual(flows(), [...own, exampleServer()], 'added once');
+  });
+
+  it('writes the example asked for (its own tab, Dashboard 2 configuration nodes off the tab) into a new user directory', function () {
+    prepareFlows({ port: 0, userDir, example: 'dashboard' });
+    const written = flows();
+    assert.deepEqual(written, exampleFlow('dashboard'));
+    assert.deepEqual(written[0], { id: 'comfyui-start-dashboard', type: 'tab', label: 'ComfyUI: dashboard', disabled: false, info: '' });
+    assert.deepEqual(
+      written.filter((n) => n.type === 'ui-base' || n.type === 'ui-page' || n.type === 'ui-group').map((n) => n.z),
+      Array(8).fill(undefined),
+    );
+    assert.ok(written.filter((n) => 'x' in n).every((n) => n.z === 'comfyui-start-dashboard'));
+    assert.deepEqual(
+      written.filter((n) => n.type === 'comfyui-server'),
+      [exampleServer()],
+    );
+  });
+
+  it('adds an example asked for to flows that lack its tab, once, keeping their own nodes where ids meet', function () {
+    const own = [...exampleFlow(), { id: 'dash-prompt', type: 'comment', name: 'mine', x: 1, y: 1, z: 'comfyui-start-tab', wires: [] }];
+    writeFileSync(flowFile(), JSON.stringify(own));
+    prepareFlows({ port: 0, userDir, example: 'dashboard' });
+    const ids = new Set(own.map((n) => n.id));
+    assert.deepEqual(flows(), [...own, ...exampleFlow('dashboard').filter((n) => !ids.has(n.id))]);
+    assert.equal(flows().filter((n) => n.id === 'dash-prompt')[0].name, 'mine');
+    prepareFlows({ port: 0, userDir, example: 'dashboard' });
+    assert.equal(
+      flows().length,
+      own.length + exampleFlow('dashboard').length - 2,
+      'added once (the shared server and dash-prompt were there)',
+    );
   });
 
   it('keeps flows that hold it (edited), and leaves a file it cannot read alone', function () {

@@ -1,10 +1,10 @@
 /**
- * What `npm start` runs: Node-RED with this package and the "text to image" example deployed,
- * pointed at COMFYUI_URL, or at the bundled simulator when that is unset.
+ * What `npm start` runs: Node-RED with this package and an example deployed (the "text to image"
+ * one unless another is asked for), pointed at COMFYUI_URL, or at the bundled simulator when that is unset.
  * The examples' shared server configuration reads its URL from ${COMFYUI_URL}, so edits a person
  * makes to the flow survive restarts while the simulator's port may change.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,8 +22,10 @@ export interface AppOptions {
   host?: string;
   /** Extra Node-RED settings (e.g. adminAuth), merged over ours. */
   settings?: Record<string, unknown>;
-  /** The flows to start with when the userDir has none (default: the text-to-image example). */
+  /** The flows to start with when the userDir has none (default: the example). */
   flows?: Record<string, unknown>[];
+  /** The example to deploy: a file name of examples/ without `.json` (default: text-to-image). */
+  example?: string;
   /** Credentials of those flows, by node id (stored unencrypted in the userDir, as credentialSecret is off). */
   credentials?: Record<string, Record<string, string>>;
 }
@@ -38,11 +40,13 @@ export interface App {
 type FlowNode = Record<string, unknown>;
 
 export const packageRoot = resolve(__dirname, '..', '..');
-const EXAMPLE = join(packageRoot, 'examples', 'text-to-image.json');
-const TAB_ID = 'comfyui-start-tab';
+const EXAMPLES = join(packageRoot, 'examples');
+export const DEFAULT_EXAMPLE = 'text-to-image';
+const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard';
 
 /** Starts the simulator (unless a ComfyUI URL is given), then Node-RED; a failed start leaves nothing running or behind. */
 export async function startApp(options: AppOptions): Promise<App> {
+  checkExample(options.example ?? DEFAULT_EXAMPLE);
   const simulator = options.comfyuiUrl ? undefined : await startSimulator({ stepMs: 40 });
   try {
     return await startNodeRed(options, simulator);
@@ -67,7 +71,8 @@ async function startNodeRed(options: AppOptions, simulator: Simulator | undefine
     flowFile: 'flows.json',
     uiPort: options.port,
     httpAdminRoot: '/',
-    httpNodeRoot: '/api/',
+    // At / like the editor: Dashboard 2 asks for its icons at /dashboard/… whatever the root is.
+    httpNodeRoot: '/',
     nodesDir: [packageRoot],
     credentialSecret: false,
     logging: { console: { level: 'info', metrics: false, audit: false } },
@@ -79,6 +84,8 @@ async function startNodeRed(options: AppOptions, simulator: Simulator | undefine
     editorTheme: { tours: false, palette: {}, projects: { enabled: false } },
     ...(options.settings ?? {}),
   });
+  // The editor's routes first, then the flows' (http in, Dashboard 2's pages), both at /, as in a
+  // Node-RED started on its own.
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     RED.httpAdmin(req, res, () =>
       RED.httpNode(req, res, () => {
@@ -122,8 +129,9 @@ async function startNodeRed(options: AppOptions, simulator: Simulator | undefine
 export function prepareFlows(options: AppOptions): void {
   mkdirSync(options.userDir, { recursive: true });
   const flowFile = join(options.userDir, 'flows.json');
+  const example = options.example ?? DEFAULT_EXAMPLE;
   if (!existsSync(flowFile)) {
-    writeFileSync(flowFile, JSON.stringify(options.flows ?? exampleFlow(), null, 2));
+    writeFileSync(flowFile, JSON.stringify(options.flows ?? exampleFlow(example), null, 2));
     if (options.credentials) writeFileSync(join(options.userDir, 'flows_cred.json'), JSON.stringify(options.credentials, null, 2));
     return;
   }
@@ -136,33 +144,83 @@ export function prepareFlows(options: AppOptions): void {
   }
   if (!Array.isArray(flows)) return;
   const nodes = flows as unknown[];
-  const server = exampleServer();
-  if (nodes.some((node) => (node as FlowNode | null)?.id === server.id)) return;
-  writeFileSync(flowFile, JSON.stringify([...nodes, server], null, 2));
+  const ids = new Set(nodes.map((node) => (node as FlowNode | null)?.id));
+  // An example asked for by name joins flows that lack its tab (their own nodes win where ids meet);
+  // otherwise only the server configuration is brought back.
+  const wanted = options.example && !ids.has(tabId(example)) ? exampleFlow(example) : [exampleServer()];
+  const missing = wanted.filter((node) => !ids.has(node.id));
+  if (missing.length === 0) return;
+  writeFileSync(flowFile, JSON.stringify([...nodes, ...missing], null, 2));
 }
 
 /** The examples' shared server configuration, with its URL taken from the environment. */
-export function exampleServer(nodes = exampleNodes()): FlowNode {
+export function exampleServer(nodes = exampleNodes(DEFAULT_EXAMPLE)): FlowNode {
   const server = nodes.find((node) => node.type === 'comfyui-server');
-  if (!server) throw new Error(`${EXAMPLE} has no comfyui-server node`);
+  if (!server) throw new Error('the example has no comfyui-server node');
   return { ...server, url: '${COMFYUI_URL}' };
 }
 
 /** The example, on a tab of its own, with its server URL taken from the environment. */
-export function exampleFlow(): FlowNode[] {
-  const tab = { id: TAB_ID, type: 'tab', label: 'ComfyUI: text to image', disabled: false, info: '' };
-  const nodes = exampleNodes();
+export function exampleFlow(example = DEFAULT_EXAMPLE): FlowNode[] {
+  const z = tabId(example);
+  const tab = { id: z, type: 'tab', label: `ComfyUI: ${example.replace(/-/g, ' ')}`, disabled: false, info: '' };
+  const nodes = exampleNodes(example);
   return [
     tab,
     ...nodes.map((node) => {
       if (node.type === 'comfyui-server') return exampleServer(nodes);
-      return 'x' in node ? { ...node, z: TAB_ID } : node;
+      return 'x' in node ? { ...node, z } : node;
     }),
   ];
 }
 
-function exampleNodes(): FlowNode[] {
-  return JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
+/** The names `example` may take: the files of examples/ without `.json`. */
+export function exampleNames(): string[] {
+  return readdirSync(EXAMPLES)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** A name that is no example, or the dashboard without Dashboard 2 installed, stops the start with what to do. */
+export function checkExample(example: string): void {
+  if (!exampleNames().includes(example)) {
+    throw new Error(`There is no example "${example}"; choose one of: ${exampleNames().join(', ')}`);
+  }
+  const needsDashboard = exampleNodes(example).some((node) => typeof node.type === 'string' && node.type.startsWith('ui-'));
+  // The package has no main file: its package.json is what can be resolved.
+  if (needsDashboard && !resolvable(`${DASHBOARD_PACKAGE}/package.json`)) {
+    throw new Error(
+      `The example "${example}" needs FlowFuse Dashboard 2: npm install (it is a devDependency) or npm install ${DASHBOARD_PACKAGE}`,
+    );
+  }
+}
+
+/** Where an example's Dashboard 2 page is, for a Node-RED at `editorUrl`; undefined for an example without one. */
+export function dashboardUrl(editorUrl: string, example: string): string | undefined {
+  const nodes = exampleNodes(example);
+  const base = nodes.find((node) => node.type === 'ui-base');
+  const page = nodes.find((node) => node.type === 'ui-page');
+  if (typeof base?.path !== 'string' || typeof page?.path !== 'string') return undefined;
+  return `${editorUrl}${base.path.replace(/^\//, '')}${page.path}`;
+}
+
+/** The text-to-image tab keeps the id it always had, so user directories from before find it. */
+function tabId(example: string): string {
+  return example === DEFAULT_EXAMPLE ? 'comfyui-start-tab' : `comfyui-start-${example}`;
+}
+
+function exampleNodes(example: string): FlowNode[] {
+  return JSON.parse(readFileSync(join(EXAMPLES, `${example}.json`), 'utf8')) as FlowNode[];
+}
+
+function resolvable(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface NodeRedEmbedded {

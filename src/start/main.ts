@@ -1,10 +1,10 @@
 /**
  * `npm start`: Node-RED on http://127.0.0.1:1880 (or $HOST:$PORT, user directory
- * $NODE_RED_USER_DIR or .node-red/) with the example flow, against $COMFYUI_URL or the bundled
- * simulator. Ctrl-C stops everything.
+ * $NODE_RED_USER_DIR or .node-red/) with the example flow ($COMFYUI_EXAMPLE, default text-to-image),
+ * against $COMFYUI_URL or the bundled simulator. Ctrl-C stops everything.
  */
 import { join } from 'node:path';
-import { packageRoot, startApp } from './app';
+import { dashboardUrl, DEFAULT_EXAMPLE, packageRoot, startApp } from './app';
 
 const DEFAULT_PORT = 1880;
 
@@ -31,7 +31,9 @@ function advice(err: unknown, port: number, host: string | undefined): string {
 async function main(): Promise<void> {
   const port = portFromEnv();
   const host = process.env.HOST || undefined;
+  const example = process.env.COMFYUI_EXAMPLE || undefined;
   const starting = startApp({
+    example,
     port,
     host,
     userDir: process.env.NODE_RED_USER_DIR || join(packageRoot, '.node-red'),
@@ -61,7 +63,13 @@ async function main(): Promise<void> {
   if (stopping) return;
   const target = app.simulator ? `the bundled ComfyUI simulator at ${app.comfyuiUrl}` : `ComfyUI at ${app.comfyuiUrl}`;
   console.log(`\nnode-red-comfyui is running against ${target}`);
-  console.log(`Open the editor: ${app.editorUrl}  (click the "generate" inject node, then look at the debug sidebar)`);
+  const dashboard = dashboardUrl(app.editorUrl, example ?? DEFAULT_EXAMPLE);
+  if (dashboard) {
+    console.log(`Open the dashboard: ${dashboard}`);
+    console.log(`Open the editor: ${app.editorUrl}`);
+  } else {
+    console.log(`Open the editor: ${app.editorUrl}  (click the "generate" inject node, then look at the debug sidebar)`);
+  }
   console.log(
     'Examples (menu → Import → Examples → @comfy-red/node-red-comfyui) use the server configuration already here: ' +
       'when Node-RED says some nodes already exist, choose "Import copy".\n',

@@ -2,14 +2,12 @@
 // The editor in a real browser: Chromium driven by playwright-core against exactly what
 // `npm start` runs (Node-RED + this package + the simulator), on 127.0.0.1 only.
 //
-// Runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
-// another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
-// browser is a failure, not a skip. Screenshots go to a temporary folder that is removed after a
+// When it runs and when it is skipped: ./chromium.js. Screenshots go to a temporary folder that is removed after a
 // passing run and kept (with failure.png) after a failing one, or to test/browser/screenshots/
 // (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -18,34 +16,11 @@ const { request } = require('undici');
 const root = join(__dirname, '..', '..');
 const packageJson = require('../../package.json');
 const { uiSaveImageWorkflow } = require('../support');
-const CHROMIUM = process.env.COMFYUI_CHROMIUM || '/usr/bin/chromium';
-const WANTED = process.env.COMFYUI_BROWSER_TEST === '1';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const LOCAL = /^(http|ws):\/\/127\.0\.0\.1(:\d+)?\//;
+const { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing } = require('./chromium');
 /** The server configuration every example holds, which `npm start` deploys too. */
 const SERVER = JSON.parse(require('node:fs').readFileSync(join(root, 'examples', 'text-to-image.json'), 'utf8')).find(
   (n) => n.type === 'comfyui-server',
 ).id;
-
-/** Why the browser test cannot run here, or undefined when it can. */
-function missing() {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set COMFYUI_CHROMIUM)`;
-  try {
-    require.resolve('playwright-core');
-  } catch {
-    return 'playwright-core is not installed (npm install)';
-  }
-  return undefined;
-}
 
 /** A 127.0.0.1 port nothing listens on. */
 async function closedPort() {
