@@ -160,7 +160,7 @@ describe('pools in the editor (nodes/*.html, evaluated with a stand-in RED)', fu
     }
 
     it('the Run on rule is written once, in resources/comfyui-editor.js, and every palette file uses it', function () {
-      assert.ok(/\n {4}var runOn = \{/.test(sharedEditorScript), 'the shared script has the Run on block');
+      assert.ok(/\n +var runOn = \{/.test(sharedEditorScript), 'the shared script has the Run on block');
       for (const type of PALETTE) {
         const script = editorScript(type);
         assert.ok(!/var RUN_ON|\.attr\("data-node-id"/.test(script), `${type} has no Run on code of its own`);
