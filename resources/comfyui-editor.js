@@ -383,6 +383,32 @@
     return { value: versionOf(type) };
   }
 
+  /** A TypedInput for `#node-input-<field>` whose typed-in value is of type `first` (e.g. "num"), or read per msg from a source. */
+  function sourcedInput(field, first) {
+    $('#node-input-' + field).typedInput({ default: first, typeField: '#node-input-' + field + 'Type', types: [first].concat(SOURCES) });
+  }
+
+  /**
+   * A TypedInput for `#node-input-<field>` whose typed-in value is one of `choices` ([value, catalog key] pairs,
+   * shown under the catalog key `label`), or read per msg from a source.
+   */
+  function choiceInput(node, field, label, choices) {
+    $('#node-input-' + field).typedInput({
+      default: field,
+      typeField: '#node-input-' + field + 'Type',
+      types: [
+        {
+          value: field,
+          label: node._(label),
+          icon: 'fa fa-list-ul',
+          options: choices.map(function (choice) {
+            return { value: choice[0], label: node._(choice[1]) };
+          }),
+        },
+      ].concat(SOURCES),
+    });
+  }
+
   /**
    * Replaces the text input `#<id>` with a select of Node-RED's context stores when the editor
    * knows them; `current` stays a choice even when it is not (or no longer) a store.
@@ -431,6 +457,8 @@
     runOn: runOn,
     addCommonRows: addCommonRows,
     palette: palette,
+    sourcedInput: sourcedInput,
+    choiceInput: choiceInput,
     contextStoreSelect: contextStoreSelect,
     listen: listen,
   };

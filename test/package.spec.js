@@ -179,6 +179,10 @@ describe('package consistency', function () {
           const keys = [];
           for (const [, attr] of html.matchAll(/data-i18n="([^"]+)"/g)) keys.push(...attr.split(';'));
           for (const [, key] of html.matchAll(/_\(\s*(?:NS\s*\+\s*)?["']([^"']+)["']/g)) keys.push(key);
+          // Keys handed to the shared script (SHARED.choiceInput's labels, SHARED.setting's messages) are plain strings of the node's namespace.
+          const script = html.split('data-template-name')[0];
+          for (const [, key] of script.matchAll(new RegExp(`["'](${type}\\.[A-Za-z0-9_.-]+)["']`, 'g')))
+            if (!key.endsWith('.svg')) keys.push(key);
           assert.ok(keys.length > 0, 'the editor uses catalog keys');
           for (const raw of keys) {
             const { namespace, path } = parseKey(raw);

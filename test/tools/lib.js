@@ -105,6 +105,27 @@ function coreNodeTypes() {
   return types;
 }
 
+/**
+ * Node types an installed package registers (its package.json `node-red.nodes`, each .html beside its .js),
+ * or an empty set when it is not installed.
+ */
+function packageNodeTypes(name) {
+  const types = new Set();
+  let pkgFile;
+  try {
+    pkgFile = repoRequire.resolve(`${name}/package.json`);
+  } catch {
+    return types;
+  }
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  for (const js of Object.values(pkg['node-red']?.nodes ?? {})) {
+    const html = join(dirname(pkgFile), String(js).replace(/\.js$/, '.html'));
+    if (!existsSync(html)) continue;
+    for (const [, type] of readFileSync(html, 'utf8').matchAll(/registerType\(\s*['"]([^'"]+)['"]/g)) types.add(type);
+  }
+  return types;
+}
+
 /** Every file below `dir`, recursively (the way node-red-dev's getAllFiles walks examples/). */
 function filesUnder(dir) {
   const out = [];
@@ -169,6 +190,7 @@ module.exports = {
   validateLicense,
   nodeDefinitions,
   coreNodeTypes,
+  packageNodeTypes,
   filesUnder,
   readPackage,
   findInstalled,

@@ -273,6 +273,12 @@ function main() {
         continue;
       }
       if (!flow.some((n) => n && n.type === 'comment')) problems.push(`${name}: no Comment node`);
+      // An example may need another node package (Dashboard 2, say) when its Comment names it and the package is a devDependency.
+      const comments = flow.filter((n) => n && n.type === 'comment').map((n) => `${n.name ?? ''} ${n.info ?? ''}`);
+      const needed = new Set();
+      for (const dependency of Object.keys(pkg.devDependencies ?? {})) {
+        if (comments.some((text) => text.includes(dependency))) for (const type of lib.packageNodeTypes(dependency)) needed.add(type);
+      }
       const subflows = new Set(flow.filter((n) => n && n.type === 'subflow').map((n) => n.id));
       for (const n of flow) {
         if (!n || typeof n.type !== 'string') {
@@ -280,14 +286,18 @@ function main() {
           continue;
         }
         used.add(n.type);
-        const known = ourTypes.includes(n.type) || core.has(n.type) || (n.type.startsWith('subflow:') && subflows.has(n.type.slice(8)));
-        if (!known) problems.push(`${name}: node ${n.id} has type "${n.type}", neither core nor ours`);
+        const known =
+          ourTypes.includes(n.type) ||
+          core.has(n.type) ||
+          needed.has(n.type) ||
+          (n.type.startsWith('subflow:') && subflows.has(n.type.slice(8)));
+        if (!known) problems.push(`${name}: node ${n.id} has type "${n.type}", neither core nor ours nor of a package its Comment names`);
       }
     }
     const palette = ourTypes.filter((t) => defs[t].category !== 'config');
     const missing = palette.filter((t) => !used.has(t));
     if (missing.length > 0) problems.push(`no example uses ${missing.join(', ')}`);
-    return `${files.length} flows; every one of the ${palette.length} palette nodes appears; each flow is an array with a Comment node, using only core and ${TYPE_PREFIX}* types`;
+    return `${files.length} flows; every one of the ${palette.length} palette nodes appears; each flow is an array with a Comment node, using only core, ${TYPE_PREFIX}* types and those of a devDependency its Comment names`;
   });
 
   // ---- dependencies (checkdeps.js) ----
