@@ -127,6 +127,8 @@ export class ProgressCoalescer<M extends CoalescibleMsg> {
     const waitingPreview = stream?.preview;
     if (stream && waitingPreview && msg.node !== waitingPreview.msg.node && (msg.node !== undefined || msg.topic === 'preview')) {
       this.flushThrough(stream, waitingPreview, now);
+      // That may have ended the stream (nothing left, no slot busy).
+      stream = this.streamOf(msg);
     }
     const isPreview = msg.topic === 'preview';
     if (!isPreview && this.interval === 0) {
