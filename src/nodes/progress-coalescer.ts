@@ -115,10 +115,9 @@ export class ProgressCoalescer<M extends CoalescibleMsg> {
 
   push(msg: M): void {
     if (this.closed) return;
-    const now = this.clock.now();
     let stream = this.streamOf(msg);
     if (!isPaced(msg)) {
-      if (stream?.head) this.flushThrough(stream, undefined, now);
+      if (stream?.head) this.flushThrough(stream, undefined, this.clock.now());
       this.send(msg);
       return;
     }
@@ -126,7 +125,7 @@ export class ProgressCoalescer<M extends CoalescibleMsg> {
     // no known node counts as another node: one preview waits at most).
     const waitingPreview = stream?.preview;
     if (stream && waitingPreview && msg.node !== waitingPreview.msg.node && (msg.node !== undefined || msg.topic === 'preview')) {
-      this.flushThrough(stream, waitingPreview, now);
+      this.flushThrough(stream, waitingPreview, this.clock.now());
       // That may have ended the stream (nothing left, no slot busy).
       stream = this.streamOf(msg);
     }
@@ -138,9 +137,11 @@ export class ProgressCoalescer<M extends CoalescibleMsg> {
     const nodeKey = msg.topic === 'executing' ? '' : (msg.node ?? '');
     const same = stream?.waiting.get(msg.topic)?.get(nodeKey);
     if (same) {
+      // The common case in a burst: no clock, no timer, no allocation.
       same.msg = msg;
       return;
     }
+    const now = this.clock.now();
     stream ??= this.open(msg);
     if (stream.head === undefined && now >= stream.nextAt && (!isPreview || now >= stream.nextPreviewAt)) {
       this.sent(stream, isPreview, now);
