@@ -459,6 +459,54 @@ describe('comfyui-progress', function () {
     assert.ok(got.slow[got.slow.length - 1].payload.equals(last), 'nothing after the last one');
   });
 
+  it('coalesce: a prompt of many fast steps gives few msgs, with its start, outputs, end, and the last progress and preview of each node', async function () {
+    await restartSimulator({ stepMs: 1 });
+    const { sub, res, got } = await load(
+      [
+        { id: 'calm', coalesce: 4 },
+        { id: 'every', coalesce: '' },
+      ],
+      { previews: 'auto' },
+    );
+    const started = Date.now();
+    const { prompt_id: id } = await submit(sub, res, { payload: textToImageWorkflow({ steps: 200 }) });
+    await waitFor(() => got.calm.some(isEnd(id)) && got.every.some(isEnd(id)), 'the final executing at both nodes');
+    const elapsed = Date.now() - started;
+    const calm = got.calm.filter((m) => m.prompt_id === id);
+    const every = got.every.filter((m) => m.prompt_id === id);
+    const paced = (m) =>
+      ['progress', 'progress_state', 'preview'].includes(m.topic) || (m.topic === 'executing' && m.payload.node !== null);
+    const label = (m) => `${m.topic} ${m.node ?? ''}`;
+
+    assert.equal(every.filter((m) => m.topic === 'progress').length, 200, 'the node without coalescing gets every step');
+    const progress = calm.filter((m) => m.topic === 'progress');
+    assert.ok(progress.length >= 1 && progress.length < 100, `${progress.length} progress msgs for 200 steps`);
+    // 4 a second, plus what goes out early just before a must-keep msg or at a change of node (at most 4 keys each time).
+    const bound = Math.ceil(elapsed / 250) + 1 + 4 * 5;
+    assert.ok(calm.filter(paced).length <= bound, `${calm.filter(paced).length} paced msgs in ${elapsed} ms`);
+
+    // Nothing that matters is lost or reordered: start, cached, outputs, success and the final executing.
+    assert.deepEqual(calm.filter((m) => !paced(m)).map(label), every.filter((m) => !paced(m)).map(label));
+    assert.deepEqual(
+      calm.filter((m) => !paced(m)).map((m) => m.topic),
+      ['execution_start', 'execution_cached', 'executed', 'execution_success', 'executing'],
+    );
+    // The last value of each node is the last one ComfyUI sent: the sampler at its max, its final preview.
+    for (const node of new Set(every.filter((m) => m.topic === 'progress').map((m) => m.node))) {
+      const last = progress.filter((m) => m.node === node).at(-1);
+      assert.deepEqual(last.payload, every.filter((m) => m.topic === 'progress' && m.node === node).at(-1).payload);
+      assert.equal(last.payload.value, last.payload.max);
+      assert.equal(last.percent, 100);
+    }
+    const lastPreview = (msgs) => msgs.filter((m) => m.topic === 'preview').at(-1);
+    assert.ok(lastPreview(calm).payload.equals(lastPreview(every).payload), 'the final preview');
+    assert.ok(calm.filter((m) => m.topic === 'preview').length < 100, 'previews are coalesced too');
+    // The node running last is reported (a node that starts replaces the one before), and nothing of the prompt follows its end.
+    const lastRunning = (msgs) => msgs.filter((m) => m.topic === 'executing' && m.node).at(-1).node;
+    assert.equal(lastRunning(calm), lastRunning(every));
+    assert.deepEqual(calm.slice(calm.findIndex((m) => m.topic === 'execution_success')).map(label), ['execution_success ', 'executing ']);
+  });
+
   it('shows "KSampler k/n" in the status, at most about 4 times a second, and green when done', async function () {
     await restartSimulator({ stepMs: 25 });
     const { sub, res } = await load([{ id: 'prog', events: [] }]);

@@ -1,8 +1,8 @@
 /**
  * `comfyui-progress`: one msg per ComfyUI event (progress, node start/finish, previews, queue
  * status). Events come from the config node's client, decoded and attributed once for every
- * progress node; this adapter only filters them by type and scope, throttles previews and
- * shows the running node in its status.
+ * progress node; this adapter only filters them by type and scope, paces them when asked to
+ * (progress-coalescer.ts) and shows the running node in its status.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { ComfyError } from '../client/errors';
@@ -16,6 +16,7 @@ import { statusLabel, Throttle } from './status';
 import { PROGRESS_EVENT_TYPES } from './messages';
 import type { ProgressEventType, ProgressMsg } from './messages';
 import { upgradeConfig } from './config-version';
+import { ProgressCoalescer } from './progress-coalescer';
 
 
 
@@ -26,8 +27,10 @@ interface ProgressConfig extends NodeDef {
   server: string;
   scope: Scope;
   events: string[] | string;
-  /** At most this many previews per second; 0 = no limit. */
+  /** At most this many previews per second per prompt; 0 = no limit. */
   previewRate: string | number;
+  /** At most this many msgs per second per prompt, newest value first; empty or 0 = every event (older flows have none). */
+  coalesce?: string | number;
 }
 
 type InputMsg = NodeMessageInFlow & { prompt_id?: unknown; reset?: unknown };
@@ -51,14 +54,20 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const scope: Scope = config.scope === 'ids' || config.scope === 'all' ? config.scope : 'own';
     const wanted = new Set<string>(eventsOf(config.events));
-    const rate = Number(config.previewRate);
     const ids = new Set<string>();
     const recent: Array<{ at: number; event: ComfyEvent; server?: string }> = [];
     let running = false;
 
     // Holds the latest event; the status object is built only when shown (at most 4 a second).
     const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, comfy?.textLimit ?? Infinity)));
-    const previewThrottle = Number.isFinite(rate) && rate > 0 ? new Throttle<ProgressMsg>(1000 / rate, (msg) => node.send(msg)) : undefined;
+    const coalescer = pacerOf(config, (msg) => {
+      // Called from a timer too, where nothing else would catch.
+      try {
+        node.send(msg);
+      } catch (err) {
+        node.error(err);
+      }
+    });
 
     const server: TargetNode | undefined = attachTarget(RED, node, config);
     // A pool's events come from every member, each msg naming its member in msg.server.
@@ -75,7 +84,7 @@ export = function (RED: NodeAPI): void {
       showStatus(event);
       if (!wanted.has(event.type)) return;
       const msg = toMsg(event, member);
-      if (event.type === 'preview' && previewThrottle) previewThrottle.push(msg);
+      if (coalescer) coalescer.push(msg);
       else node.send(msg);
     }
 
@@ -165,7 +174,7 @@ export = function (RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       unsubscribe?.();
       statusThrottle.cancel();
-      previewThrottle?.cancel();
+      coalescer?.close();
       ids.clear();
       recent.length = 0;
       if (server) server.deregister(node, removed, done);
@@ -175,6 +184,23 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('comfyui-progress', ComfyProgressNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 };
+
+/**
+ * The pacing a node asks for, or none: `coalesce` msgs per second per prompt, and previews at most
+ * `previewRate` a second on top. A value that is not a number ≥ 0 (a flow edited by hand) means no limit.
+ */
+function pacerOf(config: ProgressConfig, send: (msg: ProgressMsg) => void): ProgressCoalescer<ProgressMsg> | undefined {
+  const perSecond = rateOf(config.coalesce);
+  const previewsPerSecond = rateOf(config.previewRate);
+  if (perSecond === 0 && previewsPerSecond === 0) return undefined;
+  return new ProgressCoalescer<ProgressMsg>({ perSecond, previewsPerSecond, send });
+}
+
+function rateOf(value: string | number | undefined): number {
+  // Number('') is 0: an empty field is off, as documented.
+  const rate = Number(value);
+  return Number.isFinite(rate) && rate > 0 ? rate : 0;
+}
 
 /** Each node gets its own copy of the event data: a flow that edits its msg must not change another's. */
 function toMsg(event: ComfyEvent, server: string | undefined): ProgressMsg {

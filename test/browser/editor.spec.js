@@ -515,6 +515,11 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
         );
       }
       if (type === 'comfyui-history') await page.locator('.red-ui-tray').screenshot({ path: join(shotDir, 'history-dialog.png') });
+      if (type === 'comfyui-progress') {
+        // Coalesce: off (empty) on a new node; a rate typed in is stored.
+        assert.equal(await page.locator('#node-input-coalesce').inputValue(), '', 'coalescing is off on a new progress node');
+        await page.fill('#node-input-coalesce', '4');
+      }
       if (fields.length > 0) {
         // A source the msg cannot have is marked on Done; a flow variable is fine and stored with its type.
         await setTyped(fields[0], 'msg', 'bad..path');
@@ -525,6 +530,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
       }
       await done();
       assert.deepEqual(await validity([id]), { [id]: 'valid' }, `${type} with its server`);
+      if (type === 'comfyui-progress') assert.equal(String(await inPage((nodeId) => RED.nodes.node(nodeId).coalesce, id)), '4');
       if (fields.length > 0) {
         const stored = await inPage(([nodeId, f]) => [RED.nodes.node(nodeId)[f], RED.nodes.node(nodeId)[`${f}Type`]], [id, fields[0]]);
         assert.deepEqual(stored, ['comfyui_setting', 'flow'], `${type}: ${fields[0]} stored as flow.comfyui_setting`);
