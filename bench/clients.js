@@ -92,20 +92,48 @@ main(async () => {
   /** Why a side could not do a job, by job and side: it is then left out of that job's later rounds. */
   const broken = { sequential: {}, concurrent: {}, events: {} };
 
+  // A peer's own event listener may throw out of its EventTarget (@saintno/comfyui-sdk's status
+  // listener asks GET /queue for each waiting prompt and does not catch a failed request; with 200
+  // waiting it times out connecting): that peer failed the job it was doing, the bench goes on.
+  let running;
+  const reported = new Set();
+  process.on('uncaughtException', (err) => {
+    const stack = String(err && err.stack);
+    const peer = /@saintno\/comfyui-sdk/.test(stack)
+      ? 'saintno'
+      : /@stable-canvas\/comfyui-client/.test(stack)
+        ? 'stableCanvas'
+        : undefined;
+    if (!peer) throw err;
+    const message = err && err.message ? err.message : String(err);
+    if (running && running.side === peer) broken[running.name][peer] ??= `its own event listener threw: ${message}`;
+    if (!reported.has(`${peer} ${message}`)) console.log(`${NAMES[peer]} threw out of its own event listener: ${message} (reported once)`);
+    reported.add(`${peer} ${message}`);
+  });
+
   function job(name, body) {
     return (side) => async (index) => {
       if (broken[name][side]) return NaN;
+      // A client that could not run prompts one at a time is not given 200 at once: its stalled calls
+      // would go on asking the server while the other clients are measured.
+      if (name === 'concurrent' && broken.sequential[side]) {
+        broken[name][side] = `not tried: ${broken.sequential[side]} in the sequential job`;
+        return NaN;
+      }
+      running = { name, side };
       const clientId = `${side}-${name}-${index}-${Date.now()}`;
       let lib;
       try {
         lib = await within(LIBRARIES[side](sim.url, clientId), `${NAMES[side]} connecting`);
-        return await body(lib, clientId, index);
+        const elapsed = await body(lib, clientId, index);
+        return broken[name][side] ? NaN : elapsed;
       } catch (err) {
         broken[name][side] = err && err.message ? err.message : String(err);
         console.log(`${name}: ${NAMES[side]} cannot do this job against the simulator: ${broken[name][side]}`);
         return NaN;
       } finally {
         if (lib) await Promise.resolve(lib.close()).catch(() => undefined);
+        running = undefined;
       }
     };
   }
