@@ -20,6 +20,8 @@ const { spawnSimulator } = require('./lib/sim');
 
 const COUNT = quick ? 100 : 1000;
 const RUNS = quick ? 3 : 5;
+/** Ours at most this share of the core-node flow's time. */
+const DIY_GOAL = 0.5;
 
 let serial = 1_000_000;
 
@@ -186,6 +188,6 @@ main(async () => {
   await sim.close();
   finish(
     `do-it-yourself: ${COUNT} sequential prompts: ours ${ms(result.ours)}, core-node flow (websocket in + http request + function) ${ms(result.baseline)}, ` +
-      `median of ${result.runs}, ratio ours/diy ${result.ratio.toFixed(2)}× (goal < 1, ours faster: ${verdict(result.ratio, 1, false)})`,
+      `median of ${result.runs}, ratio ours/diy ${result.ratio.toFixed(2)}× (goal ≤ ${DIY_GOAL}×: ${verdict(result.ratio, DIY_GOAL)})`,
   );
 });

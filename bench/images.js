@@ -17,8 +17,8 @@ const { spawnSimulator } = require('./lib/sim');
 const FILES = quick ? 5 : 20;
 const SIZE = quick ? 8 * 1024 * 1024 : 20 * 1024 * 1024;
 const RUNS = quick ? 3 : 5;
-const GOAL = 1.2;
-const MEMORY_GOAL = 2; // × the largest file
+/** Ours ≤ GOAL × the raw downloads inside a Node-RED process; peak RSS growth ≤ the bare raw baseline's. */
+const GOAL = 1.1;
 
 main(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'comfyui-bench-images-'));
@@ -57,30 +57,30 @@ main(async () => {
     return result;
   };
 
-  const result = await alternate({ runs: RUNS, label: 'images', ours: () => runOnce('ours'), baseline: () => runOnce('baseline') });
-  // For the report, not the ratio: the baseline's downloads in a process that holds Node-RED too.
-  const inNodeRed = [];
-  if (!require('./lib/common').flags.only) for (let i = 0; i < Math.min(RUNS, 3); i += 1) inNodeRed.push(runOnce('raw-in-node-red'));
+  // The raw downloads inside a process that also runs Node-RED (an empty flow) take part in the
+  // rotation: the goal is measured against them, since the bigger heap costs every collection.
+  const result = await alternate({
+    runs: RUNS,
+    label: 'images',
+    ours: () => runOnce('ours'),
+    baseline: () => runOnce('baseline'),
+    extra: { inNodeRed: () => runOnce('raw-in-node-red') },
+  });
   await sim.close();
 
   const peak = (side) => median(result.samples[side].map((s) => s.peakGrowth));
   const sampledPeak = (side) => median(result.samples[side].map((s) => s.sampledPeakGrowth));
   const oursPeak = peak('ours');
-  const memoryRatio = oursPeak / largest;
+  const basePeak = peak('baseline');
+  const vsNodeRed = result.medians.ours / result.medians.inNodeRed;
   console.log(
-    `images: peak RSS growth (VmHWM, median): ours ${mb(oursPeak)}, baseline ${mb(peak('baseline'))}; ` +
-      `sampled every 2 ms: ours ${mb(sampledPeak('ours'))}, baseline ${mb(sampledPeak('baseline'))}; largest file ${mb(largest)}`,
+    `images: peak RSS growth (VmHWM, median): ours ${mb(oursPeak)}, baseline ${mb(basePeak)}, raw inside Node-RED ${mb(peak('inNodeRed'))}; ` +
+      `sampled every 2 ms: ours ${mb(sampledPeak('ours'))}, baseline ${mb(sampledPeak('baseline'))}; largest file ${mb(largest)}; ` +
+      `raw inside Node-RED ${ms(result.medians.inNodeRed)} = ${(result.medians.inNodeRed / result.baseline).toFixed(2)}× the bare baseline`,
   );
-  if (inNodeRed.length) {
-    const t = median(inNodeRed.map((s) => s.ms));
-    console.log(
-      `images: the raw undici downloads inside a process running Node-RED (empty flow): ${ms(t)} = ${(t / result.baseline).toFixed(2)}× the bare baseline, ` +
-        `peak RSS growth ${mb(median(inNodeRed.map((s) => s.peakGrowth)))}; ours = ${(result.ours / t).toFixed(2)}× that`,
-    );
-  }
   finish(
-    `images: ${FILES} files of ${mb(largest)} via comfyui-images (buffer) → sink: ours ${ms(result.ours)}, raw undici ${ms(result.baseline)}, ` +
-      `median of ${result.runs}, ratio ${result.ratio.toFixed(2)}× (goal ≤ ${GOAL}×: ${verdict(result.ratio, GOAL)}); ` +
-      `peak RSS growth ${mb(oursPeak)} = ${memoryRatio.toFixed(2)}× the largest file (goal ≤ ${MEMORY_GOAL}×: ${verdict(memoryRatio, MEMORY_GOAL)})`,
+    `images: ${FILES} files of ${mb(largest)} via comfyui-images (buffer) → sink: ours ${ms(result.ours)}, raw undici inside a Node-RED process ${ms(result.medians.inNodeRed)}, ` +
+      `bare raw undici ${ms(result.baseline)}, median of ${result.runs}; ours / raw inside Node-RED ${vsNodeRed.toFixed(2)}× (goal ≤ ${GOAL}×: ${verdict(vsNodeRed, GOAL)}); ` +
+      `peak RSS growth ${mb(oursPeak)} vs the raw baseline's ${mb(basePeak)} (goal ≤ it: ${oursPeak <= basePeak ? 'met' : 'NOT met'})`,
   );
 });

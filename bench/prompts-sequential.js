@@ -12,7 +12,7 @@ const runtime = require('./lib/runtime');
 
 const COUNT = quick ? 100 : 1000;
 const RUNS = quick ? 3 : 5;
-const GOAL = 1.3;
+const GOAL = 1.05;
 
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: 0 });

@@ -19,6 +19,8 @@ const SCRIPTS = [
   ['events', 'events.js'],
   ['prompts-sequential', 'prompts-sequential.js'],
   ['prompts-concurrent', 'prompts-concurrent.js'],
+  ['overhead', 'overhead.js'],
+  ['clients', 'clients.js'],
   ['images', 'images.js'],
   ['images-files', 'images-files.js'],
   ['diy', 'diy.js'],

@@ -1,6 +1,7 @@
 'use strict';
 // Pure functions of the client: frame decoding, workflow handling, URL building.
 const assert = require('node:assert/strict');
+const fc = require('fast-check');
 const { decodeBinaryFrame, decodeTextFrame } = require('../dist/client/frames');
 const { normalizeWorkflow, applyOverrides, randomizeSeeds } = require('../dist/client/workflow');
 const { Endpoint } = require('../dist/client/endpoint');
@@ -20,6 +21,34 @@ describe('frames: decoding ComfyUI WebSocket frames', function () {
     assert.deepEqual(known, { kind: 'message', message: { type: 'executing', data: { node: '3', display_node: '3', prompt_id: 'p' } } });
     const custom = decodeTextFrame('{"type":"crystools.monitor","data":{"cpu":3}}');
     assert.deepEqual(custom, { kind: 'custom', type: 'crystools.monitor', data: { cpu: 3 } });
+  });
+
+  it('reads progress frames as ComfyUI formats them exactly as the general path reads the same data (fast-check)', function () {
+    // The fast path matches json.dumps' formatting; the same data without the spaces always takes the general one.
+    const numberText = fc.oneof(
+      fc.integer().map(String),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      fc.constantFrom('0', '007', '-0', '1e3', '1.0', '9007199254740993', '123456789012345', '1234567890123456', '12345678901234567890'),
+    );
+    const stringText = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.uuid()).map((v) => JSON.stringify(v));
+    const nodeText = fc.oneof(stringText, fc.constant('null'), fc.integer().map(String), fc.constant('true'));
+    fc.assert(
+      fc.property(numberText, numberText, stringText, nodeText, (value, max, promptId, node) => {
+        const data = `{"value": ${value}, "max": ${max}, "prompt_id": ${promptId}, "node": ${node}}`;
+        const comfyText = `{"type": "progress", "data": ${data}}`;
+        const compactText = `{"type":"progress","data":${data}}`;
+        const fast = decodeTextFrame(comfyText);
+        const general = decodeTextFrame(compactText);
+        if (general.kind === 'invalid') return fast.kind === 'invalid' && fast.problem === general.problem;
+        assert.deepEqual(fast, general);
+        return true;
+      }),
+      { numRuns: 3000 },
+    );
+    assert.deepEqual(decodeTextFrame('{"type": "progress", "data": {"value": 3, "max": 20, "prompt_id": "p", "node": null}}'), {
+      kind: 'message',
+      message: { type: 'progress', data: { value: 3, max: 20, prompt_id: 'p', node: null } },
+    });
   });
 
   it('reports malformed text frames instead of throwing', function () {

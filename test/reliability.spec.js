@@ -75,6 +75,23 @@ describe('reliability of the client under faults', function () {
     assert.equal(frames.filter((f) => f.kind === 'message' && f.message.type === 'executing').length, 0, 'no events reached us');
   });
 
+  it('the watchdog leaves a prompt alone while its events keep coming, however long it runs', async function () {
+    // 60 steps of 20 ms: over a second of progress, four times the watchdog's quiet period.
+    await connected({ tracker: { watchdogMs: 300 } });
+    const asked = () => sim.requestLog.filter((r) => r.method === 'GET' && (r.url.startsWith('/history/') || r.url === '/queue')).length;
+    const steps = [];
+    const submission = await client.submit(textToImageWorkflow({ steps: 60 }), {
+      wait: true,
+      callbacks: { onProgress: (p) => steps.push(p.value) },
+    });
+    const before = asked();
+    const result = await submission.result;
+    assert.equal(result.status, 'success');
+    assert.ok(steps.length >= 60, `${steps.length} progress events`);
+    // Only the one GET /history/{id} that fetches the result: no watchdog check while events arrived.
+    assert.equal(asked() - before, 1);
+  });
+
   it('does not retry a 401 on the WebSocket upgrade faster than the slow schedule, and says why', async function () {
     sim.faults.failRoute('GET', '/ws', 401, 'Unauthorized');
     client = new ComfyClient({ url: sim.url, timeoutMs: 2000, socket: { backoffInitialMs: 20, backoffMaxMs: 1000 } });

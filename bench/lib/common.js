@@ -48,30 +48,32 @@ function mb(bytes) {
 /**
  * Runs `ours` and `baseline` alternately (ABBA, so a drifting machine hurts both alike) after one
  * unmeasured warm-up of each; each returns the measured milliseconds (or {ms, ...extra}).
- * Resolves with the medians, every sample, and the ratio ours/baseline.
+ * `extra` names more sides that take part in the same rotation (e.g. a floor or a second
+ * baseline): a ratio between any two of them is then taken from one run under the same load.
+ * Resolves with the medians (also per side in `medians`), every sample, and the ratio ours/baseline.
  */
-async function alternate({ runs, ours, baseline, label = 'run' }) {
+async function alternate({ runs, ours, baseline, extra = {}, label = 'run' }) {
   const only = flags.only;
   const count = flags.runs ? Number(flags.runs) : runs;
-  const samples = { ours: [], baseline: [] };
-  const sides = { ours, baseline };
+  const sides = { ours, baseline, ...extra };
+  const names = Object.keys(sides);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
   const once = async (side, index) => {
     const value = await sides[side](index);
     const result = typeof value === 'number' ? { ms: value } : value;
     if (process.env.BENCH_VERBOSE) console.log(`  ${label} ${side} #${index}: ${ms(result.ms)}`);
     return result;
   };
-  for (const side of ['ours', 'baseline']) if (!only || only === side) await once(side, -1);
+  for (const side of names) if (!only || only === side) await once(side, -1);
   for (let i = 0; i < count; i += 1) {
-    const order = i % 2 === 0 ? ['ours', 'baseline'] : ['baseline', 'ours'];
+    const order = i % 2 === 0 ? names : [...names].reverse();
     for (const side of order) {
       if (only && only !== side) continue;
       samples[side].push(await once(side, i));
     }
   }
-  const medOurs = samples.ours.length ? median(samples.ours.map((s) => s.ms)) : NaN;
-  const medBase = samples.baseline.length ? median(samples.baseline.map((s) => s.ms)) : NaN;
-  return { ours: medOurs, baseline: medBase, ratio: medOurs / medBase, samples, runs: count };
+  const medians = Object.fromEntries(names.map((name) => [name, samples[name].length ? median(samples[name].map((s) => s.ms)) : NaN]));
+  return { ours: medians.ours, baseline: medians.baseline, medians, ratio: medians.ours / medians.baseline, samples, runs: count };
 }
 
 function verdict(ratio, goal, lowerIsBetter = true) {

@@ -62,6 +62,15 @@ async function main() {
     pause: () => sim.faults.pauseWorker(),
     resume: () => sim.faults.resumeWorker(),
     requests: () => sim.requestLog.length,
+    /** The logged requests (the simulator keeps the latest ones) by method and route, ids cut off: what a side asked for. */
+    routes: () => {
+      const counts = {};
+      for (const { method, url } of sim.requestLog) {
+        const route = `${method} ${url.replace(/\?.*$/, '').replace(/^\/(history|view)\/.*$/, '/$1/…')}`;
+        counts[route] = (counts[route] || 0) + 1;
+      }
+      return counts;
+    },
     finished: () => sim.finished.size,
     /**
      * N `progress` frames of one prompt (ComfyUI's formatting, as the executor sends them) to the

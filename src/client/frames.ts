@@ -53,7 +53,26 @@ export interface IgnoredFrame {
 
 export type FrameEvent = MessageEvent | CustomEvent | PreviewEvent | TextEvent | InvalidFrame | IgnoredFrame;
 
+/**
+ * `progress` is most of what a socket carries (one per sampler step). Framed exactly as ComfyUI's
+ * json.dumps writes it (its separators and key order, as recorded in the transcripts), it is read
+ * by one anchored pattern instead of JSON.parse and its reader: ~0.4 µs instead of ~1.1 µs a frame.
+ * Only text that JSON.parse reads to the same values matches (integers without leading zeros that
+ * stay exact, strings without escapes or control characters); any other frame takes the general path.
+ */
+const PROGRESS_FRAME =
+  // eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings: such a frame must not match
+  /^\{"type": "progress", "data": \{"value": (0|[1-9]\d{0,14}), "max": (0|[1-9]\d{0,14}), "prompt_id": "([^"\\\x00-\x1f]*)", "node": (?:"([^"\\\x00-\x1f]*)"|null)\}\}$/;
+
 export function decodeTextFrame(text: string): MessageEvent | CustomEvent | InvalidFrame {
+  const progress = PROGRESS_FRAME.exec(text);
+  if (progress) {
+    const [, value, max, promptId, node] = progress;
+    return {
+      kind: 'message',
+      message: { type: 'progress', data: { value: Number(value), max: Number(max), prompt_id: promptId, node: node ?? null } },
+    };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -475,6 +475,9 @@ export class ComfyHttp {
     const tooLarge = (size: string, setting: keyof typeof LIMIT_LABELS): ComfyError => this.tooLarge(response, what, max, size, setting);
     const declared = Number(headerText(response.headers['content-length']));
     if (limit && Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared), limit);
+    // Number('') is 0: only a Content-Length that is there (a chunked body has none) is a declared length.
+    if (/^\d+$/.test(headerText(response.headers['content-length'])) && declared <= max)
+      return this.readDeclared(body, declared, flight, what);
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -495,6 +498,28 @@ export class ComfyHttp {
       throw this.transportError(err, flight, what, 'the answer was cut off');
     }
     return Buffer.concat(chunks, size);
+  }
+
+  /**
+   * A body of a declared length goes straight into one buffer of that size, so the chunks are not
+   * held beside their concatenation: half the peak memory of a 20 MB image, and no copy at the end.
+   * undici fails a body that does not match its Content-Length; a longer one is refused here too.
+   */
+  private async readDeclared(body: Readable, declared: number, flight: Flight, what: string): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(declared);
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        const bytes = chunk as Buffer;
+        if (size + bytes.length > declared) throw new Error(`more bytes than the ${declared} its Content-Length declared`);
+        bytes.copy(out, size);
+        size += bytes.length;
+      }
+    } catch (err) {
+      if (err instanceof ComfyError) throw err;
+      throw this.transportError(err, flight, what, 'the answer was cut off');
+    }
+    return size === declared ? out : out.subarray(0, size);
   }
 
   /** TOO_LARGE naming the setting to raise; the rest of the body is dropped. */

@@ -7,8 +7,9 @@
  * the worker, done, deleted). Every one of them is a reason to look, not only those whose
  * queue_remaining differs: the worker taking the next prompt moves everyone waiting one place up
  * while queue_remaining stays the same. The broadcasts come in bursts (done, then taken), so a
- * look waits a moment for the rest of the burst, and looks are at least `minIntervalMs` apart, with
- * one more after the last reason, so the final state of the queue is always seen.
+ * look waits a moment for the rest of the burst, and looks are at least `minIntervalMs` apart (more
+ * while looks are slow, see LOOK_SHARE), with one more after the last reason, so the final state of
+ * the queue is always seen.
  */
 import { positionsOf } from './queue-positions';
 import type { QueuePosition } from './queue-positions';
@@ -25,6 +26,14 @@ export interface QueueWatchOptions {
   minIntervalMs: number;
   runTimes: RunTimesOptions;
 }
+
+/**
+ * Looks take at most this share of the time: the wait after a look is at least this many times
+ * as long as the look took. Every queued item carries its whole prompt, so with hundreds queued a
+ * look costs the server (and us) tens of milliseconds, and four a second would slow the very
+ * queue they report on (500 prompts at once: 1.3× the time of a client that never looks).
+ */
+const LOOK_SHARE = 10;
 
 export const defaultQueueWatchOptions: QueueWatchOptions = { debounceMs: 30, minIntervalMs: 250, runTimes: defaultRunTimesOptions };
 
@@ -66,6 +75,8 @@ export class QueueWatch {
   private lookAgain = false;
   private looks = 0;
   private lastLook = 0;
+  /** How long the last look took (ms), for LOOK_SHARE. */
+  private lastLookMs = 0;
   private closed = false;
 
   constructor(
@@ -149,7 +160,8 @@ export class QueueWatch {
       return;
     }
     if (this.timer) return;
-    const wait = Math.max(this.options.debounceMs, this.lastLook + this.options.minIntervalMs - Date.now());
+    const interval = Math.max(this.options.minIntervalMs, this.lastLookMs * LOOK_SHARE);
+    const wait = Math.max(this.options.debounceMs, this.lastLook + interval - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.look();
@@ -166,6 +178,7 @@ export class QueueWatch {
     const look = ++this.looks;
     try {
       const view = await this.readQueue();
+      this.lastLookMs = Date.now() - this.lastLook;
       if (!this.closed) this.apply(view, look);
     } catch {
       // The server did not answer (or not as ComfyUI): positions wait for its next status broadcast.

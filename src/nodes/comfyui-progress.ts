@@ -12,6 +12,7 @@ import { promptIdOf, promptIdsOf } from './msg-input';
 import { attachTarget, usableTarget } from './server-api';
 import type { TargetNode } from './server-api';
 import type { ComfyTarget } from './comfy-target';
+import { nextMsgId } from './msg-id';
 import { statusLabel, Throttle } from './status';
 import { PROGRESS_EVENT_TYPES } from './messages';
 import type { ProgressEventType, ProgressMsg } from './messages';
@@ -205,7 +206,7 @@ function rateOf(value: string | number | undefined): number {
 /** Each node gets its own copy of the event data: a flow that edits its msg must not change another's. */
 function toMsg(event: ComfyEvent, server: string | undefined): ProgressMsg {
   const payload = Buffer.isBuffer(event.data) ? event.data : copyJson(event.data);
-  const msg: ProgressMsg = { topic: event.type as ProgressEventType, payload };
+  const msg: ProgressMsg = { _msgid: nextMsgId(), topic: event.type as ProgressEventType, payload };
   if (server !== undefined) msg.server = server;
   if (event.promptId !== undefined) msg.prompt_id = event.promptId;
   if (event.node !== undefined) msg.node = event.node;

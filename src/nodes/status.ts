@@ -52,7 +52,9 @@ export function connectionStatus(state: SocketState, refusal?: Refusal): NodeSta
 /** Calls `apply` at most once per `intervalMs`, always with the latest value (dashboards and the editor choke on more). */
 export class Throttle<T> {
   private timer: NodeJS.Timeout | undefined;
-  private pending: { value: T } | undefined;
+  /** The value to apply when the timer fires; `waiting` says whether there is one (T may be undefined). */
+  private latest: T | undefined;
+  private waiting = false;
   private last = 0;
 
   constructor(
@@ -60,29 +62,39 @@ export class Throttle<T> {
     private readonly apply: (value: T) => void,
   ) {}
 
+  /** Runs for every progress frame: while a timer is pending it only keeps the value (no clock read, no allocation). */
   push(value: T): void {
-    const wait = this.last + this.intervalMs - Date.now();
-    if (wait <= 0 && !this.timer) {
-      this.last = Date.now();
+    if (this.timer) {
+      this.latest = value;
+      this.waiting = true;
+      return;
+    }
+    const now = Date.now();
+    const wait = this.last + this.intervalMs - now;
+    if (wait <= 0) {
+      this.last = now;
       this.apply(value);
       return;
     }
-    this.pending = { value };
-    this.timer ??= setTimeout(() => this.flush(), Math.max(wait, 0));
+    this.latest = value;
+    this.waiting = true;
+    this.timer = setTimeout(() => this.flush(), wait);
   }
 
   /** Drops anything pending (the job ended; its final status must not be overwritten). */
   cancel(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.pending = undefined;
+    this.latest = undefined;
+    this.waiting = false;
   }
 
   private flush(): void {
     this.timer = undefined;
-    if (!this.pending) return;
-    const { value } = this.pending;
-    this.pending = undefined;
+    if (!this.waiting) return;
+    const value = this.latest as T;
+    this.latest = undefined;
+    this.waiting = false;
     this.last = Date.now();
     this.apply(value);
   }

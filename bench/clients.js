@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Client core vs the most used JS clients: `ComfyClient` (src/client, no Node-RED) against
+ * `@saintno/comfyui-sdk` and `@stable-canvas/comfyui-client` (devDependencies of the bench only),
+ * each driven as its README shows, on the same simulator (its own process), in one alternating
+ * rotation. Three jobs:
+ *  - N tiny prompts one after the other, each to its result (outputs listed);
+ *  - M tiny prompts at once, each to its result;
+ *  - E `progress` events of one prompt to a callback (from the blast request to the last callback:
+ *    the same start for all three, since each keeps its socket to itself).
+ * Goal: ours ≥ 1.3× ahead of the faster peer (peer time / ours) on every job. A peer that cannot do
+ * a job against the simulator (it stalls or fails) is reported with the reason, not timed.
+ *
+ * @saintno/comfyui-sdk's CallWrapper listens for a prompt's events only after its POST /prompt
+ * answer and one GET /history: a prompt that finishes before that is never seen to end and the
+ * call hangs. The simulator at nodeMs 0 runs EmptyImage → SaveImage in well under a millisecond,
+ * so it hangs on the first prompt; with BENCH_PEER_NODE_MS=5 (every node held 5 ms, for every
+ * client alike) it gets further but still hangs within a few dozen prompts, and the server's time
+ * then dominates every side. The default is 0: what is measured is the clients.
+ */
+const WebSocket = require('ws');
+const { ComfyClient } = require('../dist/client/client');
+const { quick, alternate, check, fail, finish, main, ms, tinyWorkflow, waitFor } = require('./lib/common');
+const { spawnSimulator } = require('./lib/sim');
+
+const SEQUENTIAL = quick ? 50 : 300;
+const CONCURRENT = quick ? 50 : 200;
+const EVENTS = quick ? 10_000 : 50_000;
+const RUNS = quick ? 3 : 5;
+const GOAL = 1.3;
+const PEER_NODE_MS = Number(process.env.BENCH_PEER_NODE_MS ?? 0);
+/** A prompt (or the events) not back within this long: the side stalled. */
+const STALL_MS = 20_000;
+
+let serial = 2_000_000;
+
+function within(promise, what) {
+  let timer;
+  const stalled = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${STALL_MS / 1000} s`)), STALL_MS);
+  });
+  return Promise.race([promise, stalled]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Each library as its README drives it: connect, run one prompt to its outputs, subscribe to
+ * progress events, close. `run` resolves with the number of images the prompt's result lists.
+ */
+const LIBRARIES = {
+  async ours(url, clientId) {
+    const client = new ComfyClient({ url, clientId });
+    client.connect();
+    await waitFor(() => client.state === 'connected', 'ComfyClient to connect');
+    return {
+      run: async (prompt) => (await (await client.submit(prompt, { wait: true })).result).images.length,
+      onProgress: (callback) => client.on('event', (event) => event.type === 'progress' && callback(event)),
+      close: () => client.close(),
+    };
+  },
+  async saintno(url, clientId) {
+    const { ComfyApi, CallWrapper, PromptBuilder } = require('@saintno/comfyui-sdk');
+    const api = new ComfyApi(url, clientId);
+    await api.init().waitForReady();
+    return {
+      run: async (prompt) => {
+        const builder = new PromptBuilder(prompt, [], ['images']).setOutputNode('images', '2');
+        let failure;
+        const output = await new CallWrapper(api, builder).onFailed((err) => (failure = err)).run();
+        if (!output) throw new Error(`CallWrapper failed: ${failure ? failure.message : 'no output'}`);
+        return output.images.images.length;
+      },
+      onProgress: (callback) => api.on('progress', (event) => callback(event.detail)),
+      close: () => api.destroy(),
+    };
+  },
+  async stableCanvas(url, clientId) {
+    const { Client } = require('@stable-canvas/comfyui-client');
+    const client = new Client({ api_host: new URL(url).host, clientId, WebSocket, fetch: globalThis.fetch });
+    await client.connect();
+    return {
+      run: async (prompt) => (await client.enqueue(prompt)).images.length,
+      onProgress: (callback) => client.events.on('progress', callback),
+      close: () => client.close(),
+    };
+  },
+};
+const NAMES = { ours: 'ours (ComfyClient)', saintno: '@saintno/comfyui-sdk', stableCanvas: '@stable-canvas/comfyui-client' };
+
+main(async () => {
+  const sim = await spawnSimulator({ stepMs: 0, nodeMs: PEER_NODE_MS });
+  /** Why a side could not do a job, by job and side: it is then left out of that job's later rounds. */
+  const broken = { sequential: {}, concurrent: {}, events: {} };
+
+  // A peer's own event listener may throw out of its EventTarget (@saintno/comfyui-sdk's status
+  // listener asks GET /queue for each waiting prompt and does not catch a failed request; with 200
+  // waiting it times out connecting): that peer failed the job it was doing, the bench goes on.
+  let running;
+  const reported = new Set();
+  process.on('uncaughtException', (err) => {
+    const stack = String(err && err.stack);
+    const peer = /@saintno\/comfyui-sdk/.test(stack)
+      ? 'saintno'
+      : /@stable-canvas\/comfyui-client/.test(stack)
+        ? 'stableCanvas'
+        : undefined;
+    if (!peer) throw err;
+    const message = err && err.message ? err.message : String(err);
+    if (running && running.side === peer) broken[running.name][peer] ??= `its own event listener threw: ${message}`;
+    if (!reported.has(`${peer} ${message}`)) console.log(`${NAMES[peer]} threw out of its own event listener: ${message} (reported once)`);
+    reported.add(`${peer} ${message}`);
+  });
+
+  function job(name, body) {
+    return (side) => async (index) => {
+      if (broken[name][side]) return NaN;
+      // A client that could not run prompts one at a time is not given 200 at once: its stalled calls
+      // would go on asking the server while the other clients are measured.
+      if (name === 'concurrent' && broken.sequential[side]) {
+        broken[name][side] = `not tried: ${broken.sequential[side]} in the sequential job`;
+        return NaN;
+      }
+      running = { name, side };
+      const clientId = `${side}-${name}-${index}-${Date.now()}`;
+      let lib;
+      try {
+        lib = await within(LIBRARIES[side](sim.url, clientId), `${NAMES[side]} connecting`);
+        const elapsed = await body(lib, clientId, index);
+        return broken[name][side] ? NaN : elapsed;
+      } catch (err) {
+        broken[name][side] = err && err.message ? err.message : String(err);
+        console.log(`${name}: ${NAMES[side]} cannot do this job against the simulator: ${broken[name][side]}`);
+        return NaN;
+      } finally {
+        if (lib) await Promise.resolve(lib.close()).catch(() => undefined);
+        running = undefined;
+      }
+    };
+  }
+
+  const sequential = job('sequential', async (lib) => {
+    const started = performance.now();
+    let images = 0;
+    for (let i = 0; i < SEQUENTIAL; i += 1) images += await within(lib.run(tinyWorkflow(++serial)), `prompt ${i + 1} of ${SEQUENTIAL}`);
+    const elapsed = performance.now() - started;
+    if (images !== SEQUENTIAL) throw new Error(`${images} images for ${SEQUENTIAL} prompts`);
+    return elapsed;
+  });
+  const concurrent = job('concurrent', async (lib) => {
+    const started = performance.now();
+    const counts = await within(
+      Promise.all(Array.from({ length: CONCURRENT }, () => lib.run(tinyWorkflow(++serial)))),
+      `${CONCURRENT} prompts at once`,
+    );
+    const elapsed = performance.now() - started;
+    const images = counts.reduce((a, b) => a + b, 0);
+    if (images !== CONCURRENT) throw new Error(`${images} images for ${CONCURRENT} prompts`);
+    return elapsed;
+  });
+  const events = job('events', async (lib, clientId, index) => {
+    const promptId = `events-${index}-${clientId}`;
+    let received = 0;
+    let last = 0;
+    let resolve;
+    const done = new Promise((r) => (resolve = r));
+    lib.onProgress((data) => {
+      const value = data.value;
+      if ((data.prompt_id ?? data.promptId) !== promptId) return;
+      received += 1;
+      if (value === EVENTS) {
+        last = performance.now();
+        resolve();
+      }
+    });
+    // The greeting frames of a new socket must be past before the measured ones come.
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await sim.call('blast', { promptId, node: '2', count: EVENTS, clientId });
+    await within(done, `${EVENTS} progress events`);
+    if (received !== EVENTS) throw new Error(`${received} callbacks for ${EVENTS} events`);
+    return last - started;
+  });
+
+  const lines = [];
+  const summary = [];
+  for (const [name, body, count] of [
+    ['sequential', sequential, `${SEQUENTIAL} prompts one at a time`],
+    ['concurrent', concurrent, `${CONCURRENT} prompts at once`],
+    ['events', events, `${EVENTS} progress events to a callback`],
+  ]) {
+    const result = await alternate({
+      runs: RUNS,
+      label: name,
+      ours: body('ours'),
+      baseline: body('saintno'),
+      extra: { stableCanvas: body('stableCanvas') },
+    });
+    // alternate() calls the second side `baseline`: here that is @saintno/comfyui-sdk.
+    const medians = { ours: result.medians.ours, saintno: result.medians.baseline, stableCanvas: result.medians.stableCanvas };
+    check(Number.isFinite(medians.ours), `${name}: ours did not run: ${broken[name].ours}`);
+    const peers = ['saintno', 'stableCanvas'].filter((side) => !broken[name][side] && Number.isFinite(medians[side]));
+    const fastest = peers.sort((a, b) => medians[a] - medians[b])[0];
+    const lead = fastest ? medians[fastest] / medians.ours : NaN;
+    const peerText = ['saintno', 'stableCanvas']
+      .map((side) => (broken[name][side] ? `${NAMES[side]} cannot run (${broken[name][side]})` : `${NAMES[side]} ${ms(medians[side])}`))
+      .join(', ');
+    const verdictText = fastest
+      ? `${lead.toFixed(2)}× ahead of ${NAMES[fastest]} (goal ≥ ${GOAL}×: ${lead >= GOAL ? 'met' : 'NOT met'})`
+      : 'no peer ran: no ratio';
+    lines.push(`client core, ${count}: ours ${ms(medians.ours)}; ${peerText}; median of ${result.runs}; ${verdictText}`);
+    summary.push(`${name} ${fastest ? `${lead.toFixed(2)}×` : 'no peer'} ${fastest ? (lead >= GOAL ? 'met' : 'NOT met') : ''}`.trim());
+    console.log(lines[lines.length - 1]);
+  }
+  if (!Object.values(broken).some((sides) => sides.ours)) {
+    const sockets = await sim.openSocketCount();
+    if (sockets > 0) console.log(`client core: ${sockets} sockets still open on the simulator after the peers closed (theirs or ours)`);
+  }
+  await sim.close();
+  if (broken.sequential.ours || broken.concurrent.ours || broken.events.ours) fail('ours could not do a job');
+  finish(
+    `client core vs peers (simulator nodeMs ${PEER_NODE_MS}): ${summary.join('; ')} (ours / the faster peer, goal ≥ ${GOAL}× ahead on every job) — ${lines.map((l) => l.replace(/^client core, /, '')).join(' | ')}`,
+  );
+});
