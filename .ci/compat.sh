@@ -41,7 +41,10 @@ echo "node $(node --version), npm $(npm --version)"
 echo "== $node_red_spec"
 mkdir -p "$work/node-red"
 echo '{ "private": true }' > "$work/node-red/package.json"
-(cd "$work/node-red" && npm install --no-audit --no-fund --loglevel=error "$node_red_spec")
+# Dashboard 2 (a devDependency, for the dashboard example and its browser test) beside it, as in the
+# project's own node_modules: Node-RED loads the node packages installed next to it.
+dashboard_spec="@flowfuse/node-red-dashboard@$(node -p "require('./package.json').devDependencies['@flowfuse/node-red-dashboard']")"
+(cd "$work/node-red" && npm install --no-audit --no-fund --loglevel=error "$node_red_spec" "$dashboard_spec")
 export NODE_RED_PATH="$work/node-red/node_modules/node-red"
 nr_version=$(node -p "require(process.argv[1]).version" "$NODE_RED_PATH/package.json")
 echo "node-red $nr_version"
