@@ -61,10 +61,10 @@ export = function (RED: NodeAPI): void {
 
     // Holds the latest event; the status object is built only when shown (at most 4 a second).
     const statusThrottle = new Throttle<ComfyEvent>(STATUS_INTERVAL_MS, (event) => node.status(runningStatus(event, comfy?.textLimit ?? Infinity)));
-    const coalescer = pacerOf(config, (msg) => {
+    const coalescer = pacerOf(config, (pending) => {
       // Called from a timer too, where nothing else would catch.
       try {
-        node.send(msg);
+        node.send(toMsg(pending.event, pending.server));
       } catch (err) {
         node.error(err);
       }
@@ -84,9 +84,9 @@ export = function (RED: NodeAPI): void {
     function deliver(event: ComfyEvent, member: string | undefined): void {
       showStatus(event);
       if (!wanted.has(event.type)) return;
-      const msg = toMsg(event, member);
-      if (coalescer) coalescer.push(msg);
-      else node.send(msg);
+      // Coalesced, the msg is built only for what is sent: most events are replaced by a newer one first.
+      if (coalescer) coalescer.push({ topic: event.type, prompt_id: event.promptId, node: event.node, server: member, event });
+      else node.send(toMsg(event, member));
     }
 
     function showStatus(event: ComfyEvent): void {
@@ -190,11 +190,20 @@ export = function (RED: NodeAPI): void {
  * The pacing a node asks for, or none: `coalesce` msgs per second per prompt, and previews at most
  * `previewRate` a second on top. A value that is not a number ≥ 0 (a flow edited by hand) means no limit.
  */
-function pacerOf(config: ProgressConfig, send: (msg: ProgressMsg) => void): ProgressCoalescer<ProgressMsg> | undefined {
+function pacerOf(config: ProgressConfig, send: (pending: PendingEvent) => void): ProgressCoalescer<PendingEvent> | undefined {
   const perSecond = rateOf(config.coalesce);
   const previewsPerSecond = rateOf(config.previewRate);
   if (perSecond === 0 && previewsPerSecond === 0) return undefined;
-  return new ProgressCoalescer<ProgressMsg>({ perSecond, previewsPerSecond, send });
+  return new ProgressCoalescer<PendingEvent>({ perSecond, previewsPerSecond, send });
+}
+
+/** An event waiting in the coalescer, with what it reads of the msg it will become. */
+interface PendingEvent {
+  topic: string;
+  prompt_id: string | undefined;
+  node: string | undefined;
+  server: string | undefined;
+  event: ComfyEvent;
 }
 
 function rateOf(value: string | number | undefined): number {
