@@ -65,4 +65,20 @@ async function startNodeRed(dir, { waitFor }) {
   return { base: `http://127.0.0.1:${port}`, output: () => output, stop };
 }
 
-module.exports = { settingsFile, startNodeRed };
+/** A core file node (id `appender`) on tab `tab` that appends each msg.payload as a line to `file`: what the flows of these tests report into. */
+function lineAppender(file) {
+  return {
+    id: 'appender',
+    z: 'tab',
+    type: 'file',
+    filename: file,
+    filenameType: 'str',
+    appendNewline: true,
+    createDir: true,
+    overwriteFile: 'false',
+    encoding: 'none',
+    wires: [],
+  };
+}
+
+module.exports = { lineAppender, settingsFile, startNodeRed };

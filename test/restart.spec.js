@@ -8,7 +8,7 @@ const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
-const { settingsFile, startNodeRed } = require('./red-process');
+const { lineAppender, settingsFile, startNodeRed } = require('./red-process');
 const { startSimulator, waitFor, textToImageWorkflow } = require('./support');
 
 describe('jobs that outlive Node-RED: a real process stopped and started again', function () {
@@ -61,18 +61,7 @@ describe('jobs that outlive Node-RED: a real process stopped and started again',
         func: "msg.payload = 'error ' + msg.error.code + ' ' + msg.prompt_id; return msg;",
         wires: [['appender']],
       },
-      {
-        id: 'appender',
-        z: 'tab',
-        type: 'file',
-        filename: results,
-        filenameType: 'str',
-        appendNewline: true,
-        createDir: true,
-        overwriteFile: 'false',
-        encoding: 'none',
-        wires: [],
-      },
+      lineAppender(results),
     ];
   }
 

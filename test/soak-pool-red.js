@@ -20,7 +20,7 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const { startSimulator } = require('../dist/simulator');
-const { settingsFile, startNodeRed } = require('./red-process');
+const { lineAppender, settingsFile, startNodeRed } = require('./red-process');
 const { memberFaults, sleep } = require('./soak-faults');
 const { waitFor } = require('./support');
 
@@ -69,18 +69,7 @@ function flow(sims, results, retries) {
         "'error ' + msg.n + ' ' + msg.error.code + ' ' + (msg.prompt_id || '-') + ' ' + String(msg.error.message).replace(/\\n/g, ' ')",
       ),
     },
-    {
-      id: 'appender',
-      z: 'tab',
-      type: 'file',
-      filename: results,
-      filenameType: 'str',
-      appendNewline: true,
-      createDir: true,
-      overwriteFile: 'false',
-      encoding: 'none',
-      wires: [],
-    },
+    lineAppender(results),
   ];
 }
 

@@ -5,7 +5,9 @@
 // A test runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
 // another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
 // browser is a failure, not a skip.
-const { existsSync } = require('node:fs');
+const { existsSync, mkdirSync, mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
 
 const CHROMIUM = process.env.COMFYUI_CHROMIUM || '/usr/bin/chromium';
 const WANTED = process.env.COMFYUI_BROWSER_TEST === '1';
@@ -33,4 +35,47 @@ function missing() {
   return undefined;
 }
 
-module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing };
+/**
+ * Headless Chromium with a fresh profile, refusing (and adding to `problems`) every request that
+ * leaves 127.0.0.1. Screenshots go to test/browser/screenshots when COMFYUI_BROWSER_SCREENSHOTS=1,
+ * else to a scratch folder that also takes the failure screenshot.
+ */
+async function launchLocalOnly(problems, viewport) {
+  const scratchDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
+  let shotDir = scratchDir;
+  if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
+    shotDir = join(__dirname, 'screenshots');
+    mkdirSync(shotDir, { recursive: true });
+  }
+  const profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
+  const { chromium } = require('playwright-core');
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    locale: 'en-US',
+  });
+  await context.route(
+    (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
+    (route) => {
+      problems.push(`request outside 127.0.0.1: ${route.request().url()}`);
+      return route.abort();
+    },
+  );
+  return { context, profileDir, scratchDir, shotDir };
+}
+
+/** Resolves with the match of `pattern` once `output()` has it (and `ready` when given); fails when the process exits or after 40 s. */
+async function waitForOutput(child, output, pattern, what, ready = /./) {
+  const started = Date.now();
+  for (;;) {
+    const match = pattern.exec(output());
+    if (match && ready.test(output())) return match;
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output()}`);
+    if (Date.now() - started > 40000) throw new Error(`no ${what} printed:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing, launchLocalOnly, waitForOutput };

@@ -9,12 +9,12 @@
 // test/browser/screenshots/ (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
+const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const { startSimulator } = require('../../dist/simulator');
-const { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput } = require('./chromium');
 
 const root = join(__dirname, '..', '..');
 const PROMPT = 'a red fox in the snow, from the kitchen tablet';
@@ -50,43 +50,11 @@ describe('the dashboard example in a real browser (Chromium, Dashboard 2)', func
     child = spawn(process.execPath, [join(root, 'dist', 'start', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    const started = Date.now();
-    for (;;) {
-      const url = /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(output);
-      if (url && /Started flows/.test(output)) {
-        dashboardUrl = url[1];
-        break;
-      }
-      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-      if (Date.now() - started > 40000) throw new Error(`no dashboard URL printed:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-
-    scratchDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
-    if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
-      shotDir = join(__dirname, 'screenshots');
-      mkdirSync(shotDir, { recursive: true });
-    } else {
-      shotDir = scratchDir;
-    }
-    profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
-    const { chromium } = require('playwright-core');
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 1000 },
-      locale: 'en-US',
-    });
-    // Dashboard 2 ships its fonts and icons; a request that tries to leave anyway (a CDN, a font
-    // service) is refused and counted as a problem.
-    await context.route(
-      (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
-      (route) => {
-        problems.push(`request outside 127.0.0.1: ${route.request().url()}`);
-        return route.abort();
-      },
-    );
+    dashboardUrl = (
+      await waitForOutput(child, () => output, /Open the dashboard: (http:\/\/127\.0\.0\.1:\d+\/\S+)/, 'dashboard URL', /Started flows/)
+    )[1];
+    // Dashboard 2 ships its fonts and icons; a request that tries to leave anyway (a CDN, a font service) is refused and counted.
+    ({ context, profileDir, scratchDir, shotDir } = await launchLocalOnly(problems, { width: 1400, height: 1000 }));
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console error: ${message.text()} (${message.location().url})`);

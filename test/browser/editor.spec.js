@@ -7,7 +7,7 @@
 // (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -16,7 +16,7 @@ const { request } = require('undici');
 const root = join(__dirname, '..', '..');
 const packageJson = require('../../package.json');
 const { uiSaveImageWorkflow } = require('../support');
-const { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput } = require('./chromium');
 /** The server configuration every example holds, which `npm start` deploys too. */
 const SERVER = JSON.parse(require('node:fs').readFileSync(join(root, 'examples', 'text-to-image.json'), 'utf8')).find(
   (n) => n.type === 'comfyui-server',
@@ -69,46 +69,18 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     child = spawn(process.execPath, [join(root, 'dist', 'start', 'main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    const started = Date.now();
-    for (;;) {
-      const url = /Open the editor: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-      const sim = /bundled ComfyUI simulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (url && sim) {
-        editorUrl = url[1];
-        simulatorUrl = sim[1];
-        break;
-      }
-      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-      if (Date.now() - started > 40000) throw new Error(`no editor URL printed:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-
-    scratchDir = mkdtempSync(join(tmpdir(), 'comfyui-screenshots-'));
-    if (process.env.COMFYUI_BROWSER_SCREENSHOTS === '1') {
-      shotDir = join(__dirname, 'screenshots');
-      mkdirSync(shotDir, { recursive: true });
-    } else {
-      shotDir = scratchDir;
-    }
-    profileDir = mkdtempSync(join(tmpdir(), 'comfyui-chromium-'));
-    const { chromium } = require('playwright-core');
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1400, height: 900 },
-      locale: 'en-US',
-    });
-    // Nothing leaves 127.0.0.1 (npm start turns off what would: the palette catalogue); a request
-    // that tries is refused and counted as a problem.
-    await context.route(
-      (url) => !LOCAL.test(url.href) && !url.href.startsWith('data:'),
-      (route) => {
-        problems.push(`request outside 127.0.0.1: ${route.request().url()}`);
-        return route.abort();
-      },
-    );
-    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    editorUrl = (
+      await waitForOutput(
+        child,
+        () => output,
+        /Open the editor: (http:\/\/127\.0\.0\.1:\d+\/)/,
+        'editor URL',
+        /bundled ComfyUI simulator at http/,
+      )
+    )[1];
+    simulatorUrl = /bundled ComfyUI simulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)[1];
+    // Nothing leaves 127.0.0.1 (npm start turns off what would: the palette catalogue); a request that tries is refused and counted.
+    ({ context, profileDir, scratchDir, shotDir } = await launchLocalOnly(problems, { width: 1400, height: 900 }));
     page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (message) => {
       // The editor logs a throwing oneditprepare/oneditsave/… or validator (console.log/warn), so those count too.
