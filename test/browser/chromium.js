@@ -5,7 +5,7 @@
 // A test runs when COMFYUI_BROWSER_TEST=1 or when /usr/bin/chromium exists (COMFYUI_CHROMIUM names
 // another binary); otherwise it says why it is skipped. With COMFYUI_BROWSER_TEST=1 a missing
 // browser is a failure, not a skip.
-const { existsSync, mkdirSync, mkdtempSync } = require('node:fs');
+const { existsSync, mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
@@ -78,4 +78,21 @@ async function waitForOutput(child, output, pattern, what, ready = /./) {
   }
 }
 
-module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing, launchLocalOnly, waitForOutput };
+/**
+ * After a browser test: the browser and `npm start` stopped, the profile and user folders removed,
+ * the scratch screenshots removed after a pass and kept (and named) after a failure.
+ */
+async function closeBrowserRun({ context, child, dirs, scratchDir, shotDir, failed }) {
+  if (context) await context.close().catch(() => undefined);
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  for (const dir of dirs) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (scratchDir && failed) console.log(`      screenshots kept for the failure: ${scratchDir}`);
+  else if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+  if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
+}
+
+module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing, launchLocalOnly, waitForOutput, closeBrowserRun };

@@ -9,12 +9,12 @@
 // test/browser/screenshots/ (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync } = require('node:fs');
+const { mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const { startSimulator } = require('../../dist/simulator');
-const { WANTED, missing, launchLocalOnly, waitForOutput } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun } = require('./chromium');
 
 const root = join(__dirname, '..', '..');
 const PROMPT = 'a red fox in the snow, from the kitchen tablet';
@@ -66,17 +66,8 @@ describe('the dashboard example in a real browser (Chromium, Dashboard 2)', func
   });
 
   after(async function () {
-    if (context) await context.close().catch(() => undefined);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: storyFailed });
     if (sim) await sim.close();
-    for (const dir of [userDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (scratchDir && storyFailed) console.log(`      screenshots kept for the failure: ${scratchDir}`);
-    else if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
-    if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
   });
 
   // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.

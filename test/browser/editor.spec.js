@@ -7,7 +7,7 @@
 // (the README's pictures) with COMFYUI_BROWSER_SCREENSHOTS=1.
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
-const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -16,7 +16,7 @@ const { request } = require('undici');
 const root = join(__dirname, '..', '..');
 const packageJson = require('../../package.json');
 const { uiSaveImageWorkflow } = require('../support');
-const { WANTED, missing, launchLocalOnly, waitForOutput } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun } = require('./chromium');
 /** The server configuration every example holds, which `npm start` deploys too. */
 const SERVER = JSON.parse(require('node:fs').readFileSync(join(root, 'examples', 'text-to-image.json'), 'utf8')).find(
   (n) => n.type === 'comfyui-server',
@@ -93,16 +93,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   });
 
   after(async function () {
-    if (context) await context.close().catch(() => undefined);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    for (const dir of [userDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (scratchDir && storyFailed) console.log(`      screenshots kept for the failure: ${scratchDir}`);
-    else if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
-    if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
+    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: storyFailed });
   });
 
   // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
