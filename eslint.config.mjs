@@ -34,7 +34,7 @@ export default tseslint.config(
   {
     // Code the real-browser test runs inside the editor page.
     files: ['test/browser/**/*.js'],
-    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly' } },
+    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly', ComfyUIEditor: 'readonly' } },
   },
   prettier,
 );

@@ -90,7 +90,19 @@
   var MIGRATIONS = {
     'comfyui-server': [
       function (c) {
-        return missing(c, { auth: 'none', jobStore: '' });
+        // The first release saved name, url and timeout; the limits' empty value is the runtime's default.
+        return missing(c, {
+          auth: 'none',
+          queryParam: 'token',
+          tls: '',
+          stall: 60,
+          jobStore: '',
+          maxFileMB: '',
+          maxAnswerMB: '',
+          maxFrameMB: '',
+          downloadTimeout: '',
+          maxText: '',
+        });
       },
     ],
     'comfyui-pool': [
@@ -113,6 +125,9 @@
             mute: '',
             affinity: '',
             retries: 0,
+            timeout: '',
+            queueTimeout: '',
+            cancelOnTimeout: false,
           });
         },
         typed({ previews: 'previews', targets: 'str', bypass: 'str', mute: 'str', affinity: 'str' }),
@@ -120,12 +135,19 @@
     ],
     'comfyui-progress': [
       function (c) {
-        return missing(c, { scope: 'own', events: FIRST_PROGRESS_EVENTS.slice(), previewRate: 0 });
+        return missing(c, { scope: 'own', events: FIRST_PROGRESS_EVENTS.slice(), previewRate: 0, coalesce: '' });
       },
     ],
     'comfyui-images': [
       function (c) {
-        return missing(c, { output: 'buffer', directory: '', directoryType: 'str', template: '{filename}', existing: 'unique' });
+        return missing(c, {
+          output: 'buffer',
+          thumbnail: false,
+          directory: '',
+          directoryType: 'str',
+          template: '{filename}',
+          existing: 'unique',
+        });
       },
     ],
     'comfyui-queue': [typed({ action: 'action' })],
@@ -136,12 +158,21 @@
     'comfyui-upload': [
       both(
         function (c) {
-          return missing(c, { kind: 'image', fetchUrls: false, privateAddresses: false, urlTimeout: 60 });
+          return missing(c, { kind: 'image', filesFrom: '', fetchUrls: false, privateAddresses: false, urlTimeout: 60 });
         },
         typed({ folder: 'folder', filename: 'str', subfolder: 'str', overwrite: 'bool', original: 'str' }),
       ),
     ],
   };
+
+  // A palette node saved before pools runs on its server: no pool.
+  Object.keys(MIGRATIONS).forEach(function (type) {
+    if (type !== 'comfyui-server' && type !== 'comfyui-pool') {
+      MIGRATIONS[type][0] = both(MIGRATIONS[type][0], function (c) {
+        return missing(c, { pool: '' });
+      });
+    }
+  });
 
   /** The config version a new node of `type` gets (0 for a type of another package). */
   function versionOf(type) {
@@ -182,6 +213,24 @@
       }
       return literal(v) ? true : RED._(message);
     };
+  }
+
+  /** A setting chosen from a select: one of `values`, else `message` (a catalog key). */
+  function oneOf(values, message) {
+    return function (v) {
+      return values.indexOf(v) !== -1 ? true : RED._(message);
+    };
+  }
+
+  /** A choiceInput setting: one of `values` when typed in (else `message`, a catalog key), or a source. */
+  function choice(field, values, message) {
+    return setting(
+      field,
+      function (v) {
+        return values.indexOf(v) !== -1;
+      },
+      message,
+    );
   }
 
   /** Seconds, empty or 0 meaning "no limit"; else `message` (a catalog key). */
@@ -326,39 +375,6 @@
     },
   };
 
-  // The rows every palette node's dialog starts with: Name, Run on, and the server or pool picker.
-  // Node-RED reads a dialog's template when the dialog opens and prepares the pickers before
-  // oneditprepare, so the rows go into the template itself, in place of <div data-comfyui-rows>.
-  var COMMON_ROWS = [
-    '<div class="form-row">',
-    '<label for="node-input-name"><i class="fa fa-tag"></i> <span data-i18n="node-red:common.label.name"></span></label>',
-    '<input type="text" id="node-input-name" data-i18n="[placeholder]node-red:common.label.name">',
-    '</div>',
-    '<div class="form-row">',
-    '<label for="comfyui-run-on"><i class="fa fa-globe"></i> <span data-i18n="' + POOL_NS + 'runOn.label"></span></label>',
-    '<select id="comfyui-run-on" style="width: 70%;">',
-    '<option value="server" data-i18n="' + POOL_NS + 'runOn.server"></option>',
-    '<option value="pool" data-i18n="' + POOL_NS + 'runOn.pool"></option>',
-    '</select>',
-    '</div>',
-    '<div class="form-row comfyui-run-on-server">',
-    '<label for="node-input-server"><i class="fa fa-server"></i> <span data-i18n="' + POOL_NS + 'runOn.serverLabel"></span></label>',
-    '<input type="text" id="node-input-server">',
-    '</div>',
-    '<div class="form-row comfyui-run-on-pool">',
-    '<label for="node-input-pool"><i class="fa fa-sitemap"></i> <span data-i18n="' + POOL_NS + 'runOn.poolLabel"></span></label>',
-    '<input type="text" id="node-input-pool">',
-    '</div>',
-  ].join('\n');
-
-  /** Puts the common rows into the dialog template of `type` (once; a template without the marker is left as it is). */
-  function addCommonRows(type) {
-    var template = $("script[data-template-name='" + type + "']");
-    if (template.length > 0) {
-      template.html(template.html().replace(/<div data-comfyui-rows(="")?><\/div>/, COMMON_ROWS));
-    }
-  }
-
   // ---- what every palette node's definition has ----
   var palette = {
     paletteLabel: function () {
@@ -389,20 +405,23 @@
   }
 
   /**
-   * A TypedInput for `#node-input-<field>` whose typed-in value is one of `choices` ([value, catalog key] pairs,
-   * shown under the catalog key `label`), or read per msg from a source.
+   * A TypedInput for `#node-input-<field>` whose typed-in value is one of `values`, or read per msg
+   * from a source. Shown under `<type>.label.<field>`, each value as `<optionKeys>.<value>` or else
+   * `<type>.label.<field><Value>` (catalog keys of the node's own type).
    */
-  function choiceInput(node, field, label, choices) {
+  function choiceInput(node, field, values, optionKeys) {
+    var prefix = node.type + '.label.' + field;
     $('#node-input-' + field).typedInput({
       default: field,
       typeField: '#node-input-' + field + 'Type',
       types: [
         {
           value: field,
-          label: node._(label),
+          label: node._(prefix),
           icon: 'fa fa-list-ul',
-          options: choices.map(function (choice) {
-            return { value: choice[0], label: node._(choice[1]) };
+          options: values.map(function (value) {
+            var key = optionKeys ? optionKeys + '.' + value : prefix + value.charAt(0).toUpperCase() + value.slice(1);
+            return { value: value, label: node._(key) };
           }),
         },
       ].concat(SOURCES),
@@ -451,11 +470,12 @@
     upgrade: upgrade,
     migrate: migrate,
     setting: setting,
+    choice: choice,
+    oneOf: oneOf,
     secondsOrEmpty: secondsOrEmpty,
     isUiWorkflow: isUiWorkflow,
     parseWorkflow: parseWorkflow,
     runOn: runOn,
-    addCommonRows: addCommonRows,
     palette: palette,
     sourcedInput: sourcedInput,
     choiceInput: choiceInput,

@@ -65,6 +65,32 @@ describe('config versions and migrations (flows of earlier releases from the git
     });
   }
 
+  it("upgrades the oldest saved config of each type to every setting the editor's definition has", function () {
+    const vm = require('node:vm');
+    const { readFileSync } = require('node:fs');
+    const sharedScript = readFileSync(join(root, 'resources', 'comfyui-editor.js'), 'utf8');
+    for (const type of Object.keys(shared.MIGRATIONS)) {
+      // The definition as the editor registers it (the served file, composed by the build), with a stand-in RED.
+      const served = readFileSync(join(root, 'dist', 'nodes', `${type}.html`), 'utf8');
+      let definition;
+      const noop = () => undefined;
+      const RED = {
+        _: (key) => key,
+        nodes: { registerType: (t, def) => (definition = def), node: () => null },
+        validators: { typedInput: () => noop, number: () => noop, regex: () => noop },
+        utils: {},
+        events: { on: noop, off: noop },
+        comms: { subscribe: noop, unsubscribe: noop },
+        settings: {},
+      };
+      vm.runInNewContext(`${sharedScript}\n${/<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(served)[1]}`, { RED, $: noop });
+      const [oldest] = ours(type);
+      const upgraded = shared.migrate(oldest.node);
+      const lacking = Object.keys(definition.defaults).filter((key) => !(key in upgraded));
+      assert.deepEqual(lacking, [], `${type} of ${oldest.file}@${oldest.commit.slice(0, 7)} upgraded lacks these settings`);
+    }
+  });
+
   describe('what each migration says an absent setting meant', function () {
     const first = (type, id) => shared.migrate(ours(type).find(({ node }) => node.id === id).node);
 

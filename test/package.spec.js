@@ -28,7 +28,8 @@ const declared = packageJson['node-red'].nodes;
 const types = Object.keys(declared);
 const LANGS = ['en-US', 'ko'];
 const read = (...parts) => readFileSync(join(root, ...parts), 'utf8');
-const editorFile = (type) => join(root, 'nodes', `${type}.html`);
+// The editor file as Node-RED serves it: composed by the build from nodes/<type>.html (src/tools/editor-file.ts).
+const editorFile = (type) => join(root, 'dist', 'nodes', `${type}.html`);
 const catalogFile = (lang, type) => join(root, 'nodes', 'locales', lang, `${type}.json`);
 const helpFile = (lang, type) => join(root, 'nodes', 'locales', lang, `${type}.html`);
 const catalog = (lang, type) => JSON.parse(readFileSync(catalogFile(lang, type), 'utf8'));
@@ -119,7 +120,7 @@ describe('package consistency', function () {
           assert.ok(existsSync(join(root, declared[type])), `${declared[type]} is missing (run the build)`);
         });
 
-        it(`has nodes/${type}.html calling RED.nodes.registerType('${type}' exactly once, with its template`, function () {
+        it(`has nodes/${type}.html calling RED.nodes.registerType('${type}' exactly once, with its template (as the build composes it)`, function () {
           assert.ok(existsSync(editorFile(type)), `nodes/${type}.html is missing`);
           const html = readFileSync(editorFile(type), 'utf8');
           assert.equal(
@@ -182,7 +183,14 @@ describe('package consistency', function () {
           // Keys handed to the shared script (SHARED.choiceInput's labels, SHARED.setting's messages) are plain strings of the node's namespace.
           const script = html.split('data-template-name')[0];
           for (const [, key] of script.matchAll(new RegExp(`["'](${type}\\.[A-Za-z0-9_.-]+)["']`, 'g')))
-            if (!key.endsWith('.svg')) keys.push(key);
+            if (!key.endsWith('.svg') && !script.includes(`, "${key}")`)) keys.push(key); // not a choiceInput's option-key prefix
+          // SHARED.choiceInput(node, "field", VALUES[, "option.keys"]) shows <type>.label.<field> and a key per value.
+          for (const [, field, list, optionKeys] of script.matchAll(/SHARED\.choiceInput\(\w+, "(\w+)", (\w+)(?:, "([^"]+)")?\)/g)) {
+            const values = JSON.parse(new RegExp(`var ${list} = (\\[[^\\]]*\\]);`).exec(script)[1]);
+            keys.push(`${type}.label.${field}`);
+            for (const value of values)
+              keys.push(optionKeys ? `${optionKeys}.${value}` : `${type}.label.${field}${value[0].toUpperCase()}${value.slice(1)}`);
+          }
           assert.ok(keys.length > 0, 'the editor uses catalog keys');
           for (const raw of keys) {
             const { namespace, path } = parseKey(raw);

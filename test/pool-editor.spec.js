@@ -14,7 +14,7 @@ const PALETTE = ['submit', 'progress', 'images', 'queue', 'interrupt', 'free', '
 const catalog = (type) => JSON.parse(readFileSync(join(root, 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
 const sharedEditorScript = readFileSync(join(root, 'resources', 'comfyui-editor.js'), 'utf8');
 const editorScript = (type) =>
-  /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(readFileSync(join(root, 'nodes', `${type}.html`), 'utf8'))[1];
+  /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(readFileSync(join(root, 'dist', 'nodes', `${type}.html`), 'utf8'))[1];
 
 /** RED._ over our en-US catalogs; Node-RED's own editor keys come back as `key(prop)`. */
 function translate(key, subs = {}) {
@@ -154,21 +154,31 @@ describe('pools in the editor (nodes/*.html, evaluated with a stand-in RED)', fu
 
         it('prepares Run on first thing in oneditprepare and clears the hidden picker first thing in oneditsave', function () {
           assert.match(String(definition.oneditprepare), /^function \(\) \{\s*SHARED\.runOn\.prepare\(this\);/);
-          assert.match(String(definition.oneditsave), /^function \(\) \{\s*SHARED\.runOn\.save\(\);/);
+          // The build's shared step, or a node's own save that starts with it.
+          const save = definition.oneditsave;
+          assert.ok(
+            save === context.ComfyUIEditor.runOn.save || /^function \(\) \{\s*SHARED\.runOn\.save\(\);/.test(String(save)),
+            `${type}'s oneditsave clears the hidden picker first`,
+          );
         });
       });
     }
 
-    it('the Run on rule is written once, in resources/comfyui-editor.js, and every palette file uses it', function () {
+    it('the Run on rule is written once, in resources/comfyui-editor.js, and every palette file gets it from the build', function () {
       assert.ok(/\n +var runOn = \{/.test(sharedEditorScript), 'the shared script has the Run on block');
       for (const type of PALETTE) {
-        const script = editorScript(type);
-        assert.ok(!/var RUN_ON|\.attr\("data-node-id"/.test(script), `${type} has no Run on code of its own`);
-        for (const use of ['SHARED.runOn.validator("server")', 'SHARED.runOn.validator("pool")', `SHARED.addCommonRows('${type}')`])
-          assert.ok(script.includes(use), `${type} uses ${use}`);
-        const template = readFileSync(join(root, 'nodes', `${type}.html`), 'utf8').split('data-template-name')[1];
-        assert.ok(template.includes('<div data-comfyui-rows></div>'), `${type}'s template has the common rows' place`);
-        assert.ok(!template.includes('id="comfyui-run-on"'), `${type}'s template has no Run on rows of its own`);
+        const source = readFileSync(join(root, 'nodes', `${type}.html`), 'utf8');
+        assert.ok(
+          !/runOn\.validator|var RUN_ON|\.attr\("data-node-id"|id="comfyui-run-on"/.test(source),
+          `nodes/${type}.html has no Run on code or rows of its own`,
+        );
+        assert.ok(source.includes('// @comfyui palette-node'), `nodes/${type}.html is a palette node`);
+        const served = readFileSync(join(root, 'dist', 'nodes', `${type}.html`), 'utf8');
+        for (const use of ['ComfyUIEditor.runOn.validator("server")', 'ComfyUIEditor.runOn.validator("pool")'])
+          assert.equal(served.split(use).length - 1, 1, `the served ${type}.html uses ${use} once`);
+        const template = served.split('data-template-name')[1];
+        assert.equal(template.split('id="comfyui-run-on"').length - 1, 1, `${type}'s served template has the Run on row once`);
+        assert.ok(template.indexOf('id="node-input-name"') < template.indexOf('id="comfyui-run-on"'), 'Name, then Run on');
       }
     });
 

@@ -90,7 +90,7 @@ describe('comfyui-server limits as the editor saves them', function () {
   });
 
   describe('the dialog', function () {
-    const html = readFileSync(join(root, 'nodes', 'comfyui-server.html'), 'utf8');
+    const html = readFileSync(join(root, 'dist', 'nodes', 'comfyui-server.html'), 'utf8');
     const catalogs = ['en-US', 'ko'].map((lang) => [
       lang,
       JSON.parse(readFileSync(join(root, 'nodes', 'locales', lang, 'comfyui-server.json'), 'utf8'))['comfyui-server'],

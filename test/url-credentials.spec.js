@@ -152,7 +152,7 @@ describe('URLs with user:password@', function () {
   });
 
   describe('in the editor (nodes/comfyui-server.html, evaluated with a stand-in RED)', function () {
-    const html = readFileSync(join(root, 'nodes', 'comfyui-server.html'), 'utf8');
+    const html = readFileSync(join(root, 'dist', 'nodes', 'comfyui-server.html'), 'utf8');
     const catalog = JSON.parse(readFileSync(join(root, 'nodes', 'locales', 'en-US', 'comfyui-server.json'), 'utf8'));
     /** RED._ over the real en-US catalog, as the editor translates. */
     const translate = (key, subs = {}) => {

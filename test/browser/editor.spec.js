@@ -505,6 +505,86 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     }
   });
 
+  it('nodes as the oldest release of each type saved them are upgraded when imported; each dialog shows what their absence meant and they are valid', async function () {
+    const shared = require('../../resources/comfyui-editor.js');
+    const { execFileSync } = require('node:child_process');
+    const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    // The first version of each palette node type in the examples' git history.
+    const oldest = {};
+    for (const commit of git('log', '--reverse', '--format=%H', '--', 'examples/').split('\n').filter(Boolean)) {
+      for (const file of git('ls-tree', '--name-only', commit, 'examples/')
+        .split('\n')
+        .filter((f) => f.endsWith('.json'))) {
+        for (const node of JSON.parse(git('show', `${commit}:${file}`)))
+          if (shared.MIGRATIONS[node.type] && !CONFIG_TYPES.includes(node.type) && !oldest[node.type]) oldest[node.type] = node;
+      }
+    }
+    const saved = Object.values(oldest);
+    assert.ok(saved.length >= 7, `old samples of ${Object.keys(oldest)}`);
+    assert.ok(
+      saved.every((n) => n.configVersion === undefined && n.pool === undefined),
+      'saved before config versions and pools',
+    );
+    const flow = saved.map((node, i) => ({
+      ...node,
+      id: `old-${i}`,
+      x: 120 + 180 * (i % 5),
+      y: 560 + 80 * Math.floor(i / 5),
+      wires: node.wires.map(() => []),
+      server: SERVER,
+    }));
+    await inPage((nodes) => RED.view.importNodes(nodes.map((n) => ({ ...n, z: RED.workspaces.active() }))), flow);
+    await putDown(150, 560); // the imported nodes follow the mouse until put down
+    await page.mouse.click(5, 5); // and nothing stays selected
+    const ids = flow.map((n) => n.id);
+    // Upgraded as the editor loaded them: the current version, what their absence meant, nothing they had changed.
+    const loaded = await inPage(
+      (list) => list.map((id) => ({ ...RED.nodes.node(id)._config, configVersion: RED.nodes.node(id).configVersion })),
+      ids,
+    );
+    const current = await inPage((list) => list.map((id) => ComfyUIEditor.versionOf(RED.nodes.node(id).type)), ids);
+    assert.deepEqual(
+      loaded.map((n) => n.configVersion),
+      current,
+    );
+    const fromEditor = await inPage(
+      (list) =>
+        list.map((id) =>
+          Object.fromEntries(Object.keys(RED.nodes.getType(RED.nodes.node(id).type).defaults).map((k) => [k, RED.nodes.node(id)[k]])),
+        ),
+      ids,
+    );
+    flow.forEach((node, i) => {
+      const upgraded = shared.migrate({ ...node });
+      for (const key of Object.keys(fromEditor[i]))
+        if (key in upgraded) assert.deepEqual(fromEditor[i][key], upgraded[key], `${node.type}.${key} as the runtime reads it`);
+    });
+    for (const [i, id] of ids.entries()) {
+      await openEditor(id);
+      if (flow[i].type === 'comfyui-progress') {
+        const checked = await inPage(() =>
+          $('#comfyui-progress-events input:checked')
+            .toArray()
+            .map((el) => el.id.replace('node-input-event-', '')),
+        );
+        assert.deepEqual(
+          checked.sort(),
+          shared.MIGRATIONS['comfyui-progress'][0]({}).events.sort(),
+          "an old progress node shows the first release's events",
+        );
+      }
+      if (flow[i].type === 'comfyui-submit')
+        assert.equal(await page.locator('#node-input-mode').inputValue(), 'wait', 'an old submit node waits');
+      await done();
+    }
+    assert.deepEqual(await validity(ids), Object.fromEntries(ids.map((id) => [id, 'valid'])));
+    for (const id of ids) {
+      await page.click(`[id="${id}"] .red-ui-flow-node`);
+      await page.keyboard.press('Delete');
+    }
+    assert.deepEqual(await inPage((list) => list.filter((id) => RED.nodes.node(id)), ids), []);
+  });
+
   /** The 1-based server slots the open pool dialog shows. */
   const visibleSlots = () => inPage(() => [1, 2, 3, 4, 5, 6, 7, 8].filter((n) => $(`#comfyui-pool-slot-${n}`).is(':visible')));
 
