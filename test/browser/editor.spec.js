@@ -238,6 +238,44 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await category.screenshot({ path: join(shotDir, 'palette.png') });
   });
 
+  it('with one node set disabled (the pool), every other node of the package still loads with the shared script, and a dialog opens', async function () {
+    const set = `${packageJson.name}/comfyui-pool`;
+    const enable = async (enabled) => {
+      const res = await request(`${editorUrl}nodes/${set}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'node-red-api-version': 'v2' },
+        body: JSON.stringify({ enabled }),
+      });
+      assert.equal(res.statusCode, 200, `PUT /nodes/${set} {enabled: ${enabled}}: ${await res.body.text()}`);
+    };
+    const reload = async () => {
+      await page.reload();
+      await page.waitForFunction(() => window.RED && RED.workspaces && RED.workspaces.active() === 'browser-tab', null, { timeout: 30000 });
+      await page.locator('#red-ui-palette-container-ComfyUI').waitFor();
+    };
+    await enable(false);
+    try {
+      await reload();
+      const registered = await inPage((types) => types.filter((t) => RED.nodes.getType(t)), Object.keys(packageJson['node-red'].nodes));
+      assert.deepEqual(
+        registered,
+        Object.keys(packageJson['node-red'].nodes).filter((t) => t !== 'comfyui-pool'),
+      );
+      assert.equal(await inPage(() => typeof ComfyUIEditor.runOn.validator), 'function', 'the shared script is loaded');
+      const id = await dragFromPalette('comfyui-free', 140, 420);
+      await openEditor(id);
+      await page.selectOption('#node-input-server', SERVER);
+      await done();
+      assert.deepEqual(await validity([id]), { [id]: 'valid' });
+      await page.click(`[id="${id}"] .red-ui-flow-node`);
+      await page.keyboard.press('Delete');
+    } finally {
+      await enable(true);
+      await reload();
+    }
+    assert.equal(await inPage(() => RED.nodes.getType('comfyui-pool').category), 'config');
+  });
+
   /**
    * Import → Examples → our package → `name`, then Import. The examples' server configuration
    * exists already, so Node-RED answers with its "already exist" notification.
