@@ -46,7 +46,7 @@ const TRACKED_PROMPTS = 1000;
 
 export class EventFeed {
   /** Type-1 previews carry no ids: they belong to the latest node that reported running. */
-  private current: { promptId?: string; node?: NodeId } = {};
+  private current: { readonly promptId?: string; readonly node?: NodeId } = {};
   private readonly progress = new Map<string, PromptProgress>();
 
   constructor(private readonly lookup: PromptLookup) {}
@@ -92,7 +92,8 @@ export class EventFeed {
       case 'progress': {
         const { prompt_id: promptId, value, max } = message.data;
         const node = message.data.node ?? this.current.node;
-        this.current = { promptId, node };
+        // A burst of progress names the same node: no new object per frame.
+        if (this.current.promptId !== promptId || this.current.node !== node) this.current = { promptId, node };
         event.value = value;
         event.max = max;
         if (max > 0) event.percent = percentOf(value, max);
