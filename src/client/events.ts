@@ -5,7 +5,7 @@
  * Frames arrive here typed (frames.ts), so nothing below re-checks a field.
  */
 import type { FrameEvent } from './frames';
-import { nodeOf, titleOf } from './outputs';
+import { labelOf } from './outputs';
 import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './types';
 
 export interface ComfyEvent {
@@ -131,7 +131,7 @@ export class EventFeed {
       const prompt = this.lookup(promptId);
       event.own = prompt !== undefined;
       if (node !== undefined) {
-        const title = titleOf(prompt, node) ?? nodeOf(prompt, node)?.class_type;
+        const title = labelOf(prompt, node);
         if (title !== undefined) event.title = title;
       }
     }

@@ -13,7 +13,7 @@
  */
 import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent, PreviewEvent } from './frames';
-import { cachedNodesOf, collectOutputs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
+import { cachedNodesOf, collectOutputs, executionError, failureOf, interruptedError, labelOf, nodeOf, wasFullyCached } from './outputs';
 import type { OutputItem } from './outputs';
 import type { QueuePosition } from './queue-positions';
 import { WEBSOCKET_OUTPUT_CLASSES, WebsocketCapture } from './websocket-outputs';
@@ -422,7 +422,7 @@ export class JobTracker {
     return {
       promptId: job.promptId,
       node,
-      title: titleOf(job.prompt, node) ?? nodeOf(job.prompt, node)?.class_type,
+      title: labelOf(job.prompt, node),
       nodeIndex: job.executedNodes.size,
       nodeCount: Math.max(total, job.executedNodes.size),
     };
