@@ -6,7 +6,7 @@
  */
 import type { FrameEvent } from './frames';
 import { labelOf } from './outputs';
-import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './types';
+import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata, ProgressData } from './types';
 
 export interface ComfyEvent {
   /** The ComfyUI event type; `preview` for binary previews, `text` for binary text frames; `queue_position` from the queue watch (queue-watch.ts). */
@@ -65,6 +65,7 @@ export class EventFeed {
         return undefined;
     }
     const message = frame.message;
+    if (message.type === 'progress') return this.progressEvent(message.data);
     const event: ComfyEvent = { type: message.type, data: message.data, own: false };
     switch (message.type) {
       case 'status':
@@ -89,18 +90,6 @@ export class EventFeed {
         this.current = { promptId: promptId ?? this.current.promptId, node };
         return this.withPrompt(event, this.current.promptId, node);
       }
-      case 'progress': {
-        const { prompt_id: promptId, value, max } = message.data;
-        const node = message.data.node ?? this.current.node;
-        // A burst of progress names the same node: no new object per frame.
-        if (this.current.promptId !== promptId || this.current.node !== node) this.current = { promptId, node };
-        event.value = value;
-        event.max = max;
-        if (max > 0) event.percent = percentOf(value, max);
-        const overall = this.progress.get(promptId)?.overall;
-        if (overall !== undefined) event.overall = overall;
-        return this.withPrompt(event, promptId, node);
-      }
       case 'progress_state': {
         const overall = this.overall(message.data.prompt_id, message.data.nodes);
         if (overall !== undefined) event.overall = overall;
@@ -117,6 +106,22 @@ export class EventFeed {
       default:
         return event;
     }
+  }
+
+  /**
+   * The event of a progress frame, one for every sampler step: made with the fields every one has, so that
+   * fewer are added one by one (each added field may grow the object's property store, at 100 000 a second).
+   */
+  private progressEvent(data: ProgressData): ComfyEvent {
+    const { prompt_id: promptId, value, max } = data;
+    const node = data.node ?? this.current.node;
+    // A burst of progress names the same node: no new object per frame.
+    if (this.current.promptId !== promptId || this.current.node !== node) this.current = { promptId, node };
+    const event: ComfyEvent = { type: 'progress', data, own: false, promptId, value, max };
+    if (max > 0) event.percent = percentOf(value, max);
+    const overall = this.progress.get(promptId)?.overall;
+    if (overall !== undefined) event.overall = overall;
+    return this.withPrompt(event, promptId, node);
   }
 
   private preview(image: Buffer, contentType: string, metadata: PreviewMetadata | undefined): ComfyEvent {
