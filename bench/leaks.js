@@ -7,6 +7,8 @@
  *    progress, queue, info, interrupt); each cycle waits for the connection and runs one prompt
  *    through submit → images. Afterwards the simulator must see no open WebSocket and no open TCP
  *    connection, and the heap after GC must not have grown by more than 5 MB since the warm-up.
+ *    Beside it, measured first in the same process: Node-RED alone doing as many cycles of a flow
+ *    of as many plain nodes (baselineFlow), for the growth that is Node-RED's own.
  * B. M finished prompts through one deployed flow (submit → sink, plus a progress node so the
  *    event feed works too): the tracker holds none afterwards, and the client's other maps stay
  *    within their bounds (client.submitted ≤ 500 by design).
@@ -58,7 +60,39 @@ function cycleFlow(url) {
   ];
 }
 
+/**
+ * The baseline: Node-RED alone doing the same cycles — a flow of as many nodes with the same ids, of the
+ * helper's plain type, one msg from the first to the sink — so that growth of Node-RED's own (and the
+ * test helper's) shows beside ours, measured in the same process.
+ */
+function baselineFlow() {
+  const standIns = ['sub', 'img', 'prog', 'queue', 'info', 'stop'].map((id) => ({
+    id,
+    z: 'tab',
+    type: 'helper',
+    wires: [id === 'sub' ? ['sink'] : []],
+  }));
+  return [{ id: 'tab', type: 'tab' }, ...standIns, { id: 'sink', z: 'tab', type: 'helper' }];
+}
+
 const EMPTY = [{ id: 'tab', type: 'tab' }];
+
+/**
+ * `promise`'s value, or undefined after `ms`; the timer is cleared either way. A pending timer keeps
+ * alive the scope it was made in — here a cycle's client, config node and msg — so a plain sleep() in a
+ * race made every cycle of the last 10 s count as heap growth (11 MB at 200 cycles, all of it this).
+ */
+async function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function heapAfterGc() {
   for (let i = 0; i < 4; i += 1) global.gc();
@@ -68,6 +102,22 @@ function heapAfterGc() {
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: 0 });
   const helper = await runtime.load(EMPTY);
+
+  // ---- A0. the baseline: Node-RED alone, the same cycles with plain nodes in place of ours
+  let baselineWarm = 0;
+  for (let cycle = 0; cycle < WARMUP_CYCLES + CYCLES; cycle += 1) {
+    if (cycle === WARMUP_CYCLES) {
+      await sleep(200);
+      baselineWarm = heapAfterGc();
+    }
+    await helper.setFlows(baselineFlow(), 'full');
+    const arrived = new Promise((resolve) => helper.getNode('sink').once('input', resolve));
+    helper.getNode('sub').send({ payload: tinyWorkflow(++serial) });
+    check(await within(arrived, 10_000), `baseline cycle ${cycle}: the msg did not arrive`);
+    await helper.setFlows(EMPTY, 'full');
+  }
+  await sleep(200);
+  const baselineGrowth = heapAfterGc() - baselineWarm;
 
   // ---- A. deploy / undeploy cycles
   let heapWarm = 0;
@@ -83,7 +133,7 @@ main(async () => {
     maxSockets = Math.max(maxSockets, await sim.openSocketCount());
     const arrived = new Promise((resolve) => helper.getNode('sink').once('input', resolve));
     helper.getNode('sub').receive({ payload: tinyWorkflow(++serial) });
-    const msg = await Promise.race([arrived, sleep(10_000).then(() => undefined)]);
+    const msg = await within(arrived, 10_000);
     check(msg && Buffer.isBuffer(msg.payload), `cycle ${cycle}: the prompt's image did not arrive`);
     helper.getNode('queue').receive({});
     helper.getNode('info').receive({});
@@ -103,7 +153,7 @@ main(async () => {
   check(tcpLeft === 0, `${tcpLeft} TCP connections still open on the simulator after ${CYCLES} cycles`);
   check(maxSockets <= 1, `up to ${maxSockets} WebSockets open at once during the cycles (one config node must hold one)`);
   console.log(
-    `leaks: ${CYCLES} deploy/undeploy cycles (after ${WARMUP_CYCLES} warm-up): open WebSockets afterwards ${wsLeft}, TCP connections ${tcpLeft}, at most ${maxSockets} at once; heap growth after GC ${mb(heapGrowth)}`,
+    `leaks: ${CYCLES} deploy/undeploy cycles (after ${WARMUP_CYCLES} warm-up): open WebSockets afterwards ${wsLeft}, TCP connections ${tcpLeft}, at most ${maxSockets} at once; heap growth after GC ${mb(heapGrowth)} (Node-RED alone, the same cycles with plain nodes: ${mb(baselineGrowth)})`,
   );
 
   // ---- B. many finished prompts through one deployed flow
@@ -137,7 +187,7 @@ main(async () => {
       sent += 1;
     }
     const before = done;
-    await Promise.race([new Promise((resolve) => (wake = resolve)), sleep(1000)]);
+    await within(new Promise((resolve) => (wake = resolve)), 1000);
     if (done > before) lastProgress = Date.now();
     else if (Date.now() - lastProgress > 30_000) break;
     if (heapPromptsWarm === 0 && done >= 500) heapPromptsWarm = heapAfterGc();
@@ -163,7 +213,8 @@ main(async () => {
   await runtime.stop();
   await sim.close();
   finish(
-    `leaks: ${CYCLES} deploy/undeploy cycles → ${wsLeft} WebSockets and ${tcpLeft} TCP connections left open, heap growth ${mb(heapGrowth)} (goal ≤ ${mb(HEAP_GOAL)}: ${heapGrowth <= HEAP_GOAL ? 'met' : 'NOT met'}); ` +
+    `leaks: ${CYCLES} deploy/undeploy cycles → ${wsLeft} WebSockets and ${tcpLeft} TCP connections left open, heap growth after GC ${mb(heapGrowth)} (goal ≤ ${mb(HEAP_GOAL)}: ${heapGrowth <= HEAP_GOAL ? 'met' : 'NOT met'}; ` +
+      `Node-RED alone, the same cycles with plain nodes in place of ours: ${mb(baselineGrowth)}); ` +
       `${done} finished prompts → tracker holds ${internals.trackerJobs}, client.submitted ${internals.submitted} (≤ 500), event feed ${internals.feedProgress}, heap growth over them ${mb(heapPrompts)}`,
   );
 });

@@ -51,6 +51,17 @@ describe('frames: decoding ComfyUI WebSocket frames', function () {
     });
   });
 
+  it('reads each of a run of progress frames as its own, whether its ids repeat the frame before or not', function () {
+    // The fast path hands on the id strings of the frame before when they are equal: the values must still be each frame's.
+    const ids = ['a', 'a', 'b', 'a', '', '', 'ab', 'a'];
+    const nodes = ['"10"', '"10"', '"1"', 'null', '"10"', '""', '""', '"100"'];
+    ids.forEach((id, i) => {
+      const data = `{"value": ${i}, "max": ${10 * i}, "prompt_id": "${id}", "node": ${nodes[i]}}`;
+      assert.deepEqual(decodeTextFrame(`{"type": "progress", "data": ${data}}`), decodeTextFrame(`{"type":"progress","data":${data}}`));
+      assert.equal(decodeTextFrame(`{"type": "progress", "data": ${data}}`).message.data.prompt_id, id);
+    });
+  });
+
   it('reports malformed text frames instead of throwing', function () {
     assert.equal(decodeTextFrame('{not json').kind, 'invalid');
     assert.equal(decodeTextFrame('[1,2]').kind, 'invalid');

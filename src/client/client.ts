@@ -180,7 +180,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       (position, listener) => this.onPosition(position, listener),
       { ...defaultQueueWatchOptions, ...(options.queueWatch ?? {}) },
     );
-    this.socket = new ComfySocket(this.endpoint, this.clientId, {
+    this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
+    this.socket = new ComfySocket(this.endpoint, this.clientId, (frame) => this.onFrame(frame), {
       ...defaultSocketOptions,
       handshakeTimeoutMs: Math.min(defaultSocketOptions.handshakeTimeoutMs, this.timeoutMs),
       ...(options.socket ?? {}),
@@ -189,8 +190,6 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.socket.on('problem', (text) => this.problem(text));
     this.socket.on('warning', (text) => this.safely('a warning listener', () => this.emit('warning', text)));
     this.socket.on('refused', (refusal) => this.safely('a refusal listener', () => this.emit('refused', refusal)));
-    this.feed = new EventFeed((promptId) => this.submitted.get(promptId));
-    this.socket.on('frame', (frame) => this.onFrame(frame));
     this.socket.on('open', ({ reconnect }) => {
       if (!reconnect) return;
       this.nodeDefinitions = undefined;

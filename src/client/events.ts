@@ -5,8 +5,8 @@
  * Frames arrive here typed (frames.ts), so nothing below re-checks a field.
  */
 import type { FrameEvent } from './frames';
-import { nodeOf, titleOf } from './outputs';
-import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata } from './types';
+import { labelOf } from './outputs';
+import type { ApiPrompt, NodeId, NodeProgressState, PreviewMetadata, ProgressData } from './types';
 
 export interface ComfyEvent {
   /** The ComfyUI event type; `preview` for binary previews, `text` for binary text frames; `queue_position` from the queue watch (queue-watch.ts). */
@@ -46,7 +46,7 @@ const TRACKED_PROMPTS = 1000;
 
 export class EventFeed {
   /** Type-1 previews carry no ids: they belong to the latest node that reported running. */
-  private current: { promptId?: string; node?: NodeId } = {};
+  private current: { readonly promptId?: string; readonly node?: NodeId } = {};
   private readonly progress = new Map<string, PromptProgress>();
 
   constructor(private readonly lookup: PromptLookup) {}
@@ -65,6 +65,7 @@ export class EventFeed {
         return undefined;
     }
     const message = frame.message;
+    if (message.type === 'progress') return this.progressEvent(message.data);
     const event: ComfyEvent = { type: message.type, data: message.data, own: false };
     switch (message.type) {
       case 'status':
@@ -89,17 +90,6 @@ export class EventFeed {
         this.current = { promptId: promptId ?? this.current.promptId, node };
         return this.withPrompt(event, this.current.promptId, node);
       }
-      case 'progress': {
-        const { prompt_id: promptId, value, max } = message.data;
-        const node = message.data.node ?? this.current.node;
-        this.current = { promptId, node };
-        event.value = value;
-        event.max = max;
-        if (max > 0) event.percent = percentOf(value, max);
-        const overall = this.progress.get(promptId)?.overall;
-        if (overall !== undefined) event.overall = overall;
-        return this.withPrompt(event, promptId, node);
-      }
       case 'progress_state': {
         const overall = this.overall(message.data.prompt_id, message.data.nodes);
         if (overall !== undefined) event.overall = overall;
@@ -118,6 +108,22 @@ export class EventFeed {
     }
   }
 
+  /**
+   * The event of a progress frame, one for every sampler step: made with the fields every one has, so that
+   * fewer are added one by one (each added field may grow the object's property store, at 100 000 a second).
+   */
+  private progressEvent(data: ProgressData): ComfyEvent {
+    const { prompt_id: promptId, value, max } = data;
+    const node = data.node ?? this.current.node;
+    // A burst of progress names the same node: no new object per frame.
+    if (this.current.promptId !== promptId || this.current.node !== node) this.current = { promptId, node };
+    const event: ComfyEvent = { type: 'progress', data, own: false, promptId, value, max };
+    if (max > 0) event.percent = percentOf(value, max);
+    const overall = this.progress.get(promptId)?.overall;
+    if (overall !== undefined) event.overall = overall;
+    return this.withPrompt(event, promptId, node);
+  }
+
   private preview(image: Buffer, contentType: string, metadata: PreviewMetadata | undefined): ComfyEvent {
     const event: ComfyEvent = { type: 'preview', data: image, contentType, own: false };
     if (metadata) return this.withPrompt(event, metadata.prompt_id, metadata.display_node_id ?? metadata.node_id);
@@ -130,7 +136,7 @@ export class EventFeed {
       const prompt = this.lookup(promptId);
       event.own = prompt !== undefined;
       if (node !== undefined) {
-        const title = titleOf(prompt, node) ?? nodeOf(prompt, node)?.class_type;
+        const title = labelOf(prompt, node);
         if (title !== undefined) event.title = title;
       }
     }

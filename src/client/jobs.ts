@@ -13,7 +13,7 @@
  */
 import { ComfyError, isComfyError } from './errors';
 import type { FrameEvent, PreviewEvent } from './frames';
-import { cachedNodesOf, collectOutputs, executionError, failureOf, interruptedError, nodeOf, titleOf, wasFullyCached } from './outputs';
+import { cachedNodesOf, collectOutputs, executionError, failureOf, interruptedError, labelOf, nodeOf, wasFullyCached } from './outputs';
 import type { OutputItem } from './outputs';
 import type { QueuePosition } from './queue-positions';
 import { WEBSOCKET_OUTPUT_CLASSES, WebsocketCapture } from './websocket-outputs';
@@ -409,23 +409,33 @@ export class JobTracker {
     if (!job.callbacks.onProgress) return;
     const node = data.node ?? job.runningNode;
     if (node === undefined) return;
-    // Field by field: `{ ...this.progressOf(), value, max }` costs 2-4 µs a frame in V8 (Node 20).
-    const progress = this.progressOf(job, node);
-    progress.value = data.value;
-    progress.max = data.max;
-    job.callbacks.onProgress(progress);
+    // One literal with the step in it, for every frame: adding value and max to progressOf's object
+    // afterwards grows its property store each time, and a spread of it costs 2-4 µs (V8, Node 20).
+    job.callbacks.onProgress({
+      promptId: job.promptId,
+      node,
+      title: labelOf(job.prompt, node),
+      nodeIndex: job.executedNodes.size,
+      nodeCount: this.nodeCountOf(job),
+      value: data.value,
+      max: data.max,
+    });
   }
 
   private progressOf(job: Job, node: NodeId): JobProgress {
-    // ComfyUI lists every cached node of the prompt it got, also those a partial execution does not run (and job.prompt leaves out).
-    const total = (job.nodeTotal ??= Object.keys(job.prompt).length - job.cachedNodes.filter((id) => Object.hasOwn(job.prompt, id)).length);
     return {
       promptId: job.promptId,
       node,
-      title: titleOf(job.prompt, node) ?? nodeOf(job.prompt, node)?.class_type,
+      title: labelOf(job.prompt, node),
       nodeIndex: job.executedNodes.size,
-      nodeCount: Math.max(total, job.executedNodes.size),
+      nodeCount: this.nodeCountOf(job),
     };
+  }
+
+  private nodeCountOf(job: Job): number {
+    // ComfyUI lists every cached node of the prompt it got, also those a partial execution does not run (and job.prompt leaves out).
+    const total = (job.nodeTotal ??= Object.keys(job.prompt).length - job.cachedNodes.filter((id) => Object.hasOwn(job.prompt, id)).length);
+    return Math.max(total, job.executedNodes.size);
   }
 
   /** `executing null` arrived: history is written by then, but allow a brief retry while it says `{}`. */

@@ -161,8 +161,18 @@ export function nodeOf(prompt: ApiPrompt | undefined, nodeId: NodeId): PromptNod
 }
 
 export function titleOf(prompt: ApiPrompt | undefined, nodeId: NodeId): string | undefined {
-  const title = nodeOf(prompt, nodeId)?._meta?.title;
+  return titleIn(nodeOf(prompt, nodeId));
+}
+
+function titleIn(node: PromptNode | undefined): string | undefined {
+  const title = node?._meta?.title;
   return typeof title === 'string' && title !== '' ? title : undefined;
+}
+
+/** How progress names a node: its title, else its class; one lookup (this runs for every progress frame). */
+export function labelOf(prompt: ApiPrompt | undefined, nodeId: NodeId): string | undefined {
+  const node = nodeOf(prompt, nodeId);
+  return titleIn(node) ?? node?.class_type;
 }
 
 /** `"Positive Prompt" (#6, CLIPTextEncode)` — how a person finds the node in ComfyUI. */

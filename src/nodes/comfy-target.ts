@@ -73,9 +73,9 @@ export function serverTarget(client: ComfyClient): ComfyTarget {
     filesOf: () => ({ client }),
     onMembers: async (_server, _scope, work) => [{ value: await work(client) }],
     onEvent(listener) {
-      const forward = (event: ComfyEvent): void => listener(event);
-      client.on('event', forward);
-      return () => client.off('event', forward);
+      // The client's events name no member: the listener itself, without a hop per event.
+      client.on('event', listener);
+      return () => client.off('event', listener);
     },
     onMoved: () => () => undefined,
   };

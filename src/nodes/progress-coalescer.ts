@@ -135,7 +135,9 @@ export class ProgressCoalescer<M extends CoalescibleMsg> {
       return;
     }
     const nodeKey = msg.topic === 'executing' ? '' : (msg.node ?? '');
-    const same = stream?.waiting.get(msg.topic)?.get(nodeKey);
+    // In a burst the msg replaced is nearly always the last one in line: no map lookups then.
+    const tail = stream?.tail;
+    const same = tail !== undefined && tail.msg.topic === msg.topic && tail.nodeKey === nodeKey ? tail : stream?.waiting.get(msg.topic)?.get(nodeKey);
     if (same) {
       // The common case in a burst: no clock, no timer, no allocation.
       same.msg = msg;
