@@ -10,7 +10,9 @@
  *  - E `progress` events of one prompt to a callback (from the blast request to the last callback:
  *    the same start for all three, since each keeps its socket to itself).
  * Goal: ours ≥ 1.3× ahead of the faster peer (peer time / ours) on every job. A peer that cannot do
- * a job against the simulator (it stalls or fails) is reported with the reason, not timed.
+ * a job against the simulator (it stalls or fails) is reported with the reason, not timed. The raw
+ * client of bench/lib/raw-client.js takes part in the prompt jobs' rotation as their floor: a time
+ * below it is out of any client's reach on this server, and the line says when the goal asks that.
  *
  * @saintno/comfyui-sdk's CallWrapper listens for a prompt's events only after its POST /prompt
  * answer and one GET /history: a prompt that finishes before that is never seen to end and the
@@ -22,6 +24,7 @@
 const WebSocket = require('ws');
 const { ComfyClient } = require('../dist/client/client');
 const { quick, alternate, check, fail, finish, main, ms, tinyWorkflow, waitFor } = require('./lib/common');
+const { connectRawClient } = require('./lib/raw-client');
 const { spawnSimulator } = require('./lib/sim');
 
 const SEQUENTIAL = quick ? 50 : 300;
@@ -48,6 +51,17 @@ function within(promise, what) {
  * progress events, close. `run` resolves with the number of images the prompt's result lists.
  */
 const LIBRARIES = {
+  // The floor of the prompt jobs, not a peer: bench/lib/raw-client.js, as rows 2 and 3 of the README use it.
+  async raw(url) {
+    const raw = await connectRawClient(url);
+    return {
+      run: async (prompt) => (await raw.run(prompt)).entry.outputs['2'].images.length,
+      onProgress: () => {
+        throw new Error('the raw client takes no progress callback');
+      },
+      close: () => raw.close(),
+    };
+  },
   async ours(url, clientId) {
     const client = new ComfyClient({ url, clientId });
     client.connect();
@@ -85,7 +99,12 @@ const LIBRARIES = {
     };
   },
 };
-const NAMES = { ours: 'ours (ComfyClient)', saintno: '@saintno/comfyui-sdk', stableCanvas: '@stable-canvas/comfyui-client' };
+const NAMES = {
+  ours: 'ours (ComfyClient)',
+  saintno: '@saintno/comfyui-sdk',
+  stableCanvas: '@stable-canvas/comfyui-client',
+  raw: 'the raw client (POST, wait on the socket, GET history, nothing else)',
+};
 
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: PEER_NODE_MS });
@@ -193,10 +212,15 @@ main(async () => {
       label: name,
       ours: body('ours'),
       baseline: body('saintno'),
-      extra: { stableCanvas: body('stableCanvas') },
+      extra: name === 'events' ? { stableCanvas: body('stableCanvas') } : { stableCanvas: body('stableCanvas'), raw: body('raw') },
     });
     // alternate() calls the second side `baseline`: here that is @saintno/comfyui-sdk.
-    const medians = { ours: result.medians.ours, saintno: result.medians.baseline, stableCanvas: result.medians.stableCanvas };
+    const medians = {
+      ours: result.medians.ours,
+      saintno: result.medians.baseline,
+      stableCanvas: result.medians.stableCanvas,
+      raw: result.medians.raw,
+    };
     check(Number.isFinite(medians.ours), `${name}: ours did not run: ${broken[name].ours}`);
     const peers = ['saintno', 'stableCanvas'].filter((side) => !broken[name][side] && Number.isFinite(medians[side]));
     const fastest = peers.sort((a, b) => medians[a] - medians[b])[0];
@@ -207,7 +231,14 @@ main(async () => {
     const verdictText = fastest
       ? `${lead.toFixed(2)}× ahead of ${NAMES[fastest]} (goal ≥ ${GOAL}×: ${lead >= GOAL ? 'met' : 'NOT met'})`
       : 'no peer ran: no ratio';
-    lines.push(`client core, ${count}: ours ${ms(medians.ours)}; ${peerText}; median of ${result.runs}; ${verdictText}`);
+    // Prompts: the raw client is the least a program must do on this server (its floor), in the same rotation.
+    let floorText = '';
+    if (Number.isFinite(medians.raw)) {
+      floorText = `; ${NAMES.raw} ${ms(medians.raw)} (ours ${(medians.ours / medians.raw).toFixed(2)}× it)`;
+      if (fastest && lead < GOAL && medians[fastest] / GOAL < medians.raw)
+        floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than the raw client (the same round trips a prompt, nothing else) takes on this server`;
+    }
+    lines.push(`client core, ${count}: ours ${ms(medians.ours)}; ${peerText}; median of ${result.runs}; ${verdictText}${floorText}`);
     summary.push(`${name} ${fastest ? `${lead.toFixed(2)}×` : 'no peer'} ${fastest ? (lead >= GOAL ? 'met' : 'NOT met') : ''}`.trim());
     console.log(lines[lines.length - 1]);
   }

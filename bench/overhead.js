@@ -9,36 +9,16 @@
  * the server's handling of them. Goal: ≤ 1 ms a prompt. (Against a real ComfyUI v0.8.0 a burst of
  * 50 took 329 ms first msg in to last image out, while its execution span was 239 ms: 1.8 ms.)
  */
-const { request } = require('undici');
 const { quick, check, finish, main, median, ms, tinyWorkflow, waitFor } = require('./lib/common');
 const { flowFor } = require('./lib/prompts');
 const runtime = require('./lib/runtime');
-const { spawnSimulator } = require('./lib/sim');
+const { spawnSimulator, executionSpan } = require('./lib/sim');
 
 const COUNT = quick ? 100 : 500;
 const RUNS = quick ? 3 : 5;
 const GOAL_MS = 1;
 
 let serial = 3_000_000;
-
-/** The execution span of `ids` from the history entries' status messages (ms epoch timestamps). */
-async function executionSpan(url, ids) {
-  const history = await (await request(`${url}/history?max_items=${ids.size + 100}`)).body.json();
-  let first = Infinity;
-  let last = -Infinity;
-  let seen = 0;
-  for (const id of ids) {
-    const entry = history[id];
-    if (!entry) continue;
-    seen += 1;
-    for (const [type, data] of entry.status.messages) {
-      if (type === 'execution_start') first = Math.min(first, data.timestamp);
-      if (type === 'execution_success') last = Math.max(last, data.timestamp);
-    }
-  }
-  check(seen === ids.size, `the simulator's history holds ${seen} of ${ids.size} prompts`);
-  return last - first;
-}
 
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: 0 });
@@ -70,7 +50,8 @@ main(async () => {
     await Promise.race([done, waitFor(() => false, `${COUNT} results (got ${ids.size})`, 60_000, 250)]);
     check(failures === 0 && ids.size === COUNT, `${ids.size} of ${COUNT} prompts succeeded, ${failures} failed`);
     const ours = last - first;
-    const span = await executionSpan(sim.url, ids);
+    const { span, seen } = await executionSpan(sim.url, ids);
+    check(seen === ids.size, `the simulator's history holds ${seen} of ${ids.size} prompts`);
     await runtime.unload();
     return { ours, span, perPrompt: (ours - span) / COUNT };
   }

@@ -2,6 +2,7 @@
 /** Starts the simulator in a child process (bench/lib/sim-child.js) and talks to it over IPC. */
 const { fork } = require('node:child_process');
 const { join } = require('node:path');
+const { request } = require('undici');
 
 async function spawnSimulator(options = {}) {
   const child = fork(join(__dirname, 'sim-child.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -43,4 +44,29 @@ async function spawnSimulator(options = {}) {
   };
 }
 
-module.exports = { spawnSimulator };
+/**
+ * The simulator's own execution span of some prompts: the first execution_start to the last
+ * execution_success, from the timestamps its history records (as ComfyUI's does). `prompts` is a
+ * Set of prompt ids, or a count: the newest that many entries. No client can get its prompts back
+ * in less time than this: it is the server's floor for them.
+ */
+async function executionSpan(url, prompts) {
+  const count = typeof prompts === 'number' ? prompts : prompts.size;
+  const history = await (await request(`${url}/history?max_items=${typeof prompts === 'number' ? count : count + 100}`)).body.json();
+  const ids = typeof prompts === 'number' ? Object.keys(history).slice(-count) : [...prompts];
+  let first = Infinity;
+  let last = -Infinity;
+  let seen = 0;
+  for (const id of ids) {
+    const entry = history[id];
+    if (!entry) continue;
+    seen += 1;
+    for (const [type, data] of entry.status.messages) {
+      if (type === 'execution_start') first = Math.min(first, data.timestamp);
+      if (type === 'execution_success') last = Math.max(last, data.timestamp);
+    }
+  }
+  return { span: last - first, seen };
+}
+
+module.exports = { spawnSimulator, executionSpan };
