@@ -405,23 +405,29 @@
   }
 
   /**
+   * The catalog key a choice of `field` is shown under: `<optionKeys>.<value>`, else
+   * `<type>.label.<field><Value>`. The build's select rows (src/tools/editor-file.ts) use it too.
+   */
+  function optionKey(type, field, value, optionKeys) {
+    return optionKeys ? optionKeys + '.' + value : type + '.label.' + field + value.charAt(0).toUpperCase() + value.slice(1);
+  }
+
+  /**
    * A TypedInput for `#node-input-<field>` whose typed-in value is one of `values`, or read per msg
    * from a source. Shown under `<type>.label.<field>`, each value as `<optionKeys>.<value>` or else
    * `<type>.label.<field><Value>` (catalog keys of the node's own type).
    */
   function choiceInput(node, field, values, optionKeys) {
-    var prefix = node.type + '.label.' + field;
     $('#node-input-' + field).typedInput({
       default: field,
       typeField: '#node-input-' + field + 'Type',
       types: [
         {
           value: field,
-          label: node._(prefix),
+          label: node._(node.type + '.label.' + field),
           icon: 'fa fa-list-ul',
           options: values.map(function (value) {
-            var key = optionKeys ? optionKeys + '.' + value : prefix + value.charAt(0).toUpperCase() + value.slice(1);
-            return { value: value, label: node._(key) };
+            return { value: value, label: node._(optionKey(node.type, field, value, optionKeys)) };
           }),
         },
       ].concat(SOURCES),
@@ -479,6 +485,7 @@
     palette: palette,
     sourcedInput: sourcedInput,
     choiceInput: choiceInput,
+    optionKey: optionKey,
     contextStoreSelect: contextStoreSelect,
     listen: listen,
   };

@@ -18,7 +18,14 @@
  * reaching the editor.
  */
 
+import { join } from 'node:path';
+
 const SHARED_SCRIPT = 'comfyui-editor.js';
+/** The shared editor script's rule for a choice's catalog key, so a select row and a choiceInput name choices alike. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const shared = require(join(__dirname, '..', '..', 'resources', SHARED_SCRIPT)) as {
+  optionKey(type: string, field: string, value: string, optionKeys?: string): string;
+};
 const PALETTE_MARKER = /^( *)\/\/ @comfyui palette-node\b.*\n/m;
 const ROW = /^( *)<comfyui-row\b([^>]*)><\/comfyui-row>\n/gm;
 
@@ -131,8 +138,9 @@ function commonRows(): string[] {
  * A row's attributes. `field` and `icon` (a Font Awesome 4 name without "fa-") are required
  * (a checkbox without an icon stands under the row above it, unlabelled).
  * - `kind`: text (default), typed (a TypedInput: the text input and its hidden type field),
- *   password, checkbox (`check-label`: the catalog key of the text beside the box), select (`options`: values separated by spaces, each shown as `<option-keys>.<value>`
- *   or else `<type>.label.<field><Value>`)
+ *   password, checkbox (`check-label`: the catalog key of the text beside the box), select
+ *   (`options`: values separated by spaces, each under the key ComfyUIEditor.optionKey gives:
+ *   `<option-keys>.<value>`, else `<type>.label.<field><Value>`)
  * - `label`: the label's catalog key (default `<type>.label.<field>`; "" for a text the dialog's code writes)
  * - `placeholder`, `title`: catalog keys; `hint`: a literal placeholder
  * - `width` of the input (default 70%, "" for none), `label-width`, `unit` (a catalog key shown after)
@@ -198,9 +206,7 @@ function row(a: RowAttributes, context: FileContext): string[] {
   } else if (kind === 'select') {
     lines.push(`    <select id="${id}"${style}>`);
     for (const value of (a.options ?? '').split(' ').filter(Boolean)) {
-      const key = a['option-keys']
-        ? `${a['option-keys']}.${value}`
-        : `${context.type}.label.${a.field}${value[0].toUpperCase()}${value.slice(1)}`;
+      const key = shared.optionKey(context.type, a.field, value, a['option-keys']);
       lines.push(`        <option value="${value}" data-i18n="${key}"></option>`);
     }
     lines.push('    </select>');
