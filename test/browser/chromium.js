@@ -95,4 +95,29 @@ async function closeBrowserRun({ context, child, dirs, scratchDir, shotDir, fail
   if (shotDir && shotDir !== scratchDir) console.log(`      screenshots: ${shotDir}`);
 }
 
-module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing, launchLocalOnly, waitForOutput, closeBrowserRun };
+/**
+ * One story in steps (call inside the describe): after a failed step the later ones are skipped, not
+ * failed in a cascade, and `onFailure` runs once for the failed step (a screenshot). Problems the
+ * browser reported (console errors, requests leaving 127.0.0.1) fail the step they came in.
+ * Returns the story's state: `failed` tells the teardown to keep its screenshots.
+ */
+function storyInSteps(problems, onFailure) {
+  const story = { failed: false };
+  beforeEach(function () {
+    if (story.failed) this.skip();
+  });
+  afterEach(async function () {
+    if (this.currentTest && this.currentTest.state === 'failed') {
+      story.failed = true;
+      await onFailure();
+    }
+    if (problems.length > 0) {
+      story.failed = true;
+      const found = problems.splice(0);
+      throw new Error(`the browser reported problems:\n${found.join('\n')}`);
+    }
+  });
+  return story;
+}
+
+module.exports = { CHROMIUM, WANTED, CHROMIUM_ARGS, LOCAL, missing, launchLocalOnly, waitForOutput, closeBrowserRun, storyInSteps };

@@ -14,7 +14,7 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { request } = require('undici');
 const { startSimulator } = require('../../dist/simulator');
-const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun, storyInSteps } = require('./chromium');
 
 const root = join(__dirname, '..', '..');
 const PROMPT = 'a red fox in the snow, from the kitchen tablet';
@@ -29,7 +29,6 @@ describe('the dashboard example in a real browser (Chromium, Dashboard 2)', func
   let profileDir;
   let shotDir;
   let scratchDir;
-  let storyFailed = false;
   let context;
   let page;
   let dashboardUrl;
@@ -66,29 +65,13 @@ describe('the dashboard example in a real browser (Chromium, Dashboard 2)', func
   });
 
   after(async function () {
-    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: storyFailed });
+    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: story.failed });
     if (sim) await sim.close();
   });
 
-  // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
-  let stopped = false;
-  beforeEach(function () {
-    if (stopped) this.skip();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest && this.currentTest.state === 'failed') {
-      stopped = true;
-      storyFailed = true;
-      if (page) await page.screenshot({ path: join(scratchDir, 'failure.png'), fullPage: true }).catch(() => undefined);
-      if (sim) sim.faults.resumeWorker();
-    }
-    if (problems.length > 0) {
-      stopped = true;
-      storyFailed = true;
-      const found = problems.splice(0);
-      throw new Error(`the browser reported problems:\n${found.join('\n')}`);
-    }
+  const story = storyInSteps(problems, async () => {
+    if (page) await page.screenshot({ path: join(scratchDir, 'failure.png'), fullPage: true }).catch(() => undefined);
+    if (sim) sim.faults.resumeWorker();
   });
 
   const widget = (id) => page.locator(`#nrdb-ui-widget-${id}`);
@@ -108,7 +91,7 @@ describe('the dashboard example in a real browser (Chromium, Dashboard 2)', func
     for (;;) {
       const [running, pending] = await serverQueue();
       if (test(running, pending)) return [running, pending];
-      if (stopped) throw new Error(`the server's queue never ${what}`);
+      if (story.failed) throw new Error(`the server's queue never ${what}`);
       await page.waitForTimeout(50);
     }
   }

@@ -16,7 +16,7 @@ const { request } = require('undici');
 const root = join(__dirname, '..', '..');
 const packageJson = require('../../package.json');
 const { uiSaveImageWorkflow } = require('../support');
-const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun } = require('./chromium');
+const { WANTED, missing, launchLocalOnly, waitForOutput, closeBrowserRun, storyInSteps } = require('./chromium');
 /** The server configuration every example holds, which `npm start` deploys too. */
 const SERVER = JSON.parse(require('node:fs').readFileSync(join(root, 'examples', 'text-to-image.json'), 'utf8')).find(
   (n) => n.type === 'comfyui-server',
@@ -40,7 +40,6 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   let profileDir;
   let shotDir;
   let scratchDir; // temporary screenshots and the failure screenshot
-  let storyFailed = false;
   let context;
   let page;
   let editorUrl;
@@ -93,28 +92,12 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
   });
 
   after(async function () {
-    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: storyFailed });
+    await closeBrowserRun({ context, child, dirs: [userDir, profileDir], scratchDir, shotDir, failed: story.failed });
   });
 
-  // One story in steps: after a failed step the later ones are skipped, not failed in a cascade.
-  let stopped = false;
-  beforeEach(function () {
-    if (stopped) this.skip();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest && this.currentTest.state === 'failed') {
-      stopped = true;
-      storyFailed = true;
-      // Kept out of the committed screenshots folder.
-      if (page) await page.screenshot({ path: join(scratchDir, 'failure.png') }).catch(() => undefined);
-    }
-    if (problems.length > 0) {
-      stopped = true;
-      storyFailed = true;
-      const found = problems.splice(0);
-      throw new Error(`the browser reported problems:\n${found.join('\n')}`);
-    }
+  const story = storyInSteps(problems, async () => {
+    // Kept out of the committed screenshots folder.
+    if (page) await page.screenshot({ path: join(scratchDir, 'failure.png') }).catch(() => undefined);
   });
 
   /** Evaluates in the page. */
