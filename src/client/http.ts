@@ -423,9 +423,7 @@ export class ComfyHttp {
             await this.readCapped(response, { max: MAX_ERROR_BODY }, flight, what);
             return;
           }
-          const text = (await this.readCapped(response, { max: this.limits.maxJsonBytes, limit: 'maxJsonBytes' }, flight, what)).toString(
-            'utf8',
-          );
+          const text = await this.readJsonText(response, flight, what);
           return parseAnswer(method, route, response.statusCode, headerText(response.headers['content-type']), text, read);
         } finally {
           flight.end();
@@ -462,6 +460,23 @@ export class ComfyHttp {
     } catch (err) {
       throw this.transportError(err, flight, what, 'no answer');
     }
+  }
+
+  /**
+   * A JSON answer as text, within maxJsonBytes. One whose Content-Length is within the cap (ComfyUI
+   * declares it on every JSON answer) is read by undici in one go: looping over the body as a stream
+   * cost a small answer more than everything else the client does for its request.
+   */
+  private async readJsonText(response: Dispatcher.ResponseData, flight: Flight, what: string): Promise<string> {
+    const length = headerText(response.headers['content-length']);
+    if (/^\d+$/.test(length) && Number(length) <= this.limits.maxJsonBytes) {
+      try {
+        return await response.body.text();
+      } catch (err) {
+        throw this.transportError(err, flight, what, 'the answer was cut off');
+      }
+    }
+    return (await this.readCapped(response, { max: this.limits.maxJsonBytes, limit: 'maxJsonBytes' }, flight, what)).toString('utf8');
   }
 
   /**
