@@ -314,6 +314,16 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       throw new ComfyError('BAD_INPUT', `A prompt id must be ${PROMPT_ID_RULE}`);
     }
     const promptId = options.promptId ?? randomUUID();
+    const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
+    // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
+    const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
+    if (Object.keys(extraData).length > 0) request.extra_data = extraData;
+    if (options.targets) request.partial_execution_targets = options.targets;
+    // The request is on the wire when postPrompt returns: what follows runs while the server reads it, off
+    // the time between two prompts. It still runs before any answer or event can arrive (this is one
+    // synchronous step), so the prompt's first events, which may overtake the answer, find it registered.
+    const posting = this.http.postPrompt(request);
+    posting.catch(() => undefined); // awaited below; a throw in between must not leave it unhandled
     // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
     const running = runningPart(prompt, options.targets);
     this.remember(promptId, running);
@@ -326,15 +336,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
             : undefined,
         })
       : undefined;
-    // Before POST /prompt: the prompt's first events may overtake the answer.
     this.queueWatch.remember(promptId, prompt);
-    const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
-    // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
-    const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
-    if (Object.keys(extraData).length > 0) request.extra_data = extraData;
-    if (options.targets) request.partial_execution_targets = options.targets;
     try {
-      const accepted = await this.http.postPrompt(request);
+      const accepted = await posting;
       this.tracker.accepted(promptId);
       // Callbacks are for prompts being waited for, like the tracker's: a prompt only queued has nobody to tell but flows.
       this.watchPosition(promptId, options.wait ? options.callbacks : undefined);
