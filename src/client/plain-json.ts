@@ -49,84 +49,83 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function plainJson(value: unknown, code: ComfyErrorCode, where: string): JsonValue {
   const ancestors = new Set<object>();
   let budget = MAX_JSON_VALUES;
+  // The path to the value being copied, as keys and indexes: made into text only for a message,
+  // since building it for every value was most of the cost of copying a workflow.
+  const steps: Array<string | number> = [];
+  /** The error fail() threw, told apart from what a flow's getter or Proxy trap throws (even a ComfyError). */
+  let failure: ComfyError | undefined;
 
-  const fail = (path: string, reason: string): never => {
+  const fail = (reason: string): never => {
+    const path = steps.map((step) => (typeof step === 'number' ? `[${step}]` : pathStep(step))).join('');
     // A path 100 levels deep is shown by its ends.
     const shown = path.length > 100 ? `${path.slice(0, 40)}…${path.slice(-40)}` : path;
-    throw new ComfyError(code, `${where}${shown} ${reason}`);
-  };
-  /** One step that may run a getter or a Proxy trap of the flow's value. */
-  const read = <T>(path: string, step: () => T): T => {
-    try {
-      return step();
-    } catch (err) {
-      return fail(path, `could not be read: ${reasonOf(err)}`);
-    }
+    failure = new ComfyError(code, `${where}${shown} ${reason}`);
+    throw failure;
   };
 
-  const copy = (item: unknown, path: string, depth: number): JsonValue => {
-    if ((budget -= 1) < 0) fail('', `holds more than ${MAX_JSON_VALUES} values`);
+  const copy = (item: unknown, depth: number): JsonValue => {
+    if ((budget -= 1) < 0) {
+      steps.length = 0;
+      fail(`holds more than ${MAX_JSON_VALUES} values`);
+    }
     switch (typeof item) {
       case 'string':
       case 'boolean':
         return item;
       case 'number':
-        if (!Number.isFinite(item)) return fail(path, `is ${String(item)}, which JSON cannot carry (it would arrive as null)`);
+        if (!Number.isFinite(item)) return fail(`is ${String(item)}, which JSON cannot carry (it would arrive as null)`);
         return item === 0 ? 0 : item;
       case 'bigint':
-        return fail(path, `is the BigInt ${item.toString()}n, which JSON cannot carry; use a number or a string`);
+        return fail(`is the BigInt ${item.toString()}n, which JSON cannot carry; use a number or a string`);
       case 'object':
         if (item === null) return null;
         break;
       default:
-        return fail(path, `is ${typeof item === 'undefined' ? 'undefined' : `a ${typeof item}`}, which JSON cannot carry`);
+        return fail(`is ${typeof item === 'undefined' ? 'undefined' : `a ${typeof item}`}, which JSON cannot carry`);
     }
-    if (depth >= MAX_JSON_DEPTH) return fail(path, `is nested more than ${MAX_JSON_DEPTH} levels deep`);
-    if (ancestors.has(item)) return fail(path, 'contains itself (a circular structure)');
+    if (depth >= MAX_JSON_DEPTH) return fail(`is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    if (ancestors.has(item)) return fail('contains itself (a circular structure)');
     ancestors.add(item);
     try {
-      return read(path, () => Array.isArray(item)) ? copyArray(item as unknown[], path, depth) : copyObject(item, path, depth);
+      return Array.isArray(item) ? copyArray(item as unknown[], depth) : copyObject(item, depth);
     } finally {
       // Only a cycle fails: the same array used twice (a link, say) is two equal JSON values.
       ancestors.delete(item);
     }
   };
 
-  const copyArray = (array: unknown[], path: string, depth: number): JsonValue[] => {
-    const length = read(path, () => array.length);
+  const copyArray = (array: unknown[], depth: number): JsonValue[] => {
+    const length = array.length;
     const out: JsonValue[] = [];
     for (let index = 0; index < length; index += 1) {
-      const at = `${path}[${index}]`;
-      if (!read(at, () => Object.prototype.hasOwnProperty.call(array, index)))
-        fail(at, 'is missing (a sparse array), which JSON cannot carry');
-      out.push(
-        copy(
-          read(at, () => array[index]),
-          at,
-          depth + 1,
-        ),
-      );
+      steps.push(index);
+      if (!Object.prototype.hasOwnProperty.call(array, index)) fail('is missing (a sparse array), which JSON cannot carry');
+      out.push(copy(array[index], depth + 1));
+      steps.pop();
     }
     return out;
   };
 
-  const copyObject = (object: object, path: string, depth: number): JsonObject => {
-    if (!isPlainObject(object)) fail(path, `is ${describeObject(object)}, not a plain object`);
-    const keys = read(path, () => Object.keys(object));
+  const copyObject = (object: object, depth: number): JsonObject => {
+    if (!isPlainObject(object)) fail(`is ${describeObject(object)}, not a plain object`);
+    const keys = Object.keys(object);
     const out = Object.create(null) as JsonObject;
     for (const key of keys) {
-      const at = `${path}${pathStep(key)}`;
+      steps.push(key);
       // A null-prototype object has no __proto__ setter: this defines an own property, whatever the key.
-      out[key] = copy(
-        read(at, () => (object as Record<string, unknown>)[key]),
-        at,
-        depth + 1,
-      );
+      out[key] = copy((object as Record<string, unknown>)[key], depth + 1);
+      steps.pop();
     }
     return out;
   };
 
-  return copy(value, '', 0);
+  try {
+    return copy(value, 0);
+  } catch (err) {
+    if (err === failure) throw err;
+    // A getter or a Proxy trap of the flow's value threw (or the stack ran out): where is what the steps say.
+    return fail(`could not be read: ${reasonOf(err)}`);
+  }
 }
 
 /** `.name` or `["odd name"]`, shortened so a huge key cannot make a huge message. */
