@@ -478,6 +478,26 @@ describe('prompt check (local validation against /object_info)', function () {
       );
     });
 
+    it('a prompt is checked as the server reads it: the same answer as for its copy through JSON text', function () {
+      // Values JSON text changes or drops, beside the plain ones: the check reads a plain prompt as it is.
+      const odd = fc.constantFrom(undefined, NaN, Infinity, -0, new Date(0), () => 1);
+      const value = fc.oneof(json, odd, fc.array(fc.oneof(json, odd), { maxLength: 3 }));
+      const oddNode = fc.record({
+        class_type: classes,
+        inputs: fc.dictionary(
+          fc.constantFrom('images', 'width', 'height', 'seed', 'steps', 'color', 'batch_size'),
+          fc.oneof(value, inputValue),
+        ),
+      });
+      fc.assert(
+        fc.property(fc.dictionary(ids, fc.oneof({ weight: 4, arbitrary: oddNode }, { weight: 1, arbitrary: node })), (p) => {
+          // Received values may keep the prompt's own null-prototype objects: the same JSON, so prototypes are evened out first.
+          assert.deepStrictEqual(withPrototypes(checkPrompt(p, definitions)), checkPrompt(JSON.parse(JSON.stringify(p)), definitions));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('random definitions (any object_info a custom node may send) never throw either', function () {
       const spec = fc.oneof(
         json,
@@ -501,6 +521,13 @@ describe('prompt check (local validation against /object_info)', function () {
     });
   });
 });
+
+/** A deep copy with every object an ordinary one (null-prototype ones too); values as they are, NaN and -0 included. */
+function withPrototypes(value) {
+  if (Array.isArray(value)) return value.map(withPrototypes);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withPrototypes(item)]));
+}
 
 /** str() of a Python list of strings. */
 function pythonList(items) {

@@ -13,6 +13,7 @@ import { typesConnect } from './bypass-rule';
 import { checkValue, configOf } from './input-check';
 import type { InputDefinition, NodeDefinition } from './node-definitions';
 import { pyRepr } from './python-values';
+import { isPlainObject, MAX_JSON_DEPTH } from './plain-json';
 import { isRecord, setOwn } from './shape';
 import type { Json } from './shape';
 import type { ApiPrompt, NodeErrorDetail, NodeErrors, NodeId } from './types';
@@ -79,11 +80,15 @@ type Sent = Record<NodeId, { class_type: unknown; inputs: Record<string, Json> }
 
 /** The prompt as the server will read it: through JSON (NaN becomes null, undefined inputs vanish). */
 function asSent(prompt: ApiPrompt): Sent {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(JSON.stringify(prompt));
-  } catch {
-    return {}; // not JSON at all (a BigInt, a cycle): sending it fails on its own, with its own error
+  let parsed: unknown = prompt;
+  // A prompt read at the boundary (plain-json.ts) is JSON already: the copy through JSON text, a
+  // good part of the check's time, is only needed for one that is not.
+  if (!unchangedByJson(prompt)) {
+    try {
+      parsed = JSON.parse(JSON.stringify(prompt));
+    } catch {
+      return {}; // not JSON at all (a BigInt, a cycle): sending it fails on its own, with its own error
+    }
   }
   // No prototype: a node id such as "__proto__" stays an id.
   const sent: Sent = Object.create(null) as Sent;
@@ -92,6 +97,43 @@ function asSent(prompt: ApiPrompt): Sent {
     if (isRecord(node) && isRecord(node.inputs)) sent[id] = { class_type: node.class_type, inputs: node.inputs as Record<string, Json> };
   }
   return sent;
+}
+
+/** Whether JSON text would carry `value` unchanged. Never throws: a getter that throws makes it false. */
+function unchangedByJson(value: unknown): boolean {
+  try {
+    return sameThroughJson(value, 0);
+  } catch {
+    return false;
+  }
+}
+
+function sameThroughJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  // A cycle or deep nesting: the JSON copy decides (and fails on a cycle).
+  if (depth > MAX_JSON_DEPTH || 'toJSON' in value) return false;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      if (!Object.hasOwn(value, index) || !sameThroughJson(value[index], depth + 1)) return false;
+    }
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) {
+    if (!sameThroughJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 function definitionOf(definitions: ReadonlyMap<string, NodeDefinition>, classType: unknown): NodeDefinition | undefined {
