@@ -197,7 +197,9 @@ export = function (RED: NodeAPI): void {
       // The node may have been redeployed while the prompt ran: the result goes to the node now
       // deployed under this id (the job lives with the config node, so nothing was lost).
       deliver(msg, result, { number: submission.number, node_errors: submission.nodeErrors, overrides }, send);
-      kept.forget(submission.promptId);
+      // Node-RED hands the msg on in an immediate queued by send(): this one runs right after that, in the
+      // same turn of the event loop (no I/O, no close in between), so the next node's work does not wait for it.
+      setImmediate(() => kept.forget(submission.promptId));
     }
 
     node.on('input', (msg: SubmitMsg, send: (msg: SubmitMsg) => void, done: (err?: Error) => void) => {
