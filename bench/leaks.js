@@ -25,7 +25,7 @@ if (typeof global.gc !== 'function') {
   }
 }
 
-const { quick, check, finish, main, mb, sleep, tinyWorkflow, waitFor } = require('./lib/common');
+const { quick, check, finish, main, mb, sleep, tinyWorkflow, waitFor, within } = require('./lib/common');
 const runtime = require('./lib/runtime');
 const { spawnSimulator } = require('./lib/sim');
 
@@ -76,23 +76,6 @@ function baselineFlow() {
 }
 
 const EMPTY = [{ id: 'tab', type: 'tab' }];
-
-/**
- * `promise`'s value, or undefined after `ms`; the timer is cleared either way. A pending timer keeps
- * alive the scope it was made in — here a cycle's client, config node and msg — so a plain sleep() in a
- * race made every cycle of the last 10 s count as heap growth (11 MB at 200 cycles, all of it this).
- */
-async function within(promise, ms) {
-  let timer;
-  const timeout = new Promise((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function heapAfterGc() {
   for (let i = 0; i < 4; i += 1) global.gc();

@@ -89,6 +89,24 @@ function finish(line) {
   process.exit(failures.length === 0 ? 0 : 1);
 }
 
+/**
+ * `promise`'s value, or undefined after `ms`; the timer is cleared either way. A pending timer keeps
+ * alive the scope it was made in (a leaks cycle's client, config node and msg), so a plain sleep() in
+ * a race made every cycle of the last 10 s count as heap growth (11 MB at 200 cycles, all of it this),
+ * and a run of 1,000 prompts left 1,000 timers of 30 s behind.
+ */
+async function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function sleep(msValue) {
   return new Promise((resolve) => setTimeout(resolve, msValue));
 }
@@ -126,4 +144,21 @@ function main(fn) {
   });
 }
 
-module.exports = { flags, quick, fail, check, median, ms, mb, alternate, verdict, finish, sleep, waitFor, tinyWorkflow, main, failures };
+module.exports = {
+  flags,
+  quick,
+  fail,
+  check,
+  median,
+  ms,
+  mb,
+  alternate,
+  verdict,
+  finish,
+  sleep,
+  within,
+  waitFor,
+  tinyWorkflow,
+  main,
+  failures,
+};

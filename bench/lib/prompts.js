@@ -4,7 +4,7 @@
  * result) → sink, against the raw client of raw-client.js. Each prompt is a distinct tiny
  * EmptyImage → SaveImage (a different colour, so ComfyUI's cache never answers for it).
  */
-const { check, sleep, tinyWorkflow, waitFor } = require('./common');
+const { check, tinyWorkflow, waitFor, within } = require('./common');
 const { connectRawClient } = require('./raw-client');
 const runtime = require('./runtime');
 
@@ -59,7 +59,7 @@ async function ours(url, count, concurrency) {
       sent += 1;
     }
     const before = results.length + errors.length;
-    await Promise.race([new Promise((resolve) => (wake = resolve)), sleep(STALL_MS)]);
+    await within(new Promise((resolve) => (wake = resolve)), STALL_MS);
     if (results.length + errors.length === before) break; // nothing came back for STALL_MS: lost
   }
   const elapsed = performance.now() - started;
@@ -78,7 +78,7 @@ async function baseline(url, count, concurrency) {
   const worker = async () => {
     while (next < count) {
       next += 1;
-      const run = await Promise.race([raw.run(tinyWorkflow(++serial)), sleep(STALL_MS).then(() => undefined)]);
+      const run = await within(raw.run(tinyWorkflow(++serial)), STALL_MS);
       if (!run) return; // lost: verify() reports it
       const { promptId, entry } = run;
       const images = entry && entry.outputs && entry.outputs['2'] && entry.outputs['2'].images;
