@@ -8,6 +8,7 @@
  * becomes a ComfyError that says what was asked and what came back, with credentials redacted and
  * its text clipped. close() stops every request and download in flight at once (CLOSED).
  */
+import { EventEmitter } from 'node:events';
 import { Agent, FormData, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Readable, Writable } from 'node:stream';
@@ -117,10 +118,14 @@ const SNIFF_BYTES = 512;
 /** Why a request in flight was stopped. */
 type StopReason = 'closed' | 'cancelled' | 'timeout';
 
-/** One request's abort: the client closing, its caller giving up, or its own time limit. */
-class Flight {
-  readonly controller = new AbortController();
+/**
+ * One request's abort: the client closing, its caller giving up, or its own time limit. It is the
+ * request's signal itself: undici takes an EventEmitter with `aborted` and `reason` as well as an
+ * AbortSignal, and an AbortController per request cost more than the rest of a small request's work here.
+ */
+class Flight extends EventEmitter {
   stopped: StopReason | undefined;
+  reason: Error | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly onCallerAbort = (): void => this.stop('cancelled');
 
@@ -129,6 +134,7 @@ class Flight {
     timeoutMs: number,
     private readonly caller: AbortSignal | undefined,
   ) {
+    super();
     flights.add(this);
     this.timer = setTimeout(() => this.stop('timeout'), timeoutMs);
     this.timer.unref();
@@ -136,10 +142,15 @@ class Flight {
     else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
+  get aborted(): boolean {
+    return this.stopped !== undefined;
+  }
+
   stop(reason: StopReason): void {
     if (this.stopped) return;
     this.stopped = reason;
-    this.controller.abort();
+    this.reason = new Error(`the request was stopped (${reason})`);
+    this.emit('abort');
   }
 
   end(): void {
@@ -455,7 +466,7 @@ export class ComfyHttp {
         body,
         headersTimeout: this.limits.timeoutMs,
         bodyTimeout: this.limits.timeoutMs,
-        signal: flight.controller.signal,
+        signal: flight,
       });
     } catch (err) {
       throw this.transportError(err, flight, what, 'no answer');
