@@ -13,7 +13,8 @@
  * a job against the simulator (it stalls or fails) is reported with the reason, not timed. Each job
  * has a floor in its rotation: the raw client of bench/lib/raw-client.js for the prompt jobs, a bare
  * `ws` client that JSON.parses each frame and calls the callback for each progress message for the
- * events job (its span, like every side's, includes the simulator building and writing the frames).
+ * events job (its span, like every side's, includes the simulator building and writing the frames; the
+ * line says when its first callback came, i.e. how much of the span passed before any frame arrived).
  * A time below the floor is out of any client's reach on this server, and the line says when the
  * goal asks that. `--job events` (or sequential, concurrent) runs one job only, e.g. for profiling
  * with `--only ours`.
@@ -27,7 +28,7 @@
  */
 const WebSocket = require('ws');
 const { ComfyClient } = require('../dist/client/client');
-const { flags, quick, alternate, check, fail, finish, main, ms, tinyWorkflow, waitFor } = require('./lib/common');
+const { flags, quick, alternate, check, fail, finish, main, median, ms, tinyWorkflow, waitFor } = require('./lib/common');
 const { connectRawClient } = require('./lib/raw-client');
 const { spawnSimulator } = require('./lib/sim');
 
@@ -215,6 +216,7 @@ main(async () => {
   const events = job('events', async (lib, clientId, index) => {
     const promptId = `events-${index}-${clientId}`;
     let received = 0;
+    let first = 0;
     let last = 0;
     let resolve;
     const done = new Promise((r) => (resolve = r));
@@ -222,6 +224,7 @@ main(async () => {
       const value = data.value;
       if ((data.prompt_id ?? data.promptId) !== promptId) return;
       received += 1;
+      if (received === 1) first = performance.now();
       if (value === EVENTS) {
         last = performance.now();
         resolve();
@@ -233,7 +236,8 @@ main(async () => {
     await sim.call('blast', { promptId, node: '2', count: EVENTS, clientId });
     await within(done, `${EVENTS} progress events`);
     if (received !== EVENTS) throw new Error(`${received} callbacks for ${EVENTS} events`);
-    return last - started;
+    // When the first callback came: before it, the simulator was building the frames (the same for every side).
+    return { ms: last - started, firstMs: first - started };
   });
 
   const lines = [];
@@ -271,7 +275,9 @@ main(async () => {
     // The job's floor is the least a program must do on this server, in the same rotation.
     let floorText = '';
     if (Number.isFinite(medians.floor)) {
-      floorText = `; ${NAMES[floor.side]} ${ms(medians.floor)} (ours ${(medians.ours / medians.floor).toFixed(2)}× it)`;
+      const firstMs = median(result.samples[floor.side].map((sample) => sample.firstMs ?? NaN));
+      const firstText = Number.isFinite(firstMs) ? `; its first callback ${ms(firstMs)} after the blast request` : '';
+      floorText = `; ${NAMES[floor.side]} ${ms(medians.floor)} (ours ${(medians.ours / medians.floor).toFixed(2)}× it${firstText})`;
       if (fastest && lead < GOAL && medians[fastest] / GOAL < medians.floor)
         floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than ${floor.short} (${floor.does}) takes on this server`;
     } else if (broken[name][floor.side]) {
