@@ -10,9 +10,14 @@
  *  - E `progress` events of one prompt to a callback (from the blast request to the last callback:
  *    the same start for all three, since each keeps its socket to itself).
  * Goal: ours ≥ 1.3× ahead of the faster peer (peer time / ours) on every job. A peer that cannot do
- * a job against the simulator (it stalls or fails) is reported with the reason, not timed. The raw
- * client of bench/lib/raw-client.js takes part in the prompt jobs' rotation as their floor: a time
- * below it is out of any client's reach on this server, and the line says when the goal asks that.
+ * a job against the simulator (it stalls or fails) is reported with the reason, not timed. Each job
+ * has a floor in its rotation: the raw client of bench/lib/raw-client.js for the prompt jobs, a bare
+ * `ws` client that JSON.parses each frame and calls the callback for each progress message for the
+ * events job (its span, like every side's, includes the simulator building and writing the frames; the
+ * line says when its first callback came, i.e. how much of the span passed before any frame arrived).
+ * A time below the floor is out of any client's reach on this server, and the line says when the
+ * goal asks that. `--job events` (or sequential, concurrent) runs one job only, e.g. for profiling
+ * with `--only ours`.
  *
  * @saintno/comfyui-sdk's CallWrapper listens for a prompt's events only after its POST /prompt
  * answer and one GET /history: a prompt that finishes before that is never seen to end and the
@@ -23,7 +28,7 @@
  */
 const WebSocket = require('ws');
 const { ComfyClient } = require('../dist/client/client');
-const { quick, alternate, check, fail, finish, main, ms, tinyWorkflow, waitFor } = require('./lib/common');
+const { flags, quick, alternate, check, fail, finish, main, median, ms, tinyWorkflow, waitFor } = require('./lib/common');
 const { connectRawClient } = require('./lib/raw-client');
 const { spawnSimulator } = require('./lib/sim');
 
@@ -60,6 +65,30 @@ const LIBRARIES = {
         throw new Error('the raw client takes no progress callback');
       },
       close: () => raw.close(),
+    };
+  },
+  // The floor of the events job: the least any client must do with a frame (parse it, call back for a progress message).
+  async rawWs(url, clientId) {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?clientId=${clientId}`, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return {
+      run: () => {
+        throw new Error('raw ws + JSON.parse runs no prompts');
+      },
+      onProgress: (callback) =>
+        ws.on('message', (data, isBinary) => {
+          if (isBinary) return;
+          const message = JSON.parse(data.toString());
+          if (message.type === 'progress') callback(message.data);
+        }),
+      close: () =>
+        new Promise((resolve) => {
+          ws.once('close', resolve);
+          ws.close();
+        }),
     };
   },
   async ours(url, clientId) {
@@ -104,7 +133,15 @@ const NAMES = {
   saintno: '@saintno/comfyui-sdk',
   stableCanvas: '@stable-canvas/comfyui-client',
   raw: 'the raw client (POST, wait on the socket, GET history, nothing else)',
+  rawWs: 'raw ws + JSON.parse',
 };
+/** Each job's floor (a side in its rotation) and what it does, for the line that says a goal asks less than it takes. */
+const FLOORS = {
+  sequential: { side: 'raw', short: 'the raw client', does: 'the same round trips a prompt, nothing else' },
+  concurrent: { side: 'raw', short: 'the raw client', does: 'the same round trips a prompt, nothing else' },
+  events: { side: 'rawWs', short: 'raw ws + JSON.parse', does: 'one JSON.parse and one callback a frame, nothing else' },
+};
+const JOBS = flags.job ? String(flags.job).split(',') : ['sequential', 'concurrent', 'events'];
 
 main(async () => {
   const sim = await spawnSimulator({ stepMs: 0, nodeMs: PEER_NODE_MS });
@@ -179,6 +216,7 @@ main(async () => {
   const events = job('events', async (lib, clientId, index) => {
     const promptId = `events-${index}-${clientId}`;
     let received = 0;
+    let first = 0;
     let last = 0;
     let resolve;
     const done = new Promise((r) => (resolve = r));
@@ -186,6 +224,7 @@ main(async () => {
       const value = data.value;
       if ((data.prompt_id ?? data.promptId) !== promptId) return;
       received += 1;
+      if (received === 1) first = performance.now();
       if (value === EVENTS) {
         last = performance.now();
         resolve();
@@ -197,7 +236,8 @@ main(async () => {
     await sim.call('blast', { promptId, node: '2', count: EVENTS, clientId });
     await within(done, `${EVENTS} progress events`);
     if (received !== EVENTS) throw new Error(`${received} callbacks for ${EVENTS} events`);
-    return last - started;
+    // When the first callback came: before it, the simulator was building the frames (the same for every side).
+    return { ms: last - started, firstMs: first - started };
   });
 
   const lines = [];
@@ -206,20 +246,21 @@ main(async () => {
     ['sequential', sequential, `${SEQUENTIAL} prompts one at a time`],
     ['concurrent', concurrent, `${CONCURRENT} prompts at once`],
     ['events', events, `${EVENTS} progress events to a callback`],
-  ]) {
+  ].filter(([name]) => JOBS.includes(name))) {
+    const floor = FLOORS[name];
     const result = await alternate({
       runs: RUNS,
       label: name,
       ours: body('ours'),
       baseline: body('saintno'),
-      extra: name === 'events' ? { stableCanvas: body('stableCanvas') } : { stableCanvas: body('stableCanvas'), raw: body('raw') },
+      extra: { stableCanvas: body('stableCanvas'), [floor.side]: body(floor.side) },
     });
     // alternate() calls the second side `baseline`: here that is @saintno/comfyui-sdk.
     const medians = {
       ours: result.medians.ours,
       saintno: result.medians.baseline,
       stableCanvas: result.medians.stableCanvas,
-      raw: result.medians.raw,
+      floor: result.medians[floor.side],
     };
     check(Number.isFinite(medians.ours), `${name}: ours did not run: ${broken[name].ours}`);
     const peers = ['saintno', 'stableCanvas'].filter((side) => !broken[name][side] && Number.isFinite(medians[side]));
@@ -231,12 +272,16 @@ main(async () => {
     const verdictText = fastest
       ? `${lead.toFixed(2)}× ahead of ${NAMES[fastest]} (goal ≥ ${GOAL}×: ${lead >= GOAL ? 'met' : 'NOT met'})`
       : 'no peer ran: no ratio';
-    // Prompts: the raw client is the least a program must do on this server (its floor), in the same rotation.
+    // The job's floor is the least a program must do on this server, in the same rotation.
     let floorText = '';
-    if (Number.isFinite(medians.raw)) {
-      floorText = `; ${NAMES.raw} ${ms(medians.raw)} (ours ${(medians.ours / medians.raw).toFixed(2)}× it)`;
-      if (fastest && lead < GOAL && medians[fastest] / GOAL < medians.raw)
-        floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than the raw client (the same round trips a prompt, nothing else) takes on this server`;
+    if (Number.isFinite(medians.floor)) {
+      const firstMs = median(result.samples[floor.side].map((sample) => sample.firstMs ?? NaN));
+      const firstText = Number.isFinite(firstMs) ? `; its first callback ${ms(firstMs)} after the blast request` : '';
+      floorText = `; ${NAMES[floor.side]} ${ms(medians.floor)} (ours ${(medians.ours / medians.floor).toFixed(2)}× it${firstText})`;
+      if (fastest && lead < GOAL && medians[fastest] / GOAL < medians.floor)
+        floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than ${floor.short} (${floor.does}) takes on this server`;
+    } else if (broken[name][floor.side]) {
+      floorText = `; ${NAMES[floor.side]} did not run (${broken[name][floor.side]})`;
     }
     lines.push(`client core, ${count}: ours ${ms(medians.ours)}; ${peerText}; median of ${result.runs}; ${verdictText}${floorText}`);
     summary.push(`${name} ${fastest ? `${lead.toFixed(2)}×` : 'no peer'} ${fastest ? (lead >= GOAL ? 'met' : 'NOT met') : ''}`.trim());

@@ -62,6 +62,25 @@ describe('frames: decoding ComfyUI WebSocket frames', function () {
     });
   });
 
+  it('reads runs of progress frames whose ids often repeat the frame before exactly as the general path does (fast-check)', function () {
+    // Few ids and nodes, so that most frames end as the one before does and the fast path hands on its strings.
+    const frame = fc.record({
+      value: fc.nat(),
+      max: fc.nat(),
+      id: fc.constantFrom('a', 'ab', 'b', '', 'a"'),
+      node: fc.constantFrom('"1"', '"10"', '"0"', 'null', '""'),
+    });
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 30 }), (frames) => {
+        for (const { value, max, id, node } of frames) {
+          const data = `{"value": ${value}, "max": ${max}, "prompt_id": ${JSON.stringify(id)}, "node": ${node}}`;
+          assert.deepEqual(decodeTextFrame(`{"type": "progress", "data": ${data}}`), decodeTextFrame(`{"type":"progress","data":${data}}`));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('reports malformed text frames instead of throwing', function () {
     assert.equal(decodeTextFrame('{not json').kind, 'invalid');
     assert.equal(decodeTextFrame('[1,2]').kind, 'invalid');

@@ -12,6 +12,8 @@ const { values: flags } = parseArgs({
     runs: { type: 'string' },
     /** Only one side, for profiling: `ours` or `baseline` (no ratio is printed). */
     only: { type: 'string' },
+    /** Only some jobs of a script that has several (clients.js): comma-separated names. */
+    job: { type: 'string' },
   },
   strict: false,
 });
