@@ -9,7 +9,8 @@ const { randomUUID } = require('node:crypto');
 const WebSocket = require('ws');
 const { Agent, request } = require('undici');
 
-async function connectRawClient(baseUrl) {
+/** `mark(name)`, when given, is called at each step of a prompt (bench/prompt-path.js times them). */
+async function connectRawClient(baseUrl, mark = undefined) {
   const clientId = `raw-${randomUUID()}`;
   const agent = new Agent({ keepAliveTimeout: 10_000 });
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws?clientId=${clientId}`, { perMessageDeflate: false });
@@ -21,7 +22,9 @@ async function connectRawClient(baseUrl) {
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const message = JSON.parse(data.toString('utf8'));
+    if (mark && message.type === 'execution_start') mark('started');
     if (message.type !== 'executing' || message.data.node !== null) return;
+    if (mark) mark('ended');
     const done = waiting.get(message.data.prompt_id);
     if (done) {
       waiting.delete(message.data.prompt_id);
@@ -32,6 +35,7 @@ async function connectRawClient(baseUrl) {
   async function run(prompt) {
     const promptId = randomUUID();
     const finished = new Promise((resolve) => waiting.set(promptId, resolve));
+    if (mark) mark('post');
     const posted = await request(`${baseUrl}/prompt`, {
       method: 'POST',
       dispatcher: agent,
@@ -39,10 +43,13 @@ async function connectRawClient(baseUrl) {
       body: JSON.stringify({ prompt, client_id: clientId, prompt_id: promptId }),
     });
     const accepted = await posted.body.json();
+    if (mark) mark('posted');
     if (posted.statusCode !== 200) throw new Error(`POST /prompt answered ${posted.statusCode}: ${JSON.stringify(accepted)}`);
     await finished;
+    if (mark) mark('history');
     const history = await request(`${baseUrl}/history/${promptId}`, { dispatcher: agent });
     const entry = (await history.body.json())[promptId];
+    if (mark) mark('historied');
     return { promptId, entry };
   }
 
