@@ -131,7 +131,7 @@ function sameThroughJson(value: unknown, depth: number): boolean {
   }
   if (!isPlainObject(value)) return false;
   for (const key of Object.keys(value)) {
-    if (!sameThroughJson((value)[key], depth + 1)) return false;
+    if (!sameThroughJson(value[key], depth + 1)) return false;
   }
   return true;
 }
