@@ -236,3 +236,48 @@ describe('endpoint: URLs under a base path', function () {
     }
   });
 });
+
+describe('http: JSON answers that do not arrive whole', function () {
+  const net = require('node:net');
+  const { ComfyHttp } = require('../dist/client/http');
+  let server;
+  let http;
+
+  /** A server on 127.0.0.1 that answers every request with `head` and the first bytes of a JSON body, then `after(socket)`. */
+  async function answering(declared, after) {
+    server = net.createServer((socket) => {
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n{"queue_running": [`);
+        after(socket);
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    http = new ComfyHttp(new Endpoint({ url: `http://127.0.0.1:${server.address().port}` }), { timeoutMs: 400 });
+  }
+
+  afterEach(async function () {
+    await http?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+    server = undefined;
+    http = undefined;
+  });
+
+  it('a connection closed before the declared length is NETWORK, "the answer was cut off"', async function () {
+    await answering(200, (socket) => socket.destroy());
+    await assert.rejects(http.queue(), (err) => {
+      assert.equal(err.code, 'NETWORK');
+      assert.match(err.message, /^GET \/queue: the answer was cut off/);
+      return true;
+    });
+  });
+
+  it('a body that stops coming is TIMEOUT at the request time limit', async function () {
+    await answering(200, () => undefined);
+    await assert.rejects(http.queue(), (err) => {
+      assert.equal(err.code, 'TIMEOUT');
+      assert.match(err.message, /^GET \/queue: /);
+      return true;
+    });
+  });
+});
