@@ -314,6 +314,9 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
       throw new ComfyError('BAD_INPUT', `A prompt id must be ${PROMPT_ID_RULE}`);
     }
     const promptId = options.promptId ?? randomUUID();
+    // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
+    // Worked out before the POST: it reads the caller's prompt and may throw, and nothing may throw once it is sent.
+    const running = runningPart(prompt, options.targets);
     const request: PromptRequest = { prompt, client_id: this.clientId, prompt_id: promptId };
     // ComfyUI moves api_key_comfy_org out of extra_data before queueing: it never shows in queue or history.
     const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
@@ -324,8 +327,6 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     // synchronous step), so the prompt's first events, which may overtake the answer, find it registered.
     const posting = this.http.postPrompt(request);
     posting.catch(() => undefined); // awaited below; a throw in between must not leave it unhandled
-    // Progress, titles and the cached flag count the nodes that run; with partial execution that is part of the prompt.
-    const running = runningPart(prompt, options.targets);
     this.remember(promptId, running);
     const result = options.wait
       ? this.tracker.register(promptId, running, options.callbacks, {
