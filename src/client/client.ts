@@ -322,9 +322,10 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     const extraData = { ...(options.extraData ?? {}), ...(this.comfyOrgApiKey ? { api_key_comfy_org: this.comfyOrgApiKey } : {}) };
     if (Object.keys(extraData).length > 0) request.extra_data = extraData;
     if (options.targets) request.partial_execution_targets = options.targets;
-    // The request is on the wire when postPrompt returns: what follows runs while the server reads it, off
-    // the time between two prompts. It still runs before any answer or event can arrive (this is one
-    // synchronous step), so the prompt's first events, which may overtake the answer, find it registered.
+    // postPrompt starts the request, but undici writes it a turn of the event loop later (it checks an idle
+    // keep-alive socket first), so the bookkeeping below is still on the way to the server: keep it small.
+    // It runs before any answer or event can arrive (this is one synchronous step), so the prompt's first
+    // events, which may overtake the answer, find it registered.
     const posting = this.http.postPrompt(request);
     posting.catch(() => undefined); // awaited below; a throw in between must not leave it unhandled
     this.remember(promptId, running);

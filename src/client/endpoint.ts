@@ -21,12 +21,21 @@ export interface EndpointOptions {
   auth?: AuthSettings;
 }
 
+/** Where a request goes, in the form undici's dispatcher takes: `http://host:port` and `/prefix/route?query`. */
+export interface RequestTarget {
+  origin: string;
+  path: string;
+}
+
 export class Endpoint {
   readonly base: URL;
   readonly tls: TlsOptions | undefined;
   private readonly headers: Record<string, string>;
   private readonly query: Record<string, string>;
   private readonly secrets: string[];
+  private readonly originText: string;
+  /** The base path without its trailing slashes: routes are joined to it. */
+  private readonly prefix: string;
 
   constructor(options: EndpointOptions) {
     const base = parseServerUrl(options.url);
@@ -37,6 +46,8 @@ export class Endpoint {
     base.username = '';
     base.password = '';
     this.base = base;
+    this.originText = base.origin;
+    this.prefix = base.pathname.replace(/\/+$/, '');
     const auth = authParts(
       options.auth && options.auth.mode !== 'none' ? options.auth : { ...(fromUrl ?? { mode: 'none' }), headers: options.auth?.headers },
     );
@@ -54,16 +65,20 @@ export class Endpoint {
   }
 
   /**
-   * A route's URL, keeping the base path prefix: `/comfy` + `/prompt`. With `withSecrets` false
-   * it leaves out query credentials: that form is the one that may appear in a msg.
+   * A route as undici's dispatcher takes it, without a URL object (building and reading one cost a
+   * small request more than the rest of its own work here): the origin, and the base path prefix +
+   * the route + the query. With `withSecrets` false it leaves out query credentials.
    */
+  target(route: string, query?: Record<string, string | number | undefined>, withSecrets = true): RequestTarget {
+    const search = this.search(query, withSecrets);
+    return { origin: this.originText, path: search ? `${this.routePath(route)}?${search}` : this.routePath(route) };
+  }
+
+  /** A route's URL, keeping the base path prefix: `/comfy` + `/prompt`; the form that may appear in a msg has `withSecrets` false. */
   httpUrl(route: string, query?: Record<string, string | number | undefined>, withSecrets = true): URL {
     const url = new URL(this.base.href);
-    url.pathname = joinPath(this.base.pathname, route);
-    if (withSecrets) for (const [key, value] of Object.entries(this.query)) url.searchParams.set(key, value);
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
+    url.pathname = this.routePath(route);
+    url.search = this.search(query, withSecrets);
     return url;
   }
 
@@ -77,6 +92,18 @@ export class Endpoint {
   /** Headers for a request; never an Origin header (ComfyUI answers a mismatched one with 403). */
   requestHeaders(extra?: Record<string, string>): Record<string, string> {
     return { ...this.headers, ...(extra ?? {}) };
+  }
+
+  private routePath(route: string): string {
+    return `${this.prefix}/${route.replace(/^\/+/, '')}`;
+  }
+
+  /** The query string (no `?`): the configured query credentials first, then `query`'s defined values. */
+  private search(query: Record<string, string | number | undefined> | undefined, withSecrets: boolean): string {
+    const params = new URLSearchParams();
+    if (withSecrets) for (const [key, value] of Object.entries(this.query)) params.set(key, value);
+    if (query) for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    return params.size === 0 ? '' : params.toString();
   }
 
   /** Replaces every credential in a text (an error message, a log line) with `***`. */
@@ -156,8 +183,4 @@ export function sameServer(a: string, b: string): boolean {
   } catch {
     return false;
   }
-}
-
-function joinPath(prefix: string, route: string): string {
-  return prefix.replace(/\/+$/, '') + '/' + route.replace(/^\/+/, '');
 }

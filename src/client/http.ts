@@ -9,7 +9,7 @@
  * its text clipped. close() stops every request and download in flight at once (CLOSED).
  */
 import { EventEmitter } from 'node:events';
-import { Agent, FormData, request } from 'undici';
+import { Agent, FormData } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,7 +23,7 @@ import {
   readTextList,
   readUploadResult,
 } from './answer-shapes';
-import type { Endpoint } from './endpoint';
+import type { Endpoint, RequestTarget } from './endpoint';
 import { ComfyError } from './errors';
 import { readFeatureFlags } from './event-shapes';
 import { isImageName, looksLikeHtml, mediaTypeOfName, sniffImageType } from './media';
@@ -256,21 +256,15 @@ export class ComfyHttp {
     // ComfyUI overwrites only for the exact strings "true" / "1".
     if (upload.overwrite) form.append('overwrite', 'true');
     if (kind === 'mask') form.append('original_ref', JSON.stringify(upload.originalRef ?? {}));
-    return this.exchange('POST', `/upload/${kind}`, readUploadResult, this.endpoint.httpUrl(`/upload/${kind}`), form);
+    return this.exchange('POST', `/upload/${kind}`, readUploadResult, this.endpoint.target(`/upload/${kind}`), form);
   }
 
   /**
-   * filename, subfolder and type travel as query parameters, never as path segments. Without
-   * `withSecrets` the URL carries no query credentials, so it may go into a msg.
+   * The /view URL of a file. Without `withSecrets` it carries no query credentials, so it may go
+   * into a msg.
    */
   viewUrl(ref: ResultItem, withSecrets = false, preview?: ViewPreview): URL {
-    const query = {
-      filename: ref.filename,
-      subfolder: ref.subfolder ?? '',
-      type: ref.type,
-      ...(preview ? { preview: `${preview.format};${preview.quality}` } : {}),
-    };
-    return this.endpoint.httpUrl('/view', query, withSecrets);
+    return this.endpoint.httpUrl('/view', viewQuery(ref, preview), withSecrets);
   }
 
   /** Downloads a file; a dropped connection is retried, since GET /view is safe to repeat. */
@@ -321,7 +315,14 @@ export class ComfyHttp {
     const what = `the download of ${describeRef(ref)}`;
     const flight = this.start(this.limits.downloadTimeoutMs, options.signal);
     try {
-      const response = await this.send(this.files, 'GET', this.viewUrl(ref, true, options.preview), undefined, flight, what);
+      const response = await this.send(
+        this.files,
+        'GET',
+        this.endpoint.target('/view', viewQuery(ref, options.preview)),
+        undefined,
+        flight,
+        what,
+      );
       await this.ensureOk('GET', '/view', response, flight, what);
       const body = await this.readCapped(response, { max: this.limits.maxFileBytes, limit: 'maxFileBytes' }, flight, what);
       return { body, contentType: checkedContentType(ref, options.preview, body, headerText(response.headers['content-type'])) };
@@ -335,7 +336,7 @@ export class ComfyHttp {
     const flight = this.start(this.limits.downloadTimeoutMs, options.signal);
     let body: Readable | undefined;
     try {
-      const response = await this.send(this.files, 'GET', this.viewUrl(ref, true), undefined, flight, what);
+      const response = await this.send(this.files, 'GET', this.endpoint.target('/view', viewQuery(ref)), undefined, flight, what);
       await this.ensureOk('GET', '/view', response, flight, what);
       body = response.body;
       const max = this.limits.maxFileBytes;
@@ -399,12 +400,12 @@ export class ComfyHttp {
     opts: { body?: unknown; query?: Record<string, string | number | undefined> } = {},
   ): Promise<T> {
     const payload = method === 'POST' ? JSON.stringify(opts.body ?? {}) : undefined;
-    return this.exchange(method, route, read, this.endpoint.httpUrl(route, opts.query), payload);
+    return this.exchange(method, route, read, this.endpoint.target(route, opts.query), payload);
   }
 
   /** Posts to a route that answers an empty 200 (queue, history, interrupt, free). */
   private action(route: string, body: unknown): Promise<void> {
-    return this.exchange('POST', route, undefined, this.endpoint.httpUrl(route), JSON.stringify(body));
+    return this.exchange('POST', route, undefined, this.endpoint.target(route), JSON.stringify(body));
   }
 
   /** One API request: sent, checked, its answer read (bounded) and parsed; `read` undefined skips the body. */
@@ -412,15 +413,21 @@ export class ComfyHttp {
     method: Method,
     route: string,
     read: (body: unknown) => T,
-    url: URL,
+    target: RequestTarget,
     payload: string | FormData | undefined,
   ): Promise<T>;
-  private exchange(method: Method, route: string, read: undefined, url: URL, payload: string | FormData | undefined): Promise<void>;
+  private exchange(
+    method: Method,
+    route: string,
+    read: undefined,
+    target: RequestTarget,
+    payload: string | FormData | undefined,
+  ): Promise<void>;
   private exchange<T>(
     method: Method,
     route: string,
     read: ((body: unknown) => T) | undefined,
-    url: URL,
+    target: RequestTarget,
     payload: string | FormData | undefined,
   ): Promise<T | void> {
     return this.sanitized(
@@ -428,7 +435,7 @@ export class ComfyHttp {
         const what = `${method} ${route}`;
         const flight = this.start(this.limits.timeoutMs, undefined);
         try {
-          const response = await this.send(this.api, method, url, payload, flight, what);
+          const response = await this.send(this.api, method, target, payload, flight, what);
           await this.ensureOk(method, route, response, flight, what);
           if (!read) {
             await this.readCapped(response, { max: MAX_ERROR_BODY }, flight, what);
@@ -452,16 +459,18 @@ export class ComfyHttp {
   private async send(
     agent: Agent,
     method: Method,
-    url: URL,
+    target: RequestTarget,
     body: string | FormData | undefined,
     flight: Flight,
     what: string,
   ): Promise<Dispatcher.ResponseData> {
     try {
       if (flight.stopped) throw new Error('stopped before it was sent');
-      return await request(url, {
+      // The agent itself, given origin and path: undici's request(url) parses a URL and copies the options first.
+      return await agent.request({
+        origin: target.origin,
+        path: target.path,
         method,
-        dispatcher: agent,
         headers: this.endpoint.requestHeaders(typeof body === 'string' ? { 'content-type': 'application/json' } : undefined),
         body,
         headersTimeout: this.limits.timeoutMs,
@@ -664,6 +673,16 @@ const LIMIT_LABELS = { maxJsonBytes: 'Largest answer', maxFileBytes: 'Largest fi
 interface Cap {
   max: number;
   limit?: keyof typeof LIMIT_LABELS;
+}
+
+/** filename, subfolder and type travel as query parameters of /view, never as path segments. */
+function viewQuery(ref: ResultItem, preview?: ViewPreview): Record<string, string> {
+  return {
+    filename: ref.filename,
+    subfolder: ref.subfolder ?? '',
+    type: ref.type,
+    ...(preview ? { preview: `${preview.format};${preview.quality}` } : {}),
+  };
 }
 
 /** An answer's body, parsed and read into its type; anything else is BAD_RESPONSE naming the route (and the field). */
