@@ -4,7 +4,7 @@
  * other, which is what the queue ETA (run-times.ts) needs. It covers each node's id and class and
  * each input's name and, for links, where it comes from; values are left out on purpose.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { linkOf } from './prompt-graph';
 import { isRecord } from './shape';
 
@@ -14,17 +14,20 @@ import { isRecord } from './shape';
  */
 export function workflowFingerprint(prompt: unknown): string | undefined {
   if (!isRecord(prompt)) return undefined;
-  const hash = createHash('sha256');
+  // Three parts a node, JSON-encoded as one text: no choice of ids, class names or input names can make
+  // two workflows read the same. One call into native code, not a hash update a part.
+  const parts: unknown[] = [];
   for (const id of Object.keys(prompt).sort()) {
     const node = prompt[id];
     if (!isRecord(node)) continue;
-    // JSON-encoded parts: no choice of ids, class names or input names can make two workflows read the same.
-    hash.update(JSON.stringify([id, typeof node.class_type === 'string' ? node.class_type : null]));
     const inputs = isRecord(node.inputs) ? node.inputs : {};
-    for (const name of Object.keys(inputs).sort()) {
-      const link = linkOf(inputs[name]);
-      hash.update(JSON.stringify(link ? [name, link[0], link[1]] : [name]));
-    }
+    const shape = Object.keys(inputs)
+      .sort()
+      .map((name) => {
+        const link = linkOf(inputs[name]);
+        return link ? [name, link[0], link[1]] : name;
+      });
+    parts.push(id, typeof node.class_type === 'string' ? node.class_type : null, shape);
   }
-  return hash.digest('base64url').slice(0, 22);
+  return hash('sha256', JSON.stringify(parts), 'base64url').slice(0, 22);
 }
