@@ -48,8 +48,10 @@ interface Watched {
 }
 
 interface OwnPrompt {
-  fingerprint: string | undefined;
   nodeCount: number;
+  /** Until its fingerprint is worked out (see remember()); then dropped, so no prompt is kept for it. */
+  prompt: ApiPrompt | undefined;
+  fingerprint: string | undefined;
 }
 
 interface Run {
@@ -89,7 +91,11 @@ export class QueueWatch {
 
   /** A prompt this client queued: its run time will count for the ETAs of its workflow. */
   remember(promptId: string, prompt: ApiPrompt): void {
-    bounded(this.own, promptId, { fingerprint: workflowFingerprint(prompt), nodeCount: Object.keys(prompt).length }, REMEMBERED);
+    const own: OwnPrompt = { nodeCount: Object.keys(prompt).length, prompt, fingerprint: undefined };
+    bounded(this.own, promptId, own, REMEMBERED);
+    // remember() runs while the POST is on its way, and nothing asks for the fingerprint before the prompt
+    // has run: it is worked out a turn later, after the request is written, or when first asked for.
+    setImmediate(() => fingerprintOf(own));
   }
 
   /** Reports the prompt's position from now on, until it runs or leaves the queue. */
@@ -144,8 +150,13 @@ export class QueueWatch {
 
   private recordRun(promptId: string): void {
     const run = this.runs.get(promptId);
-    const fingerprint = this.own.get(promptId)?.fingerprint;
+    const fingerprint = this.ownFingerprint(promptId);
     if (run && !run.guessed && !run.cached && fingerprint !== undefined) this.runTimes.record(fingerprint, Date.now() - run.since);
+  }
+
+  private ownFingerprint(promptId: string): string | undefined {
+    const own = this.own.get(promptId);
+    return own && fingerprintOf(own);
   }
 
   private ended(promptId: string): void {
@@ -197,7 +208,7 @@ export class QueueWatch {
       this.unwatch(item.prompt_id);
     }
     const positions = positionsOf(view, {
-      expected: (item) => this.runTimes.expected(item.fingerprint ?? this.own.get(item.prompt_id)?.fingerprint),
+      expected: (item) => this.runTimes.expected(item.fingerprint ?? this.ownFingerprint(item.prompt_id)),
       runningSince: (promptId) => this.runs.get(promptId)?.since,
       now,
     });
@@ -222,4 +233,17 @@ function bounded<V>(map: Map<string, V>, key: string, value: V, limit: number): 
   map.delete(key);
   map.set(key, value);
   if (map.size > limit) map.delete(map.keys().next().value as string);
+}
+
+function fingerprintOf(own: OwnPrompt): string | undefined {
+  const prompt = own.prompt;
+  if (prompt) {
+    own.prompt = undefined;
+    try {
+      own.fingerprint = workflowFingerprint(prompt);
+    } catch {
+      // A caller's object whose getter throws now (it was read once already): no ETA for it, and no throw from an immediate.
+    }
+  }
+  return own.fingerprint;
 }
