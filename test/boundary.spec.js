@@ -173,6 +173,34 @@ describe('the boundary: what ComfyUI sends is checked and bounded', function () 
     assert.match(err.message, new RegExp(`GET /history/${id} answered with something ComfyUI does not send: ${id}.prompt must be`));
   });
 
+  it("the submit's result does not read the copy of the prompt in the history entry (it has its own); reading the entry still checks it", async function () {
+    await load();
+    const id = await heldPrompt();
+    const entry = {
+      prompt: [1, id, { 2: 'not a node' }, {}, ['2']],
+      outputs: { 2: { images: [{ filename: 'fine.png', subfolder: '', type: 'output' }] } },
+      status: { status_str: 'success', completed: true, messages: [['execution_success', { prompt_id: id }]] },
+    };
+    env.sim.faults.failRoute('GET', `/history/${id}`, 200, JSON.stringify({ [id]: entry }), 'application/json');
+    const got = nextMessage(helper.getNode('out'), 10000);
+    env.sim.faults.resumeWorker();
+    const msg = await got;
+    assert.equal(msg.payload.status, 'success');
+    assert.deepEqual(
+      msg.payload.images.map((ref) => ref.filename),
+      ['fine.png'],
+    );
+    const err = await helper
+      .getNode('srv')
+      .client.historyEntry(id)
+      .then(
+        () => assert.fail('the entry was read without its prompt'),
+        (e) => e,
+      );
+    assert.equal(err.code, 'BAD_RESPONSE');
+    assert.match(err.message, new RegExp(`${id}\\.prompt\\[2\\]\\.2 must be`));
+  });
+
   it('file names from history that are paths are left out of the result: they would reach msg.filename', async function () {
     await load();
     const id = await heldPrompt();

@@ -122,14 +122,15 @@ function rebased<T>(reader: (data: unknown) => T, data: unknown, field: string):
   }
 }
 
-function readHistoryEntry(value: unknown, field: string): HistoryEntry {
+/** `withPrompt` false leaves out the prompt ComfyUI ran (undefined), unread: it is as large as the workflow, and a job has its own. */
+function readHistoryEntry(value: unknown, field: string, withPrompt = true): HistoryEntry {
   const e = record(value, field);
   const item: unknown = e.prompt;
   if (!Array.isArray(item)) throw new ShapeError(`${field}.prompt`, 'a queue item [number, prompt_id, prompt, …]', item);
   const status = record(e.status, `${field}.status`);
   return {
     number: finite(item[0], `${field}.prompt[0]`),
-    prompt: item[2] === undefined ? undefined : map(item[2], `${field}.prompt[2]`, readPromptNode),
+    prompt: item[2] === undefined || !withPrompt ? undefined : map(item[2], `${field}.prompt[2]`, readPromptNode),
     outputs: e.outputs === undefined ? {} : map(e.outputs, `${field}.outputs`, readNodeOutput),
     status: {
       status_str: text(status.status_str, `${field}.status.status_str`),
@@ -140,11 +141,11 @@ function readHistoryEntry(value: unknown, field: string): HistoryEntry {
 }
 
 /** GET /history/{id}: the entry, or undefined while ComfyUI answers `{}` (unknown, pending or running). */
-export function readHistoryOf(promptId: string): (body: unknown) => HistoryEntry | undefined {
+export function readHistoryOf(promptId: string, withPrompt = true): (body: unknown) => HistoryEntry | undefined {
   return (body) => {
     const b = record(body, 'body');
     const entry = own(b, promptId);
-    return entry === undefined ? undefined : readHistoryEntry(entry, promptId);
+    return entry === undefined ? undefined : readHistoryEntry(entry, promptId, withPrompt);
   };
 }
 

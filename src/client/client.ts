@@ -166,7 +166,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.maxTextLength = options.limits?.maxTextLength ?? defaultHttpLimits.maxTextLength;
     this.http = new ComfyHttp(this.endpoint, { ...(options.limits ?? {}), timeoutMs: this.timeoutMs });
     this.tracker = new JobTracker(
-      { history: (promptId) => this.http.history(promptId), queue: () => this.http.queue() },
+      // The tracker has each job's prompt: the copy in the history entry is left unread.
+      { history: (promptId) => this.http.history(promptId, false), queue: () => this.http.queue() },
       {
         ...defaultTrackerOptions,
         maxTextLength: this.maxTextLength,

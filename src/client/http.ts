@@ -181,9 +181,12 @@ export class ComfyHttp {
     return this.json('POST', '/prompt', readPromptAccepted, { body });
   }
 
-  /** The prompt's entry, or undefined while ComfyUI answers `{}` (unknown, pending or running); never 404. */
-  history(promptId: string): Promise<HistoryEntry | undefined> {
-    return this.json('GET', `/history/${encodeURIComponent(promptId)}`, readHistoryOf(promptId));
+  /**
+   * The prompt's entry, or undefined while ComfyUI answers `{}` (unknown, pending or running); never 404.
+   * `withPrompt` false: without the prompt it ran (entry.prompt undefined), which is then not read.
+   */
+  history(promptId: string, withPrompt = true): Promise<HistoryEntry | undefined> {
+    return this.json('GET', `/history/${encodeURIComponent(promptId)}`, readHistoryOf(promptId, withPrompt));
   }
 
   /** `max_items` keeps the newest N; `offset` skips from the oldest. Oldest first either way. */

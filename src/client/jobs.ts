@@ -99,6 +99,7 @@ export const defaultTrackerOptions: TrackerOptions = {
 
 /** What the tracker asks the server; answers arrive typed (answer-shapes.ts), or as BAD_RESPONSE. */
 export interface ServerView {
+  /** The entry's `prompt` may be left out: the tracker reads each job's own. */
   history(promptId: string): Promise<HistoryEntry | undefined>;
   queue(): Promise<QueueState>;
 }
