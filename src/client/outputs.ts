@@ -42,15 +42,16 @@ export type OutputItem = ImageRef | WebsocketImage | TextOutput;
  */
 export function collectFileRefs(outputs: Record<NodeId, NodeUiOutput | null | undefined>): ImageRef[] {
   const refs: ImageRef[] = [];
-  for (const [node, output] of Object.entries(outputs)) {
-    if (!output) continue;
-    const animated = isAnimatedOutput(output);
-    for (const [key, items] of Object.entries(output)) {
-      if (!Array.isArray(items)) continue;
-      for (const item of items) if (isFileRef(item) && isSafeRef(item)) refs.push(fileRefOf(node, key, item, animated));
-    }
-  }
+  for (const [node, output] of Object.entries(outputs)) if (output) addFileRefs(refs, node, output);
   return refs;
+}
+
+function addFileRefs(refs: OutputItem[], node: NodeId, output: NodeUiOutput): void {
+  const animated = isAnimatedOutput(output);
+  for (const [key, items] of Object.entries(output)) {
+    if (!Array.isArray(items)) continue;
+    for (const item of items) if (isFileRef(item) && isSafeRef(item)) refs.push(fileRefOf(node, key, item, animated));
+  }
 }
 
 /** Files and texts of every node, node by node (texts after the node's files). */
@@ -58,7 +59,8 @@ export function collectOutputs(outputs: Record<NodeId, NodeUiOutput | null | und
   const items: OutputItem[] = [];
   for (const [node, output] of Object.entries(outputs)) {
     if (!output) continue;
-    items.push(...collectFileRefs({ [node]: output }), ...textsOf(node, output));
+    addFileRefs(items, node, output);
+    items.push(...textsOf(node, output));
   }
   return items;
 }
