@@ -22,7 +22,7 @@ import { statusLabel, Throttle } from './status';
 import { submitCheck } from './submit-check';
 import { choiceOf, describeValue, isUnset } from './msg-input';
 import type { Given } from './msg-input';
-import { applyScope, readScope, scopeSettingsOf } from './submit-scope';
+import { scopeFor, scopeSettingsOf } from './submit-scope';
 import { readSetting, settingOf } from './typed-setting';
 import { upgradeConfig } from './config-version';
 
@@ -114,7 +114,7 @@ export = function (RED: NodeAPI): void {
         // The node's override rows first, then msg.inputs, which wins where both set an input.
         const fromRows = applyOverrides(workflow, await evaluateOverrides(RED, node, rows, msg), "The node's Overrides rows");
         const fromMsg = applyOverrides(fromRows.prompt, msg.inputs);
-        const scoped = await applyScope(fromMsg.prompt, await readScope(RED, node, scopeSettings, msg), () => client.definitions());
+        const scoped = await scopeFor(RED, node, scopeSettings, msg, fromMsg.prompt, () => client.definitions());
         checkSettable(msg, ['prompt_id', 'payload']);
         const previews = choiceOf(await readSetting(RED, node, previewsSetting, msg), PREVIEW_METHODS, 'none');
         const dryRun = config.dryRun === true || msg.dryRun === true;

@@ -11,13 +11,15 @@ import type { NodeDefinition } from '../client/node-definitions';
 import { leaveOut } from '../client/prompt-bypass';
 import { resolveTargets } from '../client/prompt-targets';
 import type { ApiPrompt, NodeId } from '../client/types';
-import { readSetting, settingOf } from './typed-setting';
+import { isEmptyLiteral, readSetting, settingOf } from './typed-setting';
 import type { TypedSetting } from './typed-setting';
 
 export interface ScopeSettings {
   targets: TypedSetting;
   bypass: TypedSetting;
   mute: TypedSetting;
+  /** All three typed in and empty: only a msg's own msg.targets, msg.bypass or msg.mute can scope it. */
+  empty: boolean;
 }
 
 /** Node names as a msg gave them, with words saying where they came from (for errors). */
@@ -33,15 +35,40 @@ export interface Scope {
 }
 
 export function scopeSettingsOf(config: object): ScopeSettings {
-  return {
-    targets: settingOf(config, 'targets', { label: 'Run only', fixed: 'targets' }),
-    bypass: settingOf(config, 'bypass', { label: 'Bypass', fixed: 'bypass' }),
-    mute: settingOf(config, 'mute', { label: 'Mute', fixed: 'mute' }),
-  };
+  const targets = settingOf(config, 'targets', { label: 'Run only', fixed: 'targets' });
+  const bypass = settingOf(config, 'bypass', { label: 'Bypass', fixed: 'bypass' });
+  const mute = settingOf(config, 'mute', { label: 'Mute', fixed: 'mute' });
+  return { targets, bypass, mute, empty: [targets, bypass, mute].every(isEmptyLiteral) };
+}
+
+/**
+ * The msg's prompt without what it bypasses or mutes, and the outputs it runs (readScope, then
+ * applyScope). A msg that names no scope of its own, on a node whose settings name none (most
+ * msgs), is answered without reading or walking anything: this runs before every POST /prompt.
+ */
+export async function scopeFor(
+  RED: NodeAPI,
+  node: Node,
+  settings: ScopeSettings,
+  msg: NodeMessage,
+  prompt: ApiPrompt,
+  definitions: () => Promise<ReadonlyMap<string, NodeDefinition>>,
+): Promise<{ prompt: ApiPrompt; targets: NodeId[] | undefined }> {
+  if (settings.empty && !namesScope(msg)) return { prompt, targets: undefined };
+  return applyScope(prompt, await readScope(RED, node, settings, msg), definitions);
+}
+
+/** Whether the msg has any of the properties that scope it ('in' calls no getter; readScope reads them with its checks). */
+function namesScope(msg: NodeMessage): boolean {
+  try {
+    return 'targets' in msg || 'bypass' in msg || 'mute' in msg;
+  } catch {
+    return true; // a Proxy's trap: readScope says what is wrong
+  }
 }
 
 /** The node names this msg gives; an unset value names none. */
-export async function readScope(RED: NodeAPI, node: Node, settings: ScopeSettings, msg: NodeMessage): Promise<Scope> {
+async function readScope(RED: NodeAPI, node: Node, settings: ScopeSettings, msg: NodeMessage): Promise<Scope> {
   const read = async (setting: TypedSetting): Promise<Named> => {
     const { value, from } = await readSetting(RED, node, setting, msg);
     return { keys: value === undefined || value === null ? [] : nodeKeysOf(value, from), from };
@@ -50,7 +77,7 @@ export async function readScope(RED: NodeAPI, node: Node, settings: ScopeSetting
 }
 
 /** The prompt without its bypassed and muted nodes, and the output nodes to run (undefined: all of them). */
-export async function applyScope(
+async function applyScope(
   prompt: ApiPrompt,
   scope: Scope,
   definitions: () => Promise<ReadonlyMap<string, NodeDefinition>>,

@@ -41,6 +41,15 @@ export function settingOf(config: object, key: string, spec: SettingSpec): Typed
   return { label, value: record[key], type: typeof type === 'string' && type !== '' ? type : undefined, ...override };
 }
 
+/**
+ * Whether the setting is typed in and left empty: then every msg without its fixed msg property
+ * (when it has one) reads it as unset, with nothing to evaluate.
+ */
+export function isEmptyLiteral(setting: TypedSetting): boolean {
+  const value = setting.value;
+  return sourceOf(setting.type) === undefined && (isUnset(value) || (typeof value === 'string' && value.trim() === ''));
+}
+
 /** The setting's value for this msg, and words naming where it came from. */
 export async function readSetting(RED: NodeAPI, node: Node, setting: TypedSetting, msg: NodeMessage): Promise<Given> {
   const source = sourceOf(setting.type);
