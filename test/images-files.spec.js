@@ -334,6 +334,19 @@ describe('comfyui-images to files', function () {
       assert.deepEqual(listTree(root), ['out/']);
     });
 
+    it('when the server goes away part way (NETWORK "cut off", not FILE_WRITE; not retried once writing began)', async function () {
+      dripForever();
+      const { img } = await load();
+      const failed = nextError(img, 15000);
+      img.receive({ payload: { images: [ref] } });
+      await waitFor(() => listTree(root).some((p) => p.endsWith('.part')), 'the temporary file');
+      await env.sim.faults.restart(); // every connection of the server ends, the download's too
+      const err = await failed;
+      assert.equal(err.code, 'NETWORK');
+      assert.match(err.message, /cut off/);
+      await waitFor(() => listTree(root).join() === 'out/', 'the temporary file to be removed');
+    });
+
     it('when it takes longer than the download time limit (TIMEOUT)', async function () {
       dripForever();
       const { img } = await load({}, { downloadTimeout: 1 });

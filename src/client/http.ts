@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { Agent, FormData } from 'undici';
 import type { Dispatcher } from 'undici';
+import { Transform } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -28,6 +29,8 @@ import { ComfyError } from './errors';
 import { readFeatureFlags } from './event-shapes';
 import { isImageName, looksLikeHtml, mediaTypeOfName, sniffImageType } from './media';
 import { refusalError, refusalOf } from './refusal';
+import { readHead } from './stream-head';
+import type { StreamHead } from './stream-head';
 import { describeRef } from './outputs';
 import { clip, formatMs, ShapeError } from './shape';
 import type {
@@ -346,45 +349,44 @@ export class ComfyHttp {
       const tooLarge = (size: string): ComfyError => this.tooLarge(response, what, max, size, 'maxFileBytes');
       const declared = Number(headerText(response.headers['content-length']));
       if (Number.isFinite(declared) && declared > max) throw tooLarge(formatBytes(declared));
-      const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      const next = async (): Promise<IteratorResult<Buffer>> => {
-        try {
-          return await chunks.next();
-        } catch (err) {
-          throw this.transportError(err, flight, what, 'the answer was cut off');
-        }
-      };
+      // Whose failure ends the copy: pipeline destroys every stream with the first error, so only the first tells.
+      // Listened to from here on: the body may fail while it waits paused for the sink to open.
+      let failed: 'source' | 'sink' | undefined;
+      const source = body;
+      source.on('error', () => (failed ??= 'source'));
+      source.on('close', () => {
+        if (!source.readableEnded) failed ??= 'source';
+      });
       // The first bytes decide whether this is the file at all, before anything is written.
-      const head: Buffer[] = [];
-      let size = 0;
-      let ended = false;
-      while (size < SNIFF_BYTES) {
-        const chunk = await next();
-        if (chunk.done) {
-          ended = true;
-          break;
-        }
-        head.push(chunk.value);
-        size += chunk.value.length;
-      }
-      const first = Buffer.concat(head, size);
-      if (size > max) throw tooLarge(`over ${formatBytes(max)}`);
-      const contentType = checkedContentType(ref, undefined, first, headerText(response.headers['content-type']));
-      async function* rest(): AsyncGenerator<Buffer> {
-        yield first;
-        if (ended) return;
-        for (let chunk = await next(); !chunk.done; chunk = await next()) {
-          size += chunk.value.length;
-          if (size > max) throw tooLarge(`over ${formatBytes(max)}`);
-          yield chunk.value;
-        }
-      }
-      const sink = await open(contentType);
+      let first: StreamHead;
       try {
-        await pipeline(rest, sink);
+        first = await readHead(body, SNIFF_BYTES);
       } catch (err) {
-        // The source's own failures are ComfyErrors already; anything else is the sink's.
+        throw this.transportError(err, flight, what, 'the answer was cut off');
+      }
+      if (first.head.length > max) throw tooLarge(`over ${formatBytes(max)}`);
+      const contentType = checkedContentType(ref, undefined, first.head, headerText(response.headers['content-type']));
+      const sink = await open(contentType);
+      // The rest goes through as it arrives (no async iterator: see stream-head.ts), counted against the cap.
+      let size = 0;
+      let overCap: ComfyError | undefined;
+      const capped = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          if (size > max) overCap ??= tooLarge(`over ${formatBytes(max)}`);
+          callback(overCap ?? null, chunk);
+        },
+      });
+      sink.on('error', () => (failed ??= 'sink'));
+      capped.write(first.head);
+      if (first.ended) capped.end();
+      try {
+        await (first.ended ? pipeline(capped, sink) : pipeline(body, capped, sink));
+      } catch (err) {
+        // The cap's is a ComfyError (the body, destroyed with it, may report its own first); the source's is the transport's; anything else is the sink's.
+        if (overCap) throw overCap;
         if (err instanceof ComfyError) throw err;
+        if (failed === 'source') throw this.transportError(err, flight, what, 'the answer was cut off');
         throw new ComfyError('FILE_WRITE', `${what} could not be written: ${errorText(err)}`, { cause: err });
       }
       return { size, contentType };
