@@ -174,7 +174,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       unsubscribe?.();
-      statusThrottle.cancel();
+      statusThrottle.stop();
       coalescer?.close();
       ids.clear();
       recent.length = 0;

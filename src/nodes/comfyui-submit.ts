@@ -218,7 +218,7 @@ export = function (RED: NodeAPI): void {
     kept.recover().catch((err: unknown) => node.warn(`The job store could not be read: ${asComfyError(err, 'INTERNAL').message}`));
 
     node.on('close', (removed: boolean, done: () => void) => {
-      progressStatus.cancel();
+      progressStatus.stop();
       const leave = (): void => (server ? server.deregister(node, removed, done) : done());
       kept.close(removed, config.onStop === 'cancel').then(leave, leave);
     });

@@ -81,12 +81,21 @@ export class Throttle<T> {
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  /** Drops anything pending (the job ended; its final status must not be overwritten). */
+  /**
+   * Drops anything pending (the job ended; its final status must not be overwritten). A pending
+   * timer stays and finds nothing to apply: clearing it and arming a new one for the next prompt's
+   * first frame, at the same moment, cost a timer-list insert and removal per prompt.
+   */
   cancel(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     this.latest = undefined;
     this.waiting = false;
+  }
+
+  /** The node closes: nothing is applied after this. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cancel();
   }
 
   private flush(): void {
