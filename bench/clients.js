@@ -22,13 +22,13 @@
  * @saintno/comfyui-sdk's CallWrapper listens for a prompt's events only after its POST /prompt
  * answer and one GET /history: a prompt that finishes before that is never seen to end and the
  * call hangs. The simulator at nodeMs 0 runs EmptyImage → SaveImage in well under a millisecond,
- * so it hangs on the first prompt; with BENCH_PEER_NODE_MS=5 (every node held 5 ms, for every
+ * so it hangs on the first prompt; with BENCH_PEER_NODE_MS=5 (every node held 5 ms, roundRatio, for every
  * client alike) it gets further but still hangs within a few dozen prompts, and the server's time
  * then dominates every side. The default is 0: what is measured is the clients.
  */
 const WebSocket = require('ws');
 const { ComfyClient } = require('../dist/client/client');
-const { flags, quick, alternate, check, fail, finish, main, median, ms, tinyWorkflow, waitFor } = require('./lib/common');
+const { flags, quick, alternate, check, fail, finish, main, median, ms, roundRatio, tinyWorkflow, waitFor } = require('./lib/common');
 const { connectRawClient } = require('./lib/raw-client');
 const { spawnSimulator } = require('./lib/sim');
 
@@ -265,7 +265,8 @@ main(async () => {
     check(Number.isFinite(medians.ours), `${name}: ours did not run: ${broken[name].ours}`);
     const peers = ['saintno', 'stableCanvas'].filter((side) => !broken[name][side] && Number.isFinite(medians[side]));
     const fastest = peers.sort((a, b) => medians[a] - medians[b])[0];
-    const lead = fastest ? medians[fastest] / medians.ours : NaN;
+    const sideOf = { saintno: 'baseline', stableCanvas: 'stableCanvas' };
+    const lead = fastest ? roundRatio(result.samples, sideOf[fastest], ['ours']) : NaN;
     const peerText = ['saintno', 'stableCanvas']
       .map((side) => (broken[name][side] ? `${NAMES[side]} cannot run (${broken[name][side]})` : `${NAMES[side]} ${ms(medians[side])}`))
       .join(', ');
@@ -277,7 +278,7 @@ main(async () => {
     if (Number.isFinite(medians.floor)) {
       const firstMs = median(result.samples[floor.side].map((sample) => sample.firstMs ?? NaN));
       const firstText = Number.isFinite(firstMs) ? `; its first callback ${ms(firstMs)} after the blast request` : '';
-      floorText = `; ${NAMES[floor.side]} ${ms(medians.floor)} (ours ${(medians.ours / medians.floor).toFixed(2)}× it${firstText})`;
+      floorText = `; ${NAMES[floor.side]} ${ms(medians.floor)} (ours ${roundRatio(result.samples, 'ours', [floor.side]).toFixed(2)}× it${firstText})`;
       if (fastest && lead < GOAL && medians[fastest] / GOAL < medians.floor)
         floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than ${floor.short} (${floor.does}) takes on this server`;
     } else if (broken[name][floor.side]) {

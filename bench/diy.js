@@ -13,7 +13,7 @@
  * alive" ticked (the better of the two choices a user has); the websocket client is as configured
  * by default.
  */
-const { quick, alternate, check, finish, main, ms, tinyWorkflow, verdict, waitFor } = require('./lib/common');
+const { quick, alternate, check, finish, main, ms, roundRatio, tinyWorkflow, verdict, waitFor } = require('./lib/common');
 const prompts = require('./lib/prompts');
 const runtime = require('./lib/runtime');
 const { spawnSimulator } = require('./lib/sim');
@@ -195,7 +195,7 @@ main(async () => {
   const raw = result.medians.raw;
   const needed = result.baseline * DIY_GOAL;
   const floor =
-    `; the raw client ${ms(raw)} (${(raw / result.baseline).toFixed(2)}× the flow; ours ${(result.ours / raw).toFixed(2)}× the raw client)` +
+    `; the raw client ${ms(raw)} (${(raw / result.baseline).toFixed(2)}× the flow; ours ${roundRatio(result.samples, 'ours', ['raw']).toFixed(2)}× the raw client)` +
     (result.ratio > DIY_GOAL && needed < raw
       ? `: ${DIY_GOAL}× would need ${ms(needed)}, less than the raw client (the same round trips a prompt, nothing else) takes on this server`
       : '');

@@ -22,7 +22,7 @@ const WebSocket = require('ws');
 const { request } = require('undici');
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { quick, alternate, check, finish, main, ms, tinyWorkflow, verdict, waitFor } = require('./lib/common');
+const { quick, alternate, check, finish, main, ms, roundRatio, tinyWorkflow, verdict, waitFor } = require('./lib/common');
 const { spawnSimulator } = require('./lib/sim');
 const runtime = require('./lib/runtime');
 
@@ -248,8 +248,8 @@ main(async () => {
 
   const result = await alternate({ runs: RUNS, label: 'events', ours: () => ours(), baseline, extra: { floor, diy } });
   const { medians } = result;
-  const vsFloor = medians.ours / (medians.baseline + medians.floor);
-  const vsDiy = medians.ours / medians.diy;
+  const vsFloor = roundRatio(result.samples, 'ours', ['baseline', 'floor']);
+  const vsDiy = roundRatio(result.samples, 'ours', ['diy']);
   console.log(
     `events: ours ${ms(medians.ours)}, raw ws + JSON.parse ${ms(medians.baseline)}, Node-RED alone (${COUNT} ready-made msgs node.send → sink) ${ms(medians.floor)}, ` +
       `core-node flow ${ms(medians.diy)}; ours / raw ${result.ratio.toFixed(2)}×`,

@@ -10,7 +10,7 @@ const { execFileSync } = require('node:child_process');
 const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { quick, alternate, check, finish, main, mb, median, ms, verdict } = require('./lib/common');
+const { quick, alternate, check, finish, main, mb, median, ms, roundRatio, verdict } = require('./lib/common');
 const { noisePng } = require('./lib/png-noise');
 const { spawnSimulator } = require('./lib/sim');
 
@@ -72,7 +72,7 @@ main(async () => {
   const sampledPeak = (side) => median(result.samples[side].map((s) => s.sampledPeakGrowth));
   const oursPeak = peak('ours');
   const basePeak = peak('baseline');
-  const vsNodeRed = result.medians.ours / result.medians.inNodeRed;
+  const vsNodeRed = roundRatio(result.samples, 'ours', ['inNodeRed']);
   console.log(
     `images: peak RSS growth (VmHWM, median): ours ${mb(oursPeak)}, baseline ${mb(basePeak)}, raw inside Node-RED ${mb(peak('inNodeRed'))}; ` +
       `sampled every 2 ms: ours ${mb(sampledPeak('ours'))}, baseline ${mb(sampledPeak('baseline'))}; largest file ${mb(largest)}; ` +

@@ -52,7 +52,8 @@ function mb(bytes) {
  * unmeasured warm-up of each; each returns the measured milliseconds (or {ms, ...extra}).
  * `extra` names more sides that take part in the same rotation (e.g. a floor or a second
  * baseline): a ratio between any two of them is then taken from one run under the same load.
- * Resolves with the medians (also per side in `medians`), every sample, and the ratio ours/baseline.
+ * Resolves with the medians (also per side in `medians`), every sample, the ratio ours/baseline
+ * (roundRatio: the median of the rounds' ratios) and the ratio of the two medians.
  */
 async function alternate({ runs, ours, baseline, extra = {}, label = 'run' }) {
   const only = flags.only;
@@ -75,7 +76,31 @@ async function alternate({ runs, ours, baseline, extra = {}, label = 'run' }) {
     }
   }
   const medians = Object.fromEntries(names.map((name) => [name, samples[name].length ? median(samples[name].map((s) => s.ms)) : NaN]));
-  return { ours: medians.ours, baseline: medians.baseline, medians, ratio: medians.ours / medians.baseline, samples, runs: count };
+  return {
+    ours: medians.ours,
+    baseline: medians.baseline,
+    medians,
+    ratio: roundRatio(samples, 'ours', ['baseline']),
+    mediansRatio: medians.ours / medians.baseline,
+    samples,
+    runs: count,
+  };
+}
+
+/**
+ * The median over rounds of `top` / (the sum of `bottoms`) within each round. The sides of a round
+ * run back to back, so a slow patch of the machine (here runs of the same side move by ±20 % from
+ * one to the next) weighs on both sides of each ratio; the ratio of the medians takes each side's
+ * median from different rounds and carries that drift. Rounds where a side has no figure are left out.
+ */
+function roundRatio(samples, top, bottoms) {
+  const ratios = [];
+  samples[top].forEach((sample, round) => {
+    const bottom = bottoms.reduce((sum, side) => sum + (samples[side][round] ? samples[side][round].ms : NaN), 0);
+    const ratio = sample.ms / bottom;
+    if (Number.isFinite(ratio)) ratios.push(ratio);
+  });
+  return ratios.length ? median(ratios) : NaN;
 }
 
 function verdict(ratio, goal, lowerIsBetter = true) {
@@ -152,6 +177,7 @@ module.exports = {
   fail,
   check,
   median,
+  roundRatio,
   ms,
   mb,
   alternate,
