@@ -22,7 +22,7 @@
  * @saintno/comfyui-sdk's CallWrapper listens for a prompt's events only after its POST /prompt
  * answer and one GET /history: a prompt that finishes before that is never seen to end and the
  * call hangs. The simulator at nodeMs 0 runs EmptyImage → SaveImage in well under a millisecond,
- * so it hangs on the first prompt; with BENCH_PEER_NODE_MS=5 (every node held 5 ms, roundRatio, for every
+ * so it hangs on the first prompt; with BENCH_PEER_NODE_MS=5 (every node held 5 ms, for every
  * client alike) it gets further but still hangs within a few dozen prompts, and the server's time
  * then dominates every side. The default is 0: what is measured is the clients.
  */
