@@ -14,6 +14,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     /** Only some jobs of a script that has several (clients.js): comma-separated names. */
     job: { type: 'string' },
+    /** prompt-path.js: the sides take turns prompt by prompt instead of by rounds. */
+    interleave: { type: 'boolean', default: false },
   },
   strict: false,
 });
