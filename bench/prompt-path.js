@@ -18,8 +18,8 @@
  *
  * By default the sides take turns by rounds of COUNT prompts. With --interleave both are set up
  * once and take turns prompt by prompt (the order swapped every cycle): a slow patch of the
- * machine, which moves whole rounds by ±20 % here, then weighs on both sides alike, and the
- * medians compare within a few percent from run to run.
+ * machine, which moves whole rounds by ±20 % here, then weighs on both sides alike, and a step's
+ * median moves by a few µs from run to run.
  *
  *   node bench/prompt-path.js [--quick] [--runs N] [--interleave]
  */
