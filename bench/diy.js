@@ -204,5 +204,6 @@ main(async () => {
   finish(
     `do-it-yourself: ${COUNT} sequential prompts: ours ${ms(result.ours)}, core-node flow (websocket in + http request + function) ${ms(result.baseline)}, ` +
       `median of ${result.runs}, ratio ours/diy ${result.ratio.toFixed(2)}× (goal ≤ ${DIY_GOAL}×: ${verdict(result.ratio, DIY_GOAL)})${floor}`,
+    [verdict(result.ratio, DIY_GOAL)],
   );
 });

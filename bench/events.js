@@ -256,10 +256,12 @@ main(async () => {
   );
 
   let coalescedLine = 'events, coalesced: not available (the progress node has no coalescing option yet)';
+  let coalescedVerdict = 'NOT met';
   if (!hasCoalescing()) console.log(coalescedLine);
   else {
     const coalesced = await alternate({ runs: RUNS, label: 'coalesced', ours: () => ours(COALESCE_RATE), baseline });
     const delivered = coalesced.samples.ours.map((s) => s.delivered);
+    coalescedVerdict = verdict(coalesced.ratio, COALESCED_GOAL);
     coalescedLine =
       `events, coalesced (coalesce ${COALESCE_RATE}/s; ${Math.min(...delivered)}–${Math.max(...delivered)} msgs at the sink): ours ${ms(coalesced.ours)} to the last frame handled, ` +
       `raw ws + JSON.parse ${ms(coalesced.baseline)}, median of ${coalesced.runs}, ratio vs raw ${coalesced.ratio.toFixed(2)}× (goal ≤ ${COALESCED_GOAL}×: ${verdict(coalesced.ratio, COALESCED_GOAL)})`;
@@ -277,5 +279,6 @@ main(async () => {
       `vs raw + Node-RED floor (${ms(medians.baseline)} + ${ms(medians.floor)}) ${vsFloor.toFixed(2)}× (goal ≤ ${GOAL}×: ${verdict(vsFloor, GOAL)}); ` +
       `vs core-node flow (${ms(medians.diy)}) ${vsDiy.toFixed(2)}× (goal ≤ ${DIY_GOAL}×: ${verdict(vsDiy, DIY_GOAL)}); ` +
       coalescedLine.replace(/^events, /, ''),
+    [verdict(vsFloor, GOAL), verdict(vsDiy, DIY_GOAL), coalescedVerdict],
   );
 });

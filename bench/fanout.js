@@ -95,6 +95,7 @@ main(async () => {
   check(events === COUNT, `the client emitted ${events} events for ${COUNT} frames (must be once each)`);
   finish(
     `fan-out: ${NODES} progress nodes on one config node, ${COUNT} frames: decoded ${decoded} = ${(decoded / COUNT).toFixed(2)} per frame (of them through JSON.parse ${parsed}), ` +
-      `frame events ${frames}, enriched events ${events}, msgs delivered ${sink.received} = ${(sink.received / COUNT).toFixed(0)} per frame, in ${ms(elapsed)}`,
+      `frame events ${frames}, enriched events ${events}, msgs delivered ${sink.received} = ${(sink.received / COUNT).toFixed(0)} per frame, in ${ms(elapsed)} (goal: each frame decoded once)`,
+    [decoded === COUNT],
   );
 });

@@ -199,5 +199,6 @@ main(async () => {
     `leaks: ${CYCLES} deploy/undeploy cycles → ${wsLeft} WebSockets and ${tcpLeft} TCP connections left open, heap growth after GC ${mb(heapGrowth)} (goal ≤ ${mb(HEAP_GOAL)}: ${heapGrowth <= HEAP_GOAL ? 'met' : 'NOT met'}; ` +
       `Node-RED alone, the same cycles with plain nodes in place of ours: ${mb(baselineGrowth)}); ` +
       `${done} finished prompts → tracker holds ${internals.trackerJobs}, client.submitted ${internals.submitted} (≤ 500), event feed ${internals.feedProgress}, heap growth over them ${mb(heapPrompts)}`,
+    [wsLeft === 0 && tcpLeft === 0, heapGrowth <= HEAP_GOAL],
   );
 });

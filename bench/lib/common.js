@@ -105,16 +105,27 @@ function roundRatio(samples, top, bottoms) {
   return ratios.length ? median(ratios) : NaN;
 }
 
+/** All of a line's goals in one word: met only when every one is (a side not run leaves no ratio). */
+function overall(verdicts) {
+  const words = verdicts.map((v) => (v === true ? 'met' : v === false ? 'NOT met' : v));
+  if (words.includes('NOT met')) return 'NOT met';
+  return words.every((word) => word === 'met') ? 'met' : 'no ratio';
+}
+
 function verdict(ratio, goal, lowerIsBetter = true) {
   if (!Number.isFinite(ratio)) return 'no ratio';
   const met = lowerIsBetter ? ratio <= goal : ratio < goal;
   return met ? 'met' : 'NOT met';
 }
 
-/** The last line of a script's output: the one `npm run bench` collects. Exits 1 on functional failure. */
-function finish(line) {
+/**
+ * The last line of a script's output: the one `npm run bench` collects. Exits 1 on functional failure.
+ * `verdicts` (verdict() strings or booleans) are the line's goals: the line then ends with them all
+ * in one word, so that each result line ends with met or NOT met whatever it says before.
+ */
+function finish(line, verdicts) {
   const status = failures.length === 0 ? '' : ` — FUNCTIONAL FAILURE: ${failures.join('; ')}`;
-  console.log(`${line}${status}`);
+  console.log(`${line}${verdicts ? ` — ${overall(verdicts)}` : ''}${status}`);
   process.exit(failures.length === 0 ? 0 : 1);
 }
 
