@@ -298,7 +298,8 @@ main(async () => {
         floorText += `: ${GOAL}× ahead would need ${ms(medians[fastest] / GOAL)}, less than ${floor.short} (${floor.does}) takes on this server`;
       // A peer under the prompt jobs' floor does less a prompt (see @stable-canvas above): say so rather than leave it a puzzle.
       // (Every peer parses every frame as the events floor does: there, under it is the noise of the rounds.)
-      if (fastest && name !== 'events' && medians[fastest] < medians.floor) floorText += `; ${NAMES[fastest]} took less than ${floor.short}: it does less a prompt`;
+      if (fastest && name !== 'events' && medians[fastest] < medians.floor)
+        floorText += `; ${NAMES[fastest]} took less than ${floor.short}: it does less a prompt`;
     } else if (broken[name][floor.side]) {
       floorText = `; ${NAMES[floor.side]} did not run (${broken[name][floor.side]})`;
     }
