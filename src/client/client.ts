@@ -359,6 +359,8 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
         isComfyError(err, 'HTTP') && err.status === 400 ? this.clipped(validationError(400, err.body, prompt, promptId)) : (err as Error);
       this.tracker.fail(promptId, error);
       throw error;
+    } finally {
+      this.queueWatch.fingerprintSoon(promptId);
     }
   }
 
@@ -386,6 +388,7 @@ export class ComfyClient extends EventEmitter<ComfyClientEvents> {
     this.remember(promptId, prompt);
     const result = this.tracker.follow(promptId, prompt, options.callbacks, { totalMs: options.totalTimeoutMs }, options.submittedAt);
     this.queueWatch.remember(promptId, prompt);
+    this.queueWatch.fingerprintSoon(promptId);
     this.watchPosition(promptId, options.callbacks);
     return result;
   }
