@@ -101,7 +101,7 @@ export class QueueWatch {
   /**
    * Works out a remembered prompt's fingerprint a turn from now, and lets go of the prompt. Nothing
    * asks for it before the prompt has run, so the client calls this once ComfyUI has answered the
-   * POST: worked out while that answer was on its way, it held up reading it (by 15–30 µs a tiny
+   * POST: worked out while that answer was on its way, it held up reading it (by 16–31 µs a tiny
    * prompt here, timed step by step), while after it the server is running the prompt.
    */
   fingerprintSoon(promptId: string): void {

@@ -129,20 +129,22 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     await page.waitForTimeout(400);
   }
 
+  /** Whether a wait ended before its timeout. */
+  const inTime = (waiting) =>
+    waiting.then(
+      () => true,
+      () => false,
+    );
+
   async function openEditor(id) {
     // The editor takes two presses as a double-click only when its own clock sees them under 650 ms
-    // apart; on a busy machine a redraw between them can stretch that (seen once in CI on Node-RED 5),
-    // and the dialog never opens. A double-click that opened no tray is tried again.
-    const dialog = '.red-ui-tray #comfyui-run-on';
-    for (let attempt = 1; ; attempt++) {
+    // apart, which a redraw between them on a busy machine can stretch: a double-click that opened no
+    // tray is tried again (in CI once, on Node-RED 5, the dialog never opened).
+    for (let attempt = 1; attempt <= 3; attempt++) {
       await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-      const opened = await page
-        .waitForSelector('.red-ui-tray', { state: 'attached', timeout: 5000 })
-        .then(() => true)
-        .catch(() => false);
-      if (opened || attempt === 3) break;
+      if (await inTime(page.waitForSelector('.red-ui-tray', { state: 'attached', timeout: 5000 }))) break;
     }
-    await page.waitForSelector(dialog, { state: 'visible' });
+    await page.waitForSelector('.red-ui-tray #comfyui-run-on', { state: 'visible' });
     await traysSettled();
   }
 
@@ -302,11 +304,7 @@ describe('the editor in a real browser (Chromium, playwright-core)', function ()
     for (let attempt = 1; ; attempt++) {
       await page.mouse.move(chart.x + x, chart.y + y, { steps: 5 });
       await page.mouse.click(chart.x + x, chart.y + y);
-      const down = await page
-        .waitForFunction(() => RED.view.state() !== RED.state.IMPORT_DRAGGING, null, { timeout: 3000 })
-        .then(() => true)
-        .catch(() => false);
-      if (down) return;
+      if (await inTime(page.waitForFunction(() => RED.view.state() !== RED.state.IMPORT_DRAGGING, null, { timeout: 3000 }))) return;
       if (attempt === 3) throw new Error('the imported nodes were not put down after three clicks');
     }
   }
